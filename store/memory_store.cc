@@ -1,0 +1,59 @@
+#include "store/memory_store.h"
+
+namespace shadow {
+
+StoreStatus MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = records_.find({key.thing, key.shadow});
+  if (it == records_.end()) return StoreStatus::not_found();
+  *out = it->second;
+  return StoreStatus::ok();
+}
+
+StoreStatus MemoryStore::compare_and_set(const StoreKey& key,
+                                         const std::optional<RecordStamp>& expected,
+                                         const ShadowRecord& next) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failing_writes_ > 0) {
+    --failing_writes_;
+    return StoreStatus::io_error("injected write failure");
+  }
+  auto k = std::make_pair(key.thing, key.shadow);
+  auto it = records_.find(k);
+  std::optional<RecordStamp> actual;
+  if (it != records_.end()) actual = stamp_of(it->second);
+  if (actual != expected) return StoreStatus::conflict();
+  records_[k] = next;
+  return StoreStatus::ok();
+}
+
+StoreStatus MemoryStore::list_named(std::string_view thing, std::string_view after, size_t limit,
+                                    std::vector<std::string>* names, bool* more) {
+  std::lock_guard<std::mutex> lock(mu_);
+  names->clear();
+  *more = false;
+  std::string t(thing);
+  // Named shadows of `thing` sort after its classic shadow (empty name).
+  auto it = records_.upper_bound({t, std::string(after)});
+  for (; it != records_.end() && it->first.first == t; ++it) {
+    if (it->first.second.empty() || it->second.deleted) continue;
+    if (names->size() == limit) {
+      *more = true;
+      break;
+    }
+    names->push_back(it->first.second);
+  }
+  return StoreStatus::ok();
+}
+
+void MemoryStore::fail_next_writes(int n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  failing_writes_ = n;
+}
+
+size_t MemoryStore::size() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return records_.size();
+}
+
+}  // namespace shadow

@@ -1,0 +1,31 @@
+// An in-memory Store for tests, benchmarks and the engine demo. Thread-safe;
+// nothing survives the process.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <utility>
+
+#include "store/store.h"
+
+namespace shadow {
+
+class MemoryStore final : public Store {
+ public:
+  StoreStatus get(const StoreKey& key, ShadowRecord* out) override;
+  StoreStatus compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                              const ShadowRecord& next) override;
+  StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
+                         std::vector<std::string>* names, bool* more) override;
+
+  // Test hook: the next `n` writes fail with kIoError.
+  void fail_next_writes(int n);
+  size_t size();
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, ShadowRecord> records_;
+  int failing_writes_ = 0;
+};
+
+}  // namespace shadow

@@ -1,0 +1,83 @@
+// The storage contract of the shadow service.
+//
+// A Store keeps one record per shadow, addressed by (thing, shadow name); the
+// classic shadow has an empty shadow name. The store does not understand the
+// document: it keeps the bytes the engine gives it, plus the few fields it
+// needs for compare-and-set, tombstones and listing.
+//
+// Implementations must be safe to call from several threads at once (the
+// broker thread and REST worker threads share one store). Nothing here may
+// throw; every fallible call returns a StoreStatus.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shadow {
+
+struct StoreKey {
+  std::string thing;
+  std::string shadow;  // empty: the classic (unnamed) shadow
+};
+
+struct ShadowRecord {
+  // Last version of the shadow. In a tombstone: the version a re-created
+  // shadow continues from.
+  uint64_t version = 0;
+  bool deleted = false;    // true: a tombstone left by a delete
+  int64_t deleted_at = 0;  // epoch seconds of the delete (tombstones only)
+  std::string document;    // engine-owned bytes; empty in tombstones
+};
+
+// What compare_and_set expects to find: the (version, deleted) pair of the
+// record read earlier, or std::nullopt when nothing was stored.
+struct RecordStamp {
+  uint64_t version = 0;
+  bool deleted = false;
+  bool operator==(const RecordStamp&) const = default;
+};
+
+inline RecordStamp stamp_of(const ShadowRecord& r) { return {r.version, r.deleted}; }
+
+struct StoreStatus {
+  enum Code { kOk, kNotFound, kConflict, kIoError };
+  Code code = kOk;
+  std::string message;  // human-readable detail for logs (kIoError)
+
+  static StoreStatus ok() { return {}; }
+  static StoreStatus not_found() { return {kNotFound, {}}; }
+  static StoreStatus conflict() { return {kConflict, {}}; }
+  static StoreStatus io_error(std::string m) { return {kIoError, std::move(m)}; }
+  bool is_ok() const { return code == kOk; }
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reads the record of `key` into *out. kNotFound when nothing is stored.
+  // Tombstones are returned (deleted == true).
+  virtual StoreStatus get(const StoreKey& key, ShadowRecord* out) = 0;
+
+  // Atomically replaces the record of `key` with `next` if the stored record
+  // matches `expected` (std::nullopt: nothing may be stored). kConflict when
+  // it does not match; nothing is written then. Deleting a shadow is a
+  // compare_and_set with a tombstone record (deleted == true).
+  // When this returns kOk the write is durable to the store's promise
+  // (see the implementation's header).
+  virtual StoreStatus compare_and_set(const StoreKey& key,
+                                      const std::optional<RecordStamp>& expected,
+                                      const ShadowRecord& next) = 0;
+
+  // Names of the live (not deleted) named shadows of `thing`, in byte order,
+  // strictly greater than `after` (empty: from the first), at most `limit`.
+  // *more is set to whether further live names exist after the last returned.
+  virtual StoreStatus list_named(std::string_view thing, std::string_view after,
+                                 size_t limit, std::vector<std::string>* names,
+                                 bool* more) = 0;
+};
+
+}  // namespace shadow
