@@ -1,0 +1,131 @@
+// A Store kept in a RocksDB database: the durable store of the broker plugin.
+//
+// Layout. One RocksDB key per shadow (see rocksdb_format below). All shadows
+// of a thing share the key prefix "s/" + thing + '\0', so listing a thing's
+// named shadows is one prefix scan, and the classic shadow (empty name) is
+// the first key of that range.
+//
+// Concurrency. Every method may be called from any thread. RocksDB has no
+// compare-and-set, so compare_and_set serialises the writers of one key with
+// a striped mutex around read-compare-write. The database directory is locked
+// by RocksDB: a second RocksDbStore (in this or another process) on the same
+// path fails to open.
+//
+// Durability (what a kOk from compare_and_set promises):
+// - sync_writes = false (default): the write is in RocksDB's write-ahead log,
+//   handed to the kernel with write(2), before compare_and_set returns. It
+//   survives a crash of the broker process (kill -9, segfault, OOM kill).
+//   An OS crash or power loss can lose the writes of the last few seconds
+//   that the kernel had not written back yet; what survives is a consistent
+//   prefix of the writes (RocksDB point-in-time recovery), never a torn
+//   record. flush_wal(true) makes everything written so far power-safe.
+// - sync_writes = true: the write-ahead log is fsynced before
+//   compare_and_set returns, so the write survives power loss too (on disks
+//   that honour flushes). This costs one fsync per write (a few hundred
+//   microseconds on SSDs, far more on slow disks).
+// Nothing is acknowledged that is not at least in the write-ahead log.
+//
+// Memory is bounded by the options: the block cache, two write buffers of
+// write_buffer_size, and the table readers of at most max_open_files files.
+//
+// Nothing here throws; every fallible call returns a StoreStatus.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "store/store.h"
+
+namespace rocksdb {
+class DB;
+}
+
+namespace shadow {
+
+struct RocksDbOptions {
+  std::string path;          // database directory; created if missing (its parent must exist)
+  bool sync_writes = false;  // fsync the write-ahead log on every write (see above)
+  uint64_t block_cache_bytes = 32ull << 20;   // LRU cache of data, index and filter blocks
+  uint64_t write_buffer_size = 16ull << 20;   // one memtable; at most two are kept
+  int max_open_files = 256;                   // table files kept open
+  // RocksDB's own diagnostic log ("LOG" in the database directory).
+  uint64_t max_log_file_size = 1ull << 20;    // rotate after this many bytes
+  size_t keep_log_file_num = 3;               // old LOG files kept
+  bool verbose_log = false;                   // false: warnings and errors only
+};
+
+class RocksDbStore final : public Store {
+ public:
+  // Opens (creating if missing) the database at options.path. On failure
+  // *out is left empty and the status is kIoError with a message that says
+  // what went wrong and what to do about it (directory not writable by the
+  // broker's user, locked by another broker, corrupt database).
+  static StoreStatus open(const RocksDbOptions& options, std::unique_ptr<RocksDbStore>* out);
+
+  ~RocksDbStore() override;
+  RocksDbStore(const RocksDbStore&) = delete;
+  RocksDbStore& operator=(const RocksDbStore&) = delete;
+
+  // Store interface. A stored value that cannot be decoded (corruption, or a
+  // format written by a newer version) is reported as kIoError.
+  StoreStatus get(const StoreKey& key, ShadowRecord* out) override;
+  StoreStatus compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                              const ShadowRecord& next) override;
+  StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
+                         std::vector<std::string>* names, bool* more) override;
+
+  // Writes buffered write-ahead-log data to the OS and, if `sync`, fsyncs
+  // the log: afterwards every earlier acknowledged write survives power loss.
+  // Meant for group commit when sync_writes is false.
+  StoreStatus flush_wal(bool sync);
+
+  // Bytes on disk in table files plus bytes in memtables (the write-ahead
+  // log is not counted). An estimate for metrics.
+  uint64_t approximate_size_bytes();
+
+  // RocksDB's estimate of the number of keys (shadows and tombstones).
+  uint64_t count_estimate();
+
+  const RocksDbOptions& options() const { return options_; }
+
+ private:
+  static constexpr size_t kStripes = 64;
+
+  RocksDbStore(const RocksDbOptions& options, rocksdb::DB* db);
+  std::mutex& stripe_for(const std::string& encoded_key);
+
+  RocksDbOptions options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::array<std::mutex, kStripes> stripes_;
+};
+
+// The on-disk encoding, exposed so that tests can pin it and craft values.
+// Changing it needs a new format byte and a decoder for the old one.
+namespace rocksdb_format {
+
+// Key: "s/" + thing + '\0' + shadow. Thing names never contain '\0', so the
+// encoding is unambiguous; byte order sorts a thing's classic shadow first,
+// then its named shadows in byte order of their names.
+std::string shadow_key(std::string_view thing, std::string_view shadow);
+// The common prefix of every key of `thing`: "s/" + thing + '\0'.
+std::string thing_prefix(std::string_view thing);
+
+// Value, format 1 (integers little-endian):
+//   [0]      format byte, 1
+//   [1..8]   version, u64
+//   [9]      flags: bit 0 = deleted (tombstone); other bits must be 0
+//   [10..17] deleted_at, i64 epoch seconds
+//   [18..]   document bytes
+inline constexpr uint8_t kFormatV1 = 1;
+inline constexpr size_t kHeaderSize = 18;
+std::string encode_record(const ShadowRecord& record);
+// kIoError (with a reason) for short values, unknown formats or flags.
+StoreStatus decode_record(std::string_view value, ShadowRecord* out);
+
+}  // namespace rocksdb_format
+
+}  // namespace shadow
