@@ -1,0 +1,171 @@
+// parse_options: the plugin_opt_* lines of mosquitto.conf.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "plugin/options.h"
+#include "plugin/topic_filter.h"
+
+using shadow::EventTopics;
+using shadow::plugin::describe;
+using shadow::plugin::Option;
+using shadow::plugin::parse_options;
+using shadow::plugin::PluginConfig;
+
+namespace {
+
+PluginConfig parse_ok(const std::vector<Option>& options) {
+  auto result = parse_options(options);
+  if (auto* err = std::get_if<std::string>(&result)) FAIL("unexpected error: " << *err);
+  return std::get<PluginConfig>(result);
+}
+
+std::string parse_error(const std::vector<Option>& options) {
+  auto result = parse_options(options);
+  REQUIRE(std::holds_alternative<std::string>(result));
+  return std::get<std::string>(result);
+}
+
+}  // namespace
+
+TEST_CASE("plugin options: only db_path given, everything else defaults", "[plugin]") {
+  PluginConfig c = parse_ok({{"db_path", "/var/lib/shadow"}});
+  CHECK(c.db_path == "/var/lib/shadow");
+  CHECK_FALSE(c.sync_writes);
+  CHECK(c.block_cache_bytes == 32ull << 20);
+  CHECK(c.engine.short_topics);
+  CHECK(c.engine.event_topics == EventTopics::kBoth);
+  CHECK(c.engine.max_document_bytes == 8192);
+  CHECK(c.engine.max_depth == 6);
+  CHECK(c.engine.max_payload_bytes == 131072);
+  CHECK(c.engine.tombstone_retention_s == 172800);
+}
+
+TEST_CASE("plugin options: every option is applied", "[plugin]") {
+  PluginConfig c = parse_ok({{"db_path", "data"},
+                             {"sync_writes", "true"},
+                             {"short_topics", "false"},
+                             {"event_topics", "aws"},
+                             {"max_document_bytes", "16384"},
+                             {"max_depth", "8"},
+                             {"max_payload_bytes", "262144"},
+                             {"tombstone_retention_s", "0"},
+                             {"block_cache_mb", "64"}});
+  CHECK(c.db_path == "data");
+  CHECK(c.sync_writes);
+  CHECK_FALSE(c.engine.short_topics);
+  CHECK(c.engine.event_topics == EventTopics::kAws);
+  CHECK(c.engine.max_document_bytes == 16384);
+  CHECK(c.engine.max_depth == 8);
+  CHECK(c.engine.max_payload_bytes == 262144);
+  CHECK(c.engine.tombstone_retention_s == 0);
+  CHECK(c.block_cache_bytes == 64ull << 20);
+}
+
+TEST_CASE("plugin options: event_topics values", "[plugin]") {
+  CHECK(parse_ok({{"db_path", "d"}, {"event_topics", "short"}}).engine.event_topics ==
+        EventTopics::kShort);
+  CHECK(parse_ok({{"db_path", "d"}, {"event_topics", "both"}}).engine.event_topics ==
+        EventTopics::kBoth);
+  std::string err = parse_error({{"db_path", "d"}, {"event_topics", "all"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_event_topics"));
+  CHECK_THAT(err, Catch::Contains("both, aws or short"));
+}
+
+TEST_CASE("plugin options: surrounding whitespace is ignored", "[plugin]") {
+  PluginConfig c = parse_ok({{"db_path", " /d "}, {"max_depth", "7 "}});
+  CHECK(c.db_path == "/d");
+  CHECK(c.engine.max_depth == 7);
+}
+
+TEST_CASE("plugin options: db_path is required", "[plugin]") {
+  std::string err = parse_error({{"sync_writes", "true"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_db_path is required"));
+  CHECK_THAT(parse_error({{"db_path", "  "}}), Catch::Contains("plugin_opt_db_path"));
+}
+
+TEST_CASE("plugin options: unknown option names the option and lists valid ones", "[plugin]") {
+  std::string err = parse_error({{"db_path", "d"}, {"db_paht", "x"}});
+  CHECK_THAT(err, Catch::Contains("unknown option plugin_opt_db_paht"));
+  CHECK_THAT(err, Catch::Contains("tombstone_retention_s"));
+}
+
+TEST_CASE("plugin options: repeated option is rejected", "[plugin]") {
+  std::string err = parse_error({{"db_path", "a"}, {"db_path", "b"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_db_path is given more than once"));
+}
+
+TEST_CASE("plugin options: booleans are exactly true or false", "[plugin]") {
+  for (const char* bad : {"yes", "1", "TRUE", "on", ""}) {
+    std::string err = parse_error({{"db_path", "d"}, {"sync_writes", bad}});
+    CHECK_THAT(err, Catch::Contains("plugin_opt_sync_writes"));
+    CHECK_THAT(err, Catch::Contains("true or false"));
+  }
+}
+
+TEST_CASE("plugin options: integers are checked for syntax and range", "[plugin]") {
+  struct Case {
+    const char* key;
+    const char* value;
+  };
+  for (Case bad : {Case{"max_depth", "0"}, Case{"max_depth", "65"}, Case{"max_depth", "-1"},
+                   Case{"max_depth", "+3"}, Case{"max_depth", "6x"}, Case{"max_depth", "6 7"},
+                   Case{"max_document_bytes", "0"}, Case{"max_payload_bytes", "268435456"},
+                   Case{"tombstone_retention_s", "-5"}, Case{"block_cache_mb", "1.5"},
+                   Case{"block_cache_mb", "99999999999999999999"}}) {
+    INFO(bad.key << "=" << bad.value);
+    std::string err = parse_error({{"db_path", "d"}, {bad.key, bad.value}});
+    CHECK_THAT(err, Catch::Contains(std::string("plugin_opt_") + bad.key));
+    CHECK_THAT(err, Catch::Contains("an integer from"));
+  }
+  // The bounds themselves are valid.
+  CHECK(parse_ok({{"db_path", "d"}, {"max_depth", "64"}}).engine.max_depth == 64);
+  CHECK(parse_ok({{"db_path", "d"}, {"max_payload_bytes", "268435455"}}).engine.max_payload_bytes ==
+        268435455);
+  CHECK(parse_ok({{"db_path", "d"}, {"block_cache_mb", "0"}}).block_cache_bytes == 0);
+}
+
+TEST_CASE("plugin options: short events need short topics", "[plugin]") {
+  std::string err =
+      parse_error({{"db_path", "d"}, {"short_topics", "false"}, {"event_topics", "short"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_short_topics"));
+  CHECK(parse_ok({{"db_path", "d"}, {"short_topics", "false"}}).engine.event_topics ==
+        EventTopics::kBoth);
+}
+
+TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
+  std::string s = describe(parse_ok({{"db_path", "/d"}, {"sync_writes", "true"},
+                                     {"event_topics", "short"}, {"block_cache_mb", "8"}}));
+  CHECK(s ==
+        "db_path=/d sync_writes=true short_topics=true event_topics=short "
+        "max_document_bytes=8192 max_depth=6 max_payload_bytes=131072 "
+        "tombstone_retention_s=172800 block_cache_mb=8");
+}
+
+TEST_CASE("plugin topic filter: passes every request topic form", "[plugin]") {
+  using shadow::plugin::may_be_shadow_request;
+  for (const char* t : {"$aws/things/dev1/shadow/get", "$aws/things/dev1/shadow/update",
+                        "$aws/things/dev1/shadow/delete", "$aws/things/d/shadow/name/s/update",
+                        "$aws/things//shadow/get", "$aws/things/name/shadow/update"}) {
+    INFO(t);
+    CHECK(may_be_shadow_request(t, true));
+    CHECK(may_be_shadow_request(t, false));
+  }
+  for (const char* t : {"dev1/shadow/get", "dev1/shadow/name/s/delete", "/shadow/update"}) {
+    INFO(t);
+    CHECK(may_be_shadow_request(t, true));
+    CHECK_FALSE(may_be_shadow_request(t, false));
+  }
+}
+
+TEST_CASE("plugin topic filter: rejects topics that cannot be requests", "[plugin]") {
+  using shadow::plugin::may_be_shadow_request;
+  for (const char* t : {"sensors/temp", "$aws/things/dev1/shadow/update/accepted",
+                        "$aws/things/dev1/shadow/update/delta", "dev1/shadow", "shadow/get",
+                        "dev1/shadowx/get", "", "$SYS/broker/uptime"}) {
+    INFO(t);
+    CHECK_FALSE(may_be_shadow_request(t, true));
+  }
+}
