@@ -1,0 +1,151 @@
+#include "shadow_core/document.h"
+
+namespace shadow {
+namespace {
+
+using json::Value;
+
+Value timestamp_object(int64_t now, json::Allocator& alloc) {
+  Value leaf(rapidjson::kObjectType);
+  leaf.AddMember("timestamp", Value(now), alloc);
+  return leaf;
+}
+
+// Copies object `u` without its null members, recursively. Returns false when
+// the copy would be empty only because members were null: such an object is
+// not stored (spec §4.1, following the Greengrass behaviour).
+bool copy_without_nulls(const Value& u, Value* out, json::Allocator& alloc) {
+  out->SetObject();
+  for (auto it = u.MemberBegin(); it != u.MemberEnd(); ++it) {
+    const Value& v = it->value;
+    if (v.IsNull()) continue;
+    Value copy;
+    if (v.IsObject()) {
+      if (!copy_without_nulls(v, &copy, alloc)) continue;
+    } else {
+      copy.CopyFrom(v, alloc);
+    }
+    out->AddMember(Value(it->name, alloc), copy, alloc);
+  }
+  return !(out->MemberCount() == 0 && u.MemberCount() > 0);
+}
+
+// Merges update object `u` into `target`, keeping `meta` (the metadata tree
+// of target) in step. Recursion follows the request, whose depth is bounded.
+void merge_object(Value& target, Value& meta, const Value& u, int64_t now, json::Allocator& alloc) {
+  for (auto it = u.MemberBegin(); it != u.MemberEnd(); ++it) {
+    std::string_view key = json::view(it->name);
+    const Value& value = it->value;
+    if (value.IsNull()) {
+      json::erase_member(target, key);
+      json::erase_member(meta, key);
+      continue;
+    }
+    Value* existing = json::find(target, key);
+    if (value.IsObject() && existing && existing->IsObject()) {
+      Value* existing_meta = json::find(meta, key);
+      if (!existing_meta || !existing_meta->IsObject()) {
+        json::set_member(meta, key, Value(rapidjson::kObjectType), alloc);
+        existing_meta = json::find(meta, key);
+      }
+      merge_object(*existing, *existing_meta, value, now, alloc);
+      continue;
+    }
+    Value copy;
+    if (value.IsObject()) {
+      if (!copy_without_nulls(value, &copy, alloc)) continue;
+    } else {
+      copy.CopyFrom(value, alloc);
+    }
+    Value copy_meta = metadata_of(copy, now, alloc);
+    json::set_member(target, key, std::move(copy), alloc);
+    json::set_member(meta, key, std::move(copy_meta), alloc);
+  }
+}
+
+void apply_section(const SectionUpdate& update, Value& section, Value& meta, int64_t now,
+                   json::Allocator& alloc) {
+  switch (update.kind) {
+    case SectionUpdate::kAbsent:
+      return;
+    case SectionUpdate::kNull:
+      section.SetNull();
+      meta.SetNull();
+      return;
+    case SectionUpdate::kObject:
+      if (!section.IsObject()) {
+        section.SetObject();
+        meta.SetObject();
+      }
+      merge_object(section, meta, *update.object, now, alloc);
+      if (section.MemberCount() == 0) {  // an empty section is dropped
+        section.SetNull();
+        meta.SetNull();
+      }
+      return;
+  }
+}
+
+}  // namespace
+
+Value metadata_of(const Value& value, int64_t now, json::Allocator& alloc) {
+  if (value.IsObject()) {
+    Value meta(rapidjson::kObjectType);
+    for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it)
+      meta.AddMember(Value(it->name, alloc), metadata_of(it->value, now, alloc), alloc);
+    return meta;
+  }
+  if (value.IsArray()) {
+    Value meta(rapidjson::kArrayType);
+    meta.Reserve(value.Size(), alloc);
+    for (const auto& element : value.GetArray()) meta.PushBack(metadata_of(element, now, alloc), alloc);
+    return meta;
+  }
+  return timestamp_object(now, alloc);
+}
+
+ShadowDocument::ShadowDocument() : doc_(rapidjson::kObjectType) {}
+
+bool ShadowDocument::load(std::string_view snapshot) {
+  if (!json::parse(snapshot, &doc_) || !doc_.IsObject()) return false;
+  Value* state = json::find(doc_, "state");
+  Value* metadata = json::find(doc_, "metadata");
+  Value* version = json::find(doc_, "version");
+  if (!state || !state->IsObject() || !metadata || !metadata->IsObject() || !version ||
+      !version->IsUint64())
+    return false;
+  version_ = version->GetUint64();
+  auto take = [](Value* container, const char* name, Value& into) {
+    if (Value* v = json::find(*container, name); v && v->IsObject()) into = std::move(*v);
+  };
+  take(state, "desired", desired_);
+  take(state, "reported", reported_);
+  take(metadata, "desired", meta_desired_);
+  take(metadata, "reported", meta_reported_);
+  // A section without a metadata tree (never written by us) gets an empty one.
+  if (desired_.IsObject() && !meta_desired_.IsObject()) meta_desired_.SetObject();
+  if (reported_.IsObject() && !meta_reported_.IsObject()) meta_reported_.SetObject();
+  return true;
+}
+
+void ShadowDocument::apply(const UpdateRequest& request, int64_t now) {
+  json::Allocator& alloc = doc_.GetAllocator();
+  if (request.state_is_null) {
+    desired_.SetNull();
+    reported_.SetNull();
+    meta_desired_.SetNull();
+    meta_reported_.SetNull();
+    return;
+  }
+  apply_section(request.desired, desired_, meta_desired_, now, alloc);
+  apply_section(request.reported, reported_, meta_reported_, now, alloc);
+}
+
+size_t ShadowDocument::state_size() const {
+  size_t n = 0;
+  if (desired_.IsObject()) n += json::compact_size(desired_);
+  if (reported_.IsObject()) n += json::compact_size(reported_);
+  return n;
+}
+
+}  // namespace shadow

@@ -1,0 +1,53 @@
+// The stored shadow document (spec §2): desired and reported state with
+// their metadata trees, and the version. Serialized as the snapshot
+// {"state":{...},"metadata":{...},"version":N}, which is also exactly what
+// /update/documents carries as "previous"/"current".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "shadow_core/json.h"
+#include "shadow_core/request.h"
+
+namespace shadow {
+
+class ShadowDocument {
+ public:
+  ShadowDocument();
+
+  // Loads a stored snapshot. False when it is not a valid snapshot.
+  bool load(std::string_view snapshot);
+
+  // Applies a validated update (merge rules §4, metadata §6), stamping every
+  // written leaf with `now`. Does not touch the version.
+  void apply(const UpdateRequest& request, int64_t now);
+
+  uint64_t version() const { return version_; }
+  void set_version(uint64_t v) { version_ = v; }
+
+  // nullptr when the section is absent (never an empty object).
+  const json::Value* desired() const { return desired_.IsObject() ? &desired_ : nullptr; }
+  const json::Value* reported() const { return reported_.IsObject() ? &reported_ : nullptr; }
+  const json::Value* desired_metadata() const { return desired_.IsObject() ? &meta_desired_ : nullptr; }
+  const json::Value* reported_metadata() const { return reported_.IsObject() ? &meta_reported_ : nullptr; }
+
+  // Bytes counted against the document size limit (spec §3.5):
+  // compact(desired) + compact(reported).
+  size_t state_size() const;
+
+  json::Allocator& allocator() { return doc_.GetAllocator(); }
+
+ private:
+  json::Document doc_;  // owns the memory pool of the values below
+  json::Value desired_, reported_, meta_desired_, meta_reported_;
+  uint64_t version_ = 0;
+};
+
+// The metadata of `value` as written at `now`: {"timestamp":now} for every
+// scalar and null, objects and arrays mirrored. Used both for stored
+// metadata (where no nulls remain) and for the update/accepted echo.
+json::Value metadata_of(const json::Value& value, int64_t now, json::Allocator& alloc);
+
+}  // namespace shadow

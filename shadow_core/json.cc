@@ -1,0 +1,195 @@
+#include "shadow_core/json.h"
+
+#include <cmath>
+#include <unordered_map>
+
+#include <rapidjson/error/en.h>
+
+namespace shadow::json {
+
+bool is_valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (static_cast<size_t>(end - p) < len) return false;
+    for (size_t i = 1; i < len; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += len;
+  }
+  return true;
+}
+
+bool parse(std::string_view text, Document* doc) {
+  // Iterative parsing: no recursion, so a 100,000-level document cannot
+  // overflow the stack. Full precision keeps numbers as written.
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
+  doc->Parse<kFlags>(text.data(), text.size());
+  return !doc->HasParseError();
+}
+
+const Value* find_last(const Value& object, std::string_view name) {
+  const Value* found = nullptr;
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it)
+    if (view(it->name) == name) found = &it->value;
+  return found;
+}
+
+namespace {
+
+bool has_duplicate_keys(const Value& object) {
+  const rapidjson::SizeType n = object.MemberCount();
+  auto members = object.MemberBegin();
+  if (n <= 16) {
+    for (rapidjson::SizeType i = 0; i < n; ++i)
+      for (rapidjson::SizeType j = i + 1; j < n; ++j)
+        if (members[i].name == members[j].name) return true;
+    return false;
+  }
+  std::unordered_map<std::string_view, int> seen;
+  seen.reserve(n);
+  for (rapidjson::SizeType i = 0; i < n; ++i)
+    if (!seen.emplace(view(members[i].name), 0).second) return true;
+  return false;
+}
+
+void dedupe_object(Value& object, Allocator& alloc) {
+  if (object.MemberCount() < 2 || !has_duplicate_keys(object)) return;
+  auto members = object.MemberBegin();
+  const rapidjson::SizeType n = object.MemberCount();
+  // Index of the last occurrence of each name. The keys view the names of the
+  // first occurrences, which are only moved after their entry is looked up.
+  std::unordered_map<std::string_view, rapidjson::SizeType> last;
+  last.reserve(n);
+  for (rapidjson::SizeType i = 0; i < n; ++i) last[view(members[i].name)] = i;
+  Value rebuilt(rapidjson::kObjectType);
+  for (rapidjson::SizeType i = 0; i < n; ++i) {
+    auto it = last.find(view(members[i].name));
+    if (it == last.end()) continue;  // a later duplicate, already taken
+    rapidjson::SizeType source = it->second;
+    last.erase(it);
+    rebuilt.AddMember(members[i].name, members[source].value, alloc);
+  }
+  object.Swap(rebuilt);
+}
+
+}  // namespace
+
+void dedupe_keys(Value& value, Allocator& alloc) {
+  if (value.IsObject()) {
+    dedupe_object(value, alloc);
+    for (auto it = value.MemberBegin(); it != value.MemberEnd(); ++it) dedupe_keys(it->value, alloc);
+  } else if (value.IsArray()) {
+    for (auto& element : value.GetArray()) dedupe_keys(element, alloc);
+  }
+}
+
+bool equal(const Value& a, const Value& b) {
+  if (a.IsNumber() && b.IsNumber()) {
+    if (a.IsInt64() && b.IsInt64()) return a.GetInt64() == b.GetInt64();
+    if (a.IsUint64() && b.IsUint64()) return a.GetUint64() == b.GetUint64();
+    return a.GetDouble() == b.GetDouble();
+  }
+  if (a.GetType() != b.GetType()) return false;
+  switch (a.GetType()) {
+    case rapidjson::kNullType:
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      return true;
+    case rapidjson::kStringType:
+      return view(a) == view(b);
+    case rapidjson::kArrayType: {
+      if (a.Size() != b.Size()) return false;
+      for (rapidjson::SizeType i = 0; i < a.Size(); ++i)
+        if (!equal(a[i], b[i])) return false;
+      return true;
+    }
+    case rapidjson::kObjectType: {
+      if (a.MemberCount() != b.MemberCount()) return false;
+      for (auto it = a.MemberBegin(); it != a.MemberEnd(); ++it) {
+        const Value* other = find(b, view(it->name));
+        if (!other || !equal(it->value, *other)) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+Value* find(Value& object, std::string_view name) {
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it)
+    if (view(it->name) == name) return &it->value;
+  return nullptr;
+}
+
+const Value* find(const Value& object, std::string_view name) {
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it)
+    if (view(it->name) == name) return &it->value;
+  return nullptr;
+}
+
+void set_member(Value& object, std::string_view name, Value&& value, Allocator& alloc) {
+  if (Value* existing = find(object, name)) {
+    *existing = std::move(value);
+    return;
+  }
+  Value key(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc);
+  object.AddMember(key, value, alloc);
+}
+
+void erase_member(Value& object, std::string_view name) {
+  for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it)
+    if (view(it->name) == name) {
+      object.EraseMember(it);
+      return;
+    }
+}
+
+std::string write(const Value& value) {
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  value.Accept(writer);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+namespace {
+// An output stream that only counts bytes.
+struct CountingStream {
+  using Ch = char;
+  size_t count = 0;
+  void Put(char) { ++count; }
+  void Flush() {}
+};
+}  // namespace
+
+size_t compact_size(const Value& value) {
+  CountingStream stream;
+  rapidjson::Writer<CountingStream> writer(stream);
+  value.Accept(writer);
+  return stream.count;
+}
+
+}  // namespace shadow::json

@@ -1,0 +1,57 @@
+// JSON helpers over RapidJSON shared by the engine: safe parsing, duplicate
+// keys, equality and compact output. Values live in a Document's memory pool
+// (MemoryPoolAllocator), so destroying a deep tree never recurses.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+namespace shadow::json {
+
+using Value = rapidjson::Value;
+using Document = rapidjson::Document;
+using Allocator = rapidjson::Document::AllocatorType;
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Strict UTF-8 check (no overlong forms, no surrogates, nothing above U+10FFFF).
+bool is_valid_utf8(std::string_view bytes);
+
+// Parses `text` without recursion, so any nesting depth is safe. Returns
+// false for invalid JSON, trailing garbage, or numbers out of double range.
+bool parse(std::string_view text, Document* doc);
+
+// The value of the LAST member called `name` (duplicate keys: the last one
+// wins), or nullptr. `object` must be an object.
+const Value* find_last(const Value& object, std::string_view name);
+
+// Collapses duplicate keys in `object` and, recursively, in nested objects
+// and arrays: each key keeps its first position and its last value. The
+// caller bounds the depth (it runs after the nesting-depth check).
+void dedupe_keys(Value& value, Allocator& alloc);
+
+// Deep equality; numbers compare by numeric value (1 equals 1.0).
+bool equal(const Value& a, const Value& b);
+
+// The member `name` of `object`, or nullptr.
+Value* find(Value& object, std::string_view name);
+const Value* find(const Value& object, std::string_view name);
+
+// Sets member `name` (replacing the value in place, or appending).
+void set_member(Value& object, std::string_view name, Value&& value, Allocator& alloc);
+// Removes member `name` keeping the order of the others.
+void erase_member(Value& object, std::string_view name);
+
+inline std::string_view view(const Value& string_value) {
+  return {string_value.GetString(), string_value.GetStringLength()};
+}
+
+// Compact serialization; byte length of the compact serialization.
+std::string write(const Value& value);
+size_t compact_size(const Value& value);
+
+}  // namespace shadow::json

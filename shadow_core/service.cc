@@ -1,0 +1,311 @@
+#include "shadow_core/service.h"
+
+#include "shadow_core/delta.h"
+#include "shadow_core/document.h"
+#include "shadow_core/errors.h"
+#include "shadow_core/names.h"
+#include "shadow_core/request.h"
+#include "shadow_core/responses.h"
+
+namespace shadow {
+namespace {
+
+// Concurrent writers of one shadow lose a compare-and-set and recompute;
+// past this many attempts the request fails with 500 rather than spin.
+constexpr int kMaxWriteAttempts = 16;
+
+StoreKey key_of(const ShadowId& id) { return StoreKey{id.thing, id.shadow}; }
+
+std::vector<TopicForm> event_forms(const Config& config) {
+  if (!config.short_topics) return {TopicForm::kAws};
+  switch (config.event_topics) {
+    case EventTopics::kAws: return {TopicForm::kAws};
+    case EventTopics::kShort: return {TopicForm::kShort};
+    case EventTopics::kBoth: break;
+  }
+  return {TopicForm::kAws, TopicForm::kShort};
+}
+
+// What a stored record means for a request at `now`.
+struct Current {
+  std::optional<RecordStamp> stamp;  // what compare_and_set must find
+  bool exists = false;               // a live shadow
+  uint64_t version = 0;              // live version, tombstone version, or 0
+  ShadowRecord record;
+};
+
+// Base64url without padding: the opaque nextToken of list pages.
+std::string encode_token(std::string_view raw) {
+  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (unsigned char c : raw) {
+    buffer = (buffer << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kAlphabet[(buffer >> bits) & 0x3F];
+    }
+  }
+  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 0x3F];
+  return out;
+}
+
+std::optional<std::string> decode_token(std::string_view token) {
+  std::string out;
+  uint32_t buffer = 0;
+  int bits = 0;
+  for (char c : token) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-') v = 62;
+    else if (c == '_') v = 63;
+    else return std::nullopt;
+    buffer = (buffer << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Service::Service(Config config, Store& store) : config_(std::move(config)), store_(store) {}
+
+namespace {
+
+// Collects the reply and events of one request.
+class Reply {
+ public:
+  Reply(const Config& config, const ServiceRequest& request) : config_(config), request_(request) {}
+
+  ServiceResponse reject(const Error& error, const responses::Token& token) {
+    ServiceResponse r;
+    r.status = error.code;
+    std::optional<int64_t> ts;
+    if (config_.error_timestamp) ts = request_.now;
+    r.body = responses::error(error, ts, token);
+    if (request_.channel == Channel::kMqtt)
+      r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "rejected"), r.body, 1});
+    return r;
+  }
+
+  // The accepted reply: on the requester's topic for MQTT; for REST on the
+  // event topics when `publish_for_rest` says so.
+  ServiceResponse accept(std::string body, bool publish_for_rest) {
+    ServiceResponse r;
+    r.body = std::move(body);
+    if (request_.channel == Channel::kMqtt) {
+      r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "accepted"), r.body, 1});
+    } else if (publish_for_rest) {
+      for (TopicForm form : event_forms(config_))
+        r.messages.push_back({reply_topic(request_.id, form, request_.op, "accepted"), r.body, 1});
+    }
+    return r;
+  }
+
+  void event(ServiceResponse& r, const char* suffix, const std::string& payload) {
+    for (TopicForm form : event_forms(config_))
+      r.messages.push_back({reply_topic(request_.id, form, Operation::kUpdate, suffix), payload, 1});
+  }
+
+  Error not_found() const {
+    std::string name = request_.id.named() ? request_.id.shadow : request_.id.thing;
+    if (request_.channel == Channel::kRest && request_.id.named() && config_.rest_not_found_thing_tilde_shadow)
+      name = request_.id.thing + "~" + request_.id.shadow;
+    return Error{404, std::string(messages::kNoShadowPrefix) + name + "'"};
+  }
+
+ private:
+  const Config& config_;
+  const ServiceRequest& request_;
+};
+
+Error internal_error() { return Error{500, messages::kInternal}; }
+
+}  // namespace
+
+std::optional<ServiceResponse> Service::handle_mqtt(std::string_view topic, std::string_view payload, int64_t now) {
+  auto parsed = parse_request_topic(topic, config_.short_topics);
+  if (!parsed) return std::nullopt;
+  ServiceRequest request;
+  request.channel = Channel::kMqtt;
+  request.op = parsed->op;
+  request.id = std::move(parsed->id);
+  request.form = parsed->form;
+  request.payload = payload;
+  request.now = now;
+  return handle(request);
+}
+
+ServiceResponse Service::handle(const ServiceRequest& request) {
+  switch (request.op) {
+    case Operation::kGet: return get(request);
+    case Operation::kUpdate: return update(request);
+    case Operation::kDelete: return remove(request);
+  }
+  return Reply(config_, request).reject(internal_error(), std::nullopt);
+}
+
+namespace {
+
+std::optional<Error> validate_id(const ShadowId& id, const Config& config) {
+  if (auto e = validate_thing_name(id.thing, config)) return e;
+  if (id.named()) return validate_shadow_name(id.shadow, config);
+  return std::nullopt;
+}
+
+// Reads the record of `id` and interprets tombstones and their retention.
+StoreStatus read_current(Store& store, const ShadowId& id, int64_t now, const Config& config, Current* out) {
+  StoreStatus st = store.get(key_of(id), &out->record);
+  if (st.code == StoreStatus::kNotFound) return StoreStatus::ok();
+  if (!st.is_ok()) return st;
+  out->stamp = stamp_of(out->record);
+  if (!out->record.deleted) {
+    out->exists = true;
+    out->version = out->record.version;
+  } else {
+    bool expired = config.tombstone_retention_s > 0 && now - out->record.deleted_at >= config.tombstone_retention_s;
+    out->version = expired ? 0 : out->record.version;
+  }
+  return StoreStatus::ok();
+}
+
+}  // namespace
+
+ServiceResponse Service::get(const ServiceRequest& request) {
+  Reply reply(config_, request);
+  responses::Token token;
+  if (request.channel == Channel::kMqtt) token = extract_client_token(request.payload, config_);
+  if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
+
+  Current current;
+  if (!read_current(store_, request.id, request.now, config_, &current).is_ok())
+    return reply.reject(internal_error(), token);
+  if (!current.exists) return reply.reject(reply.not_found(), token);
+  ShadowDocument doc;
+  if (!doc.load(current.record.document)) return reply.reject(internal_error(), token);
+  Delta delta = compute_delta(doc, doc.allocator());
+  return reply.accept(responses::get_accepted(doc, delta, request.now, token), false);
+}
+
+ServiceResponse Service::update(const ServiceRequest& request) {
+  Reply reply(config_, request);
+  if (request.payload.size() > config_.max_payload_bytes) return reply.reject(Error{413, messages::kTooLarge}, {});
+  UpdateRequest parsed;
+  if (auto e = parse_update(request.payload, config_, &parsed)) return reply.reject(*e, parsed.client_token);
+  const responses::Token& token = parsed.client_token;
+  if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
+
+  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+    Current current;
+    if (!read_current(store_, request.id, request.now, config_, &current).is_ok())
+      return reply.reject(internal_error(), token);
+    if (parsed.version && *parsed.version != current.version)
+      return reply.reject(Error{409, messages::kVersionConflict}, token);
+
+    ShadowDocument doc;
+    if (current.exists && !doc.load(current.record.document)) return reply.reject(internal_error(), token);
+    // The delta before this update, only needed to suppress an unchanged one.
+    std::optional<json::Document> before_pool;
+    Delta before;
+    if (!config_.delta_on_unchanged) {
+      before_pool.emplace();
+      before = compute_delta(doc, before_pool->GetAllocator());
+    }
+    doc.apply(parsed, request.now);
+    if (doc.state_size() > config_.max_document_bytes) return reply.reject(Error{413, messages::kTooLarge}, token);
+    doc.set_version(current.version + 1);
+
+    ShadowRecord next;
+    next.version = doc.version();
+    next.document = responses::snapshot(doc);
+    StoreStatus st = store_.compare_and_set(key_of(request.id), current.stamp, next);
+    if (st.code == StoreStatus::kConflict) continue;
+    if (!st.is_ok()) return reply.reject(internal_error(), token);
+
+    json::Value echo_meta = metadata_of(*parsed.state, request.now, doc.allocator());
+    ServiceResponse r = reply.accept(
+        responses::update_accepted(*parsed.state, echo_meta, next.version, request.now, token),
+        config_.rest_update_publishes_accepted);
+    Delta delta = compute_delta(doc, doc.allocator());
+    bool unchanged = !config_.delta_on_unchanged && !before.empty() && !delta.empty() &&
+                     json::equal(before.state, delta.state);
+    if (!delta.empty() && !unchanged) reply.event(r, "delta", responses::delta(delta, next.version, request.now, token));
+    const std::string* previous = current.exists ? &current.record.document : nullptr;
+    reply.event(r, "documents",
+                responses::documents(previous, config_.documents_previous_null, next.document, request.now, token));
+    return r;
+  }
+  return reply.reject(internal_error(), token);
+}
+
+ServiceResponse Service::remove(const ServiceRequest& request) {
+  Reply reply(config_, request);
+  responses::Token token;
+  if (request.channel == Channel::kMqtt) token = extract_client_token(request.payload, config_);
+  if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
+
+  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+    Current current;
+    if (!read_current(store_, request.id, request.now, config_, &current).is_ok())
+      return reply.reject(internal_error(), token);
+    if (!current.exists) return reply.reject(reply.not_found(), token);
+    ShadowRecord tombstone;
+    tombstone.deleted = true;
+    tombstone.deleted_at = request.now;
+    tombstone.version = current.version + (config_.tombstone_bumps_version ? 1 : 0);
+    StoreStatus st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone);
+    if (st.code == StoreStatus::kConflict) continue;
+    if (!st.is_ok()) return reply.reject(internal_error(), token);
+    return reply.accept(responses::delete_accepted(current.version, request.now, token),
+                        config_.rest_delete_publishes_accepted);
+  }
+  return reply.reject(internal_error(), token);
+}
+
+ServiceResponse Service::list_named_shadows(std::string_view thing, std::optional<std::string_view> page_size,
+                                            std::optional<std::string_view> next_token, int64_t now) {
+  ServiceRequest request;
+  request.channel = Channel::kRest;
+  request.id.thing = std::string(thing);
+  request.now = now;
+  Reply reply(config_, request);
+  if (auto e = validate_thing_name(thing, config_)) return reply.reject(*e, {});
+
+  size_t limit = config_.list_default_page_size;
+  if (page_size) {
+    size_t n = 0;
+    bool digits = !page_size->empty() && page_size->size() <= 4;
+    for (char c : *page_size) {
+      if (c < '0' || c > '9') digits = false;
+      else n = n * 10 + static_cast<size_t>(c - '0');
+    }
+    if (!digits || n < 1 || n > config_.list_max_page_size)
+      return reply.reject(Error{400, "pageSize must be between 1 and " + std::to_string(config_.list_max_page_size)},
+                          {});
+    limit = n;
+  }
+  std::string after;
+  if (next_token) {
+    auto decoded = decode_token(*next_token);
+    if (!decoded || validate_shadow_name(*decoded, config_)) return reply.reject(Error{400, "Invalid nextToken"}, {});
+    after = *decoded;
+  }
+  std::vector<std::string> names;
+  bool more = false;
+  if (!store_.list_named(thing, after, limit, &names, &more).is_ok()) return reply.reject(internal_error(), {});
+  std::optional<std::string> token;
+  if (more && !names.empty()) token = encode_token(names.back());
+  ServiceResponse r;
+  r.body = responses::named_shadow_list(names, token, now);
+  return r;
+}
+
+}  // namespace shadow
