@@ -76,8 +76,8 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   db_options.block_cache_bytes = ctx->config.block_cache_bytes;
   shadow::StoreStatus st = shadow::RocksDbStore::open(db_options, &ctx->store);
   if (!st.is_ok()) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot open the shadow database at '%s': %s",
-                         ctx->config.db_path.c_str(), st.message.c_str());
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start: %s",
+                         st.message.c_str());
     return MOSQ_ERR_UNKNOWN;
   }
 
