@@ -49,7 +49,8 @@ std::optional<RequestTopic> parse_request_topic(std::string_view topic, bool sho
     auto op = parse_operation(lv[2]);
     if (!op) return std::nullopt;
     out.op = *op;
-  } else if (n == 5 && lv[2] == "name") {
+  } else if (n == 5 && lv[2] == "name" && !lv[3].empty()) {
+    // (An empty shadow level is not a request: it would address the classic shadow.)
     auto op = parse_operation(lv[4]);
     if (!op) return std::nullopt;
     out.op = *op;

@@ -1,0 +1,49 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "shadow_core/json.h"
+
+using namespace shadow;
+
+TEST_CASE("UTF-8 validation rejects every malformed form", "[json]") {
+  CHECK(json::is_valid_utf8("plain"));
+  CHECK(json::is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+  CHECK(json::is_valid_utf8(std::string("a\0b", 3)));
+  for (std::string bad : {std::string("\xff"), std::string("\xc0\xaf"), std::string("\xe0\x80\xaf"),
+                          std::string("\xed\xa0\x80"), std::string("\xf4\x90\x80\x80"), std::string("\xc3"),
+                          std::string("\xe2\x82"), std::string("\x80")}) {
+    CHECK_FALSE(json::is_valid_utf8(bad));
+  }
+}
+
+TEST_CASE("parsing is safe for deep input and strict about numbers", "[json]") {
+  json::Document d;
+  std::string deep(200000, '[');
+  CHECK_FALSE(json::parse(deep, &d));
+  std::string balanced = std::string(50000, '[') + std::string(50000, ']');
+  CHECK(json::parse(balanced, &d));
+  CHECK_FALSE(json::parse("1e400", &d));
+  CHECK_FALSE(json::parse("{\"a\":1} x", &d));
+  CHECK(json::parse(std::string("{\"a\\u0000b\":\"x\\u0000y\"}"), &d));
+  CHECK(json::write(d) == "{\"a\\u0000b\":\"x\\u0000y\"}");
+}
+
+TEST_CASE("duplicate keys keep the first position and the last value", "[json]") {
+  json::Document d;
+  REQUIRE(json::parse(R"({"a":1,"b":{"x":1,"x":{"y":1,"y":2}},"a":3})", &d));
+  json::dedupe_keys(d, d.GetAllocator());
+  CHECK(json::write(d) == R"({"a":3,"b":{"x":{"y":2}}})");
+  json::Document raw;
+  REQUIRE(json::parse(R"({"t":"first","t":"last"})", &raw));
+  CHECK(json::view(*json::find_last(raw, "t")) == "last");
+}
+
+TEST_CASE("equality compares numbers by value", "[json]") {
+  json::Document a, b;
+  REQUIRE(json::parse(R"({"n":1,"l":[1,2],"o":{"k":true}})", &a));
+  REQUIRE(json::parse(R"({"o":{"k":true},"l":[1.0,2],"n":1.0})", &b));
+  CHECK(json::equal(a, b));
+  REQUIRE(json::parse(R"({"n":1,"l":[2,1],"o":{"k":true}})", &b));
+  CHECK_FALSE(json::equal(a, b));
+}

@@ -1,0 +1,196 @@
+// Service behaviour beyond the spec's vectors: REST channel, listing,
+// tombstone retention, configuration switches, store failures, concurrency.
+#include <catch2/catch.hpp>
+
+#include <thread>
+#include <vector>
+
+#include "shadow_core/service.h"
+#include "store/memory_store.h"
+
+using namespace shadow;
+
+namespace {
+
+ServiceRequest rest(Operation op, std::string thing, std::string shadow, std::string_view body, int64_t now) {
+  ServiceRequest r;
+  r.channel = Channel::kRest;
+  r.op = op;
+  r.id = {std::move(thing), std::move(shadow)};
+  r.payload = body;
+  r.now = now;
+  return r;
+}
+
+std::vector<std::string> topics(const ServiceResponse& r) {
+  std::vector<std::string> out;
+  for (const auto& m : r.messages) out.push_back(m.topic);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("REST update answers in the body and publishes the events", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  auto r = s.handle(rest(Operation::kUpdate, "dev1", "", R"({"state":{"desired":{"x":1}},"clientToken":"r1"})", 50));
+  CHECK(r.status == 200);
+  CHECK(r.body ==
+        R"({"state":{"desired":{"x":1}},"metadata":{"desired":{"x":{"timestamp":50}}},"version":1,"timestamp":50,"clientToken":"r1"})");
+  CHECK(topics(r) == std::vector<std::string>{
+                         "$aws/things/dev1/shadow/update/accepted", "dev1/shadow/update/accepted",
+                         "$aws/things/dev1/shadow/update/delta", "dev1/shadow/update/delta",
+                         "$aws/things/dev1/shadow/update/documents", "dev1/shadow/update/documents"});
+
+  // A REST error publishes nothing.
+  auto bad = s.handle(rest(Operation::kUpdate, "dev1", "", R"({"state":{"desired":{"x":2}},"version":9})", 51));
+  CHECK(bad.status == 409);
+  CHECK(bad.body == R"({"code":409,"message":"Version conflict"})");
+  CHECK(bad.messages.empty());
+
+  // REST get: no clientToken even if the body had one, and no MQTT message.
+  auto got = s.handle(rest(Operation::kGet, "dev1", "", R"({"clientToken":"zz"})", 52));
+  CHECK(got.status == 200);
+  CHECK(got.messages.empty());
+  CHECK(got.body.find("clientToken") == std::string::npos);
+
+  auto missing = s.handle(rest(Operation::kGet, "dev1", "cfg", "", 53));
+  CHECK(missing.status == 404);
+  CHECK(missing.body == R"({"code":404,"message":"No shadow exists with name: 'dev1~cfg'"})");
+
+  auto del = s.handle(rest(Operation::kDelete, "dev1", "", "", 54));
+  CHECK(del.status == 200);
+  CHECK(del.body == R"({"version":1,"timestamp":54})");
+  CHECK(topics(del) ==
+        std::vector<std::string>{"$aws/things/dev1/shadow/delete/accepted", "dev1/shadow/delete/accepted"});
+}
+
+TEST_CASE("event topic forms follow the configuration", "[service]") {
+  MemoryStore store;
+  Config c;
+  c.event_topics = EventTopics::kAws;
+  Service s(c, store);
+  auto r = s.handle_mqtt("dev1/shadow/update", R"({"state":{"desired":{"v":1}}})", 10);
+  REQUIRE(r);
+  CHECK(topics(*r) == std::vector<std::string>{"dev1/shadow/update/accepted", "$aws/things/dev1/shadow/update/delta",
+                                               "$aws/things/dev1/shadow/update/documents"});
+  Config off;
+  off.short_topics = false;
+  Service aws_only(off, store);
+  CHECK_FALSE(aws_only.handle_mqtt("dev1/shadow/update", "{}", 11));
+}
+
+TEST_CASE("invalid names are rejected on the computed topic", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  auto r = s.handle_mqtt("$aws/things/a.b/shadow/update", R"({"state":{},"clientToken":"n1"})", 10);
+  REQUIRE(r);
+  REQUIRE(r->messages.size() == 1);
+  CHECK(r->messages[0].topic == "$aws/things/a.b/shadow/update/rejected");
+  CHECK(r->messages[0].payload ==
+        R"({"code":400,"message":"ThingName must match pattern [a-zA-Z0-9:_-]+","clientToken":"n1"})");
+  CHECK(store.size() == 0);
+}
+
+TEST_CASE("tombstones continue the version until retention expires", "[service]") {
+  MemoryStore store;
+  Config c;
+  c.tombstone_retention_s = 100;
+  Service s(c, store);
+  REQUIRE(s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":1}}})", 1000)->ok());
+  REQUIRE(s.handle_mqtt("$aws/things/t/shadow/delete", "", 1001)->ok());
+  // Within retention: deleted at 1 -> tombstone 2 -> re-created at 3.
+  auto again = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":2}}})", 1050);
+  CHECK(again->body.find("\"version\":3") != std::string::npos);
+  REQUIRE(s.handle_mqtt("$aws/things/t/shadow/delete", "", 1060)->ok());
+  // After retention the counter restarts.
+  auto fresh = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":3}}})", 1160);
+  CHECK(fresh->body.find("\"version\":1,") != std::string::npos);
+}
+
+TEST_CASE("without tombstone bump a re-created shadow continues at v+1", "[service]") {
+  MemoryStore store;
+  Config c;
+  c.tombstone_bumps_version = false;
+  Service s(c, store);
+  s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":1}}})", 1);
+  s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":2}}})", 2);
+  s.handle_mqtt("$aws/things/t/shadow/delete", "", 3);
+  auto r = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":3}},"version":2})", 4);
+  CHECK(r->status == 200);
+  CHECK(r->body.find("\"version\":3") != std::string::npos);
+}
+
+TEST_CASE("delta_on_unchanged=false suppresses a delta the update did not change", "[service]") {
+  MemoryStore store;
+  Config c;
+  c.delta_on_unchanged = false;
+  Service s(c, store);
+  auto first = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"desired":{"a":1}}})", 1);
+  CHECK(topics(*first).size() == 5);  // accepted, delta and documents on both forms
+  auto unrelated = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"b":1}}})", 2);
+  for (const auto& t : topics(*unrelated)) CHECK(t.find("/delta") == std::string::npos);
+  auto changed = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"desired":{"a":2}}})", 3);
+  bool has_delta = false;
+  for (const auto& t : topics(*changed)) has_delta |= t.find("/delta") != std::string::npos;
+  CHECK(has_delta);
+}
+
+TEST_CASE("a store failure gives 500 and changes nothing", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  REQUIRE(s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":1}}})", 1)->ok());
+  store.fail_next_writes(1);
+  auto r = s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"a":2}},"clientToken":"f"})", 2);
+  CHECK(r->status == 500);
+  CHECK(r->body == R"({"code":500,"message":"Internal service failure","clientToken":"f"})");
+  auto got = s.handle_mqtt("$aws/things/t/shadow/get", "", 3);
+  CHECK(got->body.find("\"a\":1") != std::string::npos);
+  CHECK(got->body.find("\"version\":1,") != std::string::npos);
+}
+
+TEST_CASE("named shadows are listed in pages with an opaque token", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  for (const char* name : {"e", "b", "d", "a", "c"})
+    REQUIRE(s.handle_mqtt(std::string("$aws/things/t/shadow/name/") + name + "/update", R"({"state":{}})", 1)->ok());
+  s.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{}})", 1);  // classic: never listed
+  s.handle_mqtt("$aws/things/t/shadow/name/c/delete", "", 2);          // deleted: not listed
+  s.handle_mqtt("$aws/things/t2/shadow/name/zz/update", R"({"state":{}})", 1);
+
+  auto p1 = s.list_named_shadows("t", "2", std::nullopt, 7);
+  REQUIRE(p1.status == 200);
+  auto pos = p1.body.find("\"nextToken\":\"");
+  REQUIRE(pos != std::string::npos);
+  CHECK(p1.body.starts_with(R"({"results":["a","b"],"nextToken":")"));
+  std::string token = p1.body.substr(pos + 13, p1.body.find('"', pos + 13) - pos - 13);
+  auto p2 = s.list_named_shadows("t", "2", token, 8);
+  CHECK(p2.body == R"({"results":["d","e"],"timestamp":8})");
+  CHECK(s.list_named_shadows("nobody", std::nullopt, std::nullopt, 9).body == R"({"results":[],"timestamp":9})");
+  CHECK(s.list_named_shadows("t", "0", std::nullopt, 9).status == 400);
+  CHECK(s.list_named_shadows("t", "101", std::nullopt, 9).status == 400);
+  CHECK(s.list_named_shadows("t", "x", std::nullopt, 9).status == 400);
+  CHECK(s.list_named_shadows("t", std::nullopt, std::string_view("!!"), 9).status == 400);
+  CHECK(s.list_named_shadows("bad.name", std::nullopt, std::nullopt, 9).status == 400);
+}
+
+TEST_CASE("concurrent writers of one shadow never lose an update", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  constexpr int kThreads = 4, kEach = 250;
+  std::vector<std::thread> threads;
+  std::atomic<int> accepted{0};
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string body = R"({"state":{"reported":{"w)" + std::to_string(t) + R"(":)" + std::to_string(i) + "}}}";
+        if (s.handle_mqtt("$aws/things/c/shadow/update", body, 1)->ok()) ++accepted;
+      }
+    });
+  for (auto& th : threads) th.join();
+  CHECK(accepted == kThreads * kEach);
+  auto got = s.handle_mqtt("$aws/things/c/shadow/get", "", 2);
+  CHECK(got->body.find("\"version\":" + std::to_string(kThreads * kEach) + ",") != std::string::npos);
+  for (int t = 0; t < kThreads; ++t)
+    CHECK(got->body.find("\"w" + std::to_string(t) + "\":" + std::to_string(kEach - 1)) != std::string::npos);
+}
