@@ -6,8 +6,9 @@
 # Usage: scripts/run-broker.sh [--port 1883] [--host 127.0.0.1] [--data ./data]
 #                              [--opt KEY=VALUE]... [--foreground]
 #   --port, --host  where the broker listens (env SHADOW_PORT, SHADOW_HOST)
-#   --data DIR      run directory (env SHADOW_DATA): the generated
-#                   DIR/mosquitto.conf and the shadow database DIR/shadow
+#   --data DIR      run directory (env SHADOW_DATA; default: ./data in the
+#                   repository): holds the generated DIR/mosquitto.conf and
+#                   the shadow database DIR/shadow
 #   --opt KEY=VALUE extra plugin option, written as `plugin_opt_KEY VALUE`
 #                   (e.g. --opt sync_writes=true); see docs/configuration.md
 #   --foreground    accepted for clarity: the broker always runs in the
@@ -16,16 +17,16 @@
 # (env SHADOW_BUILD_DIR changes the build directory).
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-root=$(pwd)
+caller_dir=$(pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 port=${SHADOW_PORT:-1883}
 host=${SHADOW_HOST:-127.0.0.1}
-data=${SHADOW_DATA:-./data}
+data=${SHADOW_DATA:-}
 build_dir=${SHADOW_BUILD_DIR:-build}
 extra_opts=()
 
-usage() { sed -n '6,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '6,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "run-broker: $*" >&2; exit 1; }
 
 while [[ $# -gt 0 ]]; do
@@ -41,6 +42,15 @@ while [[ $# -gt 0 ]]; do
     *) usage >&2; die "unknown argument: $1" ;;
   esac
 done
+
+# A --data given by the caller is relative to the caller's directory; the
+# default is ./data in the repository.
+if [[ -z $data ]]; then
+  data=$root/data
+elif [[ $data != /* ]]; then
+  data=$caller_dir/$data
+fi
+cd "$root"
 
 [[ $port =~ ^[0-9]+$ && $port -ge 1 && $port -le 65535 ]] || die "invalid port: $port"
 command -v mosquitto >/dev/null || die "mosquitto is not installed (scripts/install-deps.sh)"
