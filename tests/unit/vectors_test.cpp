@@ -178,10 +178,13 @@ std::string prefix_of(const std::string& thing, const std::string& shadow) {
   return p;
 }
 
-// Messages rendered as text so a mismatch prints both lists in full.
+// Messages rendered as text so a mismatch prints both lists in full. Every
+// response and event goes out at QoS 1 (spec 8.7), so the QoS is part of it.
 std::string render(const std::vector<shadow::OutMessage>& messages) {
   std::string out;
-  for (const auto& m : messages) out += m.topic + "\n    " + m.payload + "\n";
+  for (const auto& m : messages) {
+    out += m.topic + " qos=" + std::to_string(m.qos) + "\n    " + m.payload + "\n";
+  }
   return out;
 }
 
