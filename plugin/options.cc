@@ -10,7 +10,22 @@ namespace {
 
 constexpr const char* kKnownOptions =
     "db_path, sync_writes, short_topics, event_topics, max_document_bytes, max_depth, "
-    "max_payload_bytes, tombstone_retention_s, block_cache_mb";
+    "max_payload_bytes, tombstone_retention_s, block_cache_mb, tombstone_bumps_version, "
+    "delta_on_unchanged, documents_previous, error_timestamp, reserved_shadow_names, "
+    "invalid_json_message, null_in_array_message";
+
+// Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
+// plain true/false switches, one table so parsing and logging stay in step.
+struct BoolChoice {
+  const char* key;
+  bool Config::*field;
+};
+constexpr BoolChoice kBoolChoices[] = {
+    {"tombstone_bumps_version", &Config::tombstone_bumps_version},
+    {"delta_on_unchanged", &Config::delta_on_unchanged},
+    {"error_timestamp", &Config::error_timestamp},
+    {"reserved_shadow_names", &Config::reserved_shadow_names},
+};
 
 std::string_view trim(std::string_view s) {
   const char* ws = " \t\r\n";
@@ -46,6 +61,12 @@ bool parse_int(std::string_view value, int64_t min, int64_t max, int64_t* out) {
 
 std::string range_text(int64_t min, int64_t max) {
   return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+const BoolChoice* find_bool_choice(std::string_view key) {
+  for (const BoolChoice& c : kBoolChoices)
+    if (key == c.key) return &c;
+  return nullptr;
 }
 
 // Applies one option to *config; returns an error message or "".
@@ -84,6 +105,16 @@ std::string apply(std::string_view key, std::string_view value, PluginConfig* co
   } else if (key == "block_cache_mb") {
     if (!(err = integer(0, 1 << 20, &n)).empty()) return err;
     config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
+  } else if (key == "documents_previous") {
+    if (value == "null") config->engine.documents_previous_null = true;
+    else if (value == "omit") config->engine.documents_previous_null = false;
+    else return invalid(key, value, "null or omit");
+  } else if (key == "invalid_json_message" || key == "null_in_array_message") {
+    if (value.empty()) return invalid(key, value, "a non-empty message");
+    (key == "invalid_json_message" ? config->engine.invalid_json_message
+                                   : config->engine.null_in_array_message) = std::string(value);
+  } else if (const BoolChoice* choice = find_bool_choice(key)) {
+    if (!parse_bool(value, &(config->engine.*(choice->field)))) return invalid(key, value, "true or false");
   } else {
     std::string m = "unknown option plugin_opt_";
     m.append(key).append("; valid options are: ").append(kKnownOptions);
@@ -139,6 +170,9 @@ std::string describe(const PluginConfig& c) {
   s += " max_payload_bytes=" + std::to_string(c.engine.max_payload_bytes);
   s += " tombstone_retention_s=" + std::to_string(c.engine.tombstone_retention_s);
   s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
+  for (const BoolChoice& choice : kBoolChoices)
+    s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
+  s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");
   return s;
 }
 

@@ -141,7 +141,9 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
   CHECK(s ==
         "db_path=/d sync_writes=true short_topics=true event_topics=short "
         "max_document_bytes=8192 max_depth=6 max_payload_bytes=131072 "
-        "tombstone_retention_s=172800 block_cache_mb=8");
+        "tombstone_retention_s=172800 block_cache_mb=8 tombstone_bumps_version=true "
+        "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
+        "documents_previous=null");
 }
 
 TEST_CASE("plugin topic filter: passes every request topic form", "[plugin]") {
@@ -168,4 +170,36 @@ TEST_CASE("plugin topic filter: rejects topics that cannot be requests", "[plugi
     INFO(t);
     CHECK_FALSE(may_be_shadow_request(t, true));
   }
+}
+
+TEST_CASE("plugin options: the unverified-behaviour choices are switchable", "[plugin]") {
+  PluginConfig defaults = parse_ok({{"db_path", "d"}});
+  CHECK(defaults.engine.tombstone_bumps_version);
+  CHECK(defaults.engine.delta_on_unchanged);
+  CHECK(defaults.engine.documents_previous_null);
+  CHECK_FALSE(defaults.engine.error_timestamp);
+  CHECK_FALSE(defaults.engine.reserved_shadow_names);
+
+  PluginConfig c = parse_ok({{"db_path", "d"},
+                             {"tombstone_bumps_version", "false"},
+                             {"delta_on_unchanged", "false"},
+                             {"documents_previous", "omit"},
+                             {"error_timestamp", "true"},
+                             {"reserved_shadow_names", "true"},
+                             {"invalid_json_message", "Invalid JSON"},
+                             {"null_in_array_message", "Arrays may not contain null"}});
+  CHECK_FALSE(c.engine.tombstone_bumps_version);
+  CHECK_FALSE(c.engine.delta_on_unchanged);
+  CHECK_FALSE(c.engine.documents_previous_null);
+  CHECK(c.engine.error_timestamp);
+  CHECK(c.engine.reserved_shadow_names);
+  CHECK(c.engine.invalid_json_message == "Invalid JSON");
+  CHECK(c.engine.null_in_array_message == "Arrays may not contain null");
+  std::string text = describe(c);
+  CHECK(text.find("tombstone_bumps_version=false") != std::string::npos);
+  CHECK(text.find("documents_previous=omit") != std::string::npos);
+
+  CHECK(parse_error({{"db_path", "d"}, {"delta_on_unchanged", "yes"}}).find("plugin_opt_delta_on_unchanged") == 0);
+  CHECK(parse_error({{"db_path", "d"}, {"documents_previous", "none"}}).find("null or omit") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"invalid_json_message", ""}}).find("non-empty") != std::string::npos);
 }
