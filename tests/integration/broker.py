@@ -70,6 +70,7 @@ class Broker:
             # stderr is unbuffered; stdout would stay empty until exit.
             "log_dest stderr",
             "log_type all",
+            "set_tcp_nodelay true",  # replies leave at once; keeps the suite fast
         ]
         lines += self.extra
         lines.append("plugin %s" % plugin_path())

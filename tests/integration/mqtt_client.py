@@ -4,6 +4,7 @@ returns them in arrival order. Every wait is bounded."""
 
 import itertools
 import json
+import socket
 import threading
 import time
 import uuid
@@ -50,6 +51,8 @@ class Client:
         self._c.on_message = self._on_message
         self._c.on_disconnect = self._on_disconnect
         self._c.connect("127.0.0.1", broker.port, keepalive=30)
+        # paho leaves Nagle on; with delayed ACKs every round trip would take ~40 ms.
+        self._c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._c.loop_start()
         with self._cond:
             if not self._cond.wait_for(lambda: self._connect_rc is not None, DEFAULT_TIMEOUT_S):

@@ -20,7 +20,7 @@ WORKERS = 3
 THINGS_PER_WORKER = 2
 WINDOW = 8               # requests in flight per publisher
 MAX_UPDATES = 20000      # per publisher; far more than are sent before the kill
-KILL_AFTER_ACKS = 600    # total acknowledgements before SIGKILL
+KILL_AFTER_ACKS = 1500   # total acknowledgements before SIGKILL
 PAD = "p" * 200          # makes each write a realistic size
 
 
@@ -72,9 +72,10 @@ class Publisher(threading.Thread):
 
 
 class KillDuringBurst(ShadowTestCase):
+    options = {}
 
     def setUp(self):
-        self.broker = Broker().start()
+        self.broker = Broker(options=self.options).start()
         self.addCleanup(self.broker.cleanup)
 
     def test_acknowledged_updates_survive_kill9(self):
@@ -128,6 +129,11 @@ class KillDuringBurst(ShadowTestCase):
         # Versions never go backwards after the restart.
         acc = self.update_accepted(prefix(thing), {"state": {"reported": {"after": True}}})
         self.assertEqual(acc["version"], doc["version"] + 1)
+
+
+class KillDuringBurstSyncWrites(KillDuringBurst):
+    """The same with every write synced before the reply."""
+    options = {"sync_writes": "true"}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,74 @@
+"""Shadow requests are ordinary MQTT messages: the plugin observes them and
+does not swallow them (§1.2), and a retained request is not kept as a
+retained message."""
+
+import unittest
+
+from shadow_case import BrokerTestCase, prefix
+
+
+class RequestsAreObserved(BrokerTestCase):
+
+    def test_update_request_reaches_its_subscribers(self):
+        p = prefix("dev1")
+        listener = self.client("listener", p + "/update", p + "/update/accepted")
+        payload = b'{"state":{"reported":{"lights":"on"}},"clientToken":"o1"}'
+        self.client("device").publish(p + "/update", payload)
+        self.assertEqual(listener.take_one(p + "/update").payload, payload)
+        self.assertEqual(listener.take_json(p + "/update/accepted")["clientToken"], "o1")
+
+    def test_get_and_delete_requests_reach_their_subscribers(self):
+        for form in ("aws", "short"):
+            p = prefix("obs-%s" % form, "cfg", form)
+            self.update_accepted(p, {"state": {"desired": {"x": 1}}})
+            listener = self.client("listener", p + "/get", p + "/delete",
+                                   p + "/get/accepted", p + "/delete/accepted")
+            device = self.client("device")
+            device.publish(p + "/get", b'{"clientToken":"g"}')
+            device.publish(p + "/delete", b"")
+            self.assertEqual(listener.take_one(p + "/get").payload, b'{"clientToken":"g"}')
+            self.assertEqual(listener.take_one(p + "/delete").payload, b"")
+            self.assertEqual(listener.take_json(p + "/get/accepted")["clientToken"], "g")
+            self.assertEqual(listener.take_json(p + "/delete/accepted")["version"], 1)
+
+    def assertNothingRetained(self, topic):
+        """A new subscriber of `topic` receives no retained message. Retained
+        messages are queued when the subscription is made, so they arrive
+        before a marker published after the SUBACK."""
+        marker = "itest/marker/" + topic.replace("$", "")
+        fresh = self.client("fresh", topic, marker)
+        fresh.publish(marker, b"m")
+        fresh.take_one(marker)
+        self.assertEqual(fresh.pending(topic), [])
+
+    def test_retained_request_is_not_retained(self):
+        p = prefix("ret1")
+        listener = self.client("listener", p + "/update", p + "/update/accepted",
+                               p + "/update/rejected")
+        payload = b'{"state":{"reported":{"r":1}},"clientToken":"ret"}'
+        self.client("device").publish(p + "/update", payload, retain=True)
+        # Live subscribers still see the request, and it is answered.
+        self.assertEqual(listener.take_one(p + "/update").payload, payload)
+        listener.take_one([p + "/update/accepted", p + "/update/rejected"])
+        self.assertNothingRetained(p + "/update")
+
+    def test_retained_short_form_request_is_not_retained(self):
+        p = prefix("ret2", None, "short")
+        listener = self.client("listener", p + "/get/rejected")
+        self.client("device").publish(p + "/get", b"", retain=True)
+        listener.take_one(p + "/get/rejected")
+        self.assertNothingRetained(p + "/get")
+
+    def test_control_ordinary_retained_message_is_retained(self):
+        # Shows that assertNothingRetained can see a retained message.
+        topic = "itest/plain/retained"
+        self.client("device").publish(topic, b"kept", retain=True)
+        fresh = self.client("fresh", topic)
+        m = fresh.take_one(topic)
+        self.assertEqual((m.payload, m.retain), (b"kept", True))
+        with self.assertRaises(AssertionError):
+            self.assertNothingRetained(topic)
+
+
+if __name__ == "__main__":
+    unittest.main()
