@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "shadow_core/delta.h"
@@ -82,12 +83,12 @@ std::string thing_name(int i) {
 // kThings shadows in a memory store, each created with the full document.
 struct Fleet {
   MemoryStore store;
-  Service service{Config{}, store};
+  Service service;
   std::vector<std::string> update_topics;
   std::vector<std::string> get_topics;
   int64_t now = kStart;
 
-  Fleet() {
+  explicit Fleet(Config config = Config{}) : service(std::move(config), store) {
     std::string doc = format(kFullUpdate, 0);
     for (int i = 0; i < kThings; ++i) {
       std::string prefix = "$aws/things/" + thing_name(i) + "/shadow/";
@@ -137,6 +138,15 @@ void run_requests(benchmark::State& state, Fleet& fleet, const std::vector<std::
 // update: reported of 3 leaves changes (the usual device report).
 void BM_UpdatePartial(benchmark::State& state) {
   auto fleet = std::make_unique<Fleet>();
+  run_requests(state, *fleet, fleet->update_topics, variants(kPartialUpdate));
+}
+
+// The same with events on the $aws topics only (event_topics = aws): the
+// default publishes /update/delta and /update/documents in both topic forms.
+void BM_UpdatePartialAwsEventsOnly(benchmark::State& state) {
+  Config config;
+  config.event_topics = shadow::EventTopics::kAws;
+  auto fleet = std::make_unique<Fleet>(config);
   run_requests(state, *fleet, fleet->update_topics, variants(kPartialUpdate));
 }
 
@@ -197,6 +207,7 @@ void BM_LoadDocument(benchmark::State& state) {
 }
 
 BENCHMARK(BM_UpdatePartial)->UseRealTime();
+BENCHMARK(BM_UpdatePartialAwsEventsOnly)->UseRealTime();
 BENCHMARK(BM_UpdateFull)->UseRealTime();
 BENCHMARK(BM_Get)->UseRealTime();
 BENCHMARK(BM_ComputeDelta)->UseRealTime();
