@@ -12,7 +12,9 @@ constexpr const char* kKnownOptions =
     "db_path, sync_writes, short_topics, event_topics, max_document_bytes, max_depth, "
     "max_payload_bytes, tombstone_retention_s, block_cache_mb, tombstone_bumps_version, "
     "delta_on_unchanged, documents_previous, error_timestamp, reserved_shadow_names, "
-    "invalid_json_message, null_in_array_message";
+    "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
+    "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
+    "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth";
 
 // Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
 // plain true/false switches, one table so parsing and logging stay in step.
@@ -25,6 +27,9 @@ constexpr BoolChoice kBoolChoices[] = {
     {"delta_on_unchanged", &Config::delta_on_unchanged},
     {"error_timestamp", &Config::error_timestamp},
     {"reserved_shadow_names", &Config::reserved_shadow_names},
+    {"rest_update_publishes_accepted", &Config::rest_update_publishes_accepted},
+    {"rest_delete_publishes_accepted", &Config::rest_delete_publishes_accepted},
+    {"rest_not_found_thing_tilde_shadow", &Config::rest_not_found_thing_tilde_shadow},
 };
 
 std::string_view trim(std::string_view s) {
@@ -61,6 +66,25 @@ bool parse_int(std::string_view value, int64_t min, int64_t max, int64_t* out) {
 
 std::string range_text(int64_t min, int64_t max) {
   return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+// "host:port" or "[v6addr]:port"; the host is kept without brackets.
+bool parse_listen(std::string_view value, HttpConfig* http) {
+  size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = value.substr(0, colon);
+  int64_t port = 0;
+  if (!parse_int(value.substr(colon + 1), 1, 65535, &port)) return false;
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 address needs brackets
+  }
+  if (host.find_first_of(" \t[]/") != std::string_view::npos) return false;
+  http->host = std::string(host);
+  http->port = static_cast<int>(port);
+  return true;
 }
 
 const BoolChoice* find_bool_choice(std::string_view key) {
@@ -113,6 +137,23 @@ std::string apply(std::string_view key, std::string_view value, PluginConfig* co
     if (value.empty()) return invalid(key, value, "a non-empty message");
     (key == "invalid_json_message" ? config->engine.invalid_json_message
                                    : config->engine.null_in_array_message) = std::string(value);
+  } else if (key == "http_listen") {
+    if (!parse_listen(value, &config->http))
+      return invalid(key, value, "host:port, e.g. 127.0.0.1:8080 or [::1]:8080 (port 1 to 65535)");
+  } else if (key == "http_auth") {
+    if (value == "sigv4") config->http.auth_sigv4 = true;
+    else if (value == "none") config->http.auth_sigv4 = false;
+    else return invalid(key, value, "sigv4 or none");
+  } else if (key == "http_credentials_file" || key == "http_tls_cert" || key == "http_tls_key") {
+    if (value.empty()) return invalid(key, value, "a file path");
+    (key == "http_credentials_file" ? config->http.credentials_file
+     : key == "http_tls_cert"       ? config->http.tls_cert
+                                    : config->http.tls_key) = std::string(value);
+  } else if (key == "http_threads") {
+    if (!(err = integer(1, 256, &n)).empty()) return err;
+    config->http.threads = static_cast<int>(n);
+  } else if (key == "http_metrics_auth") {
+    if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
   } else if (const BoolChoice* choice = find_bool_choice(key)) {
     if (!parse_bool(value, &(config->engine.*(choice->field)))) return invalid(key, value, "true or false");
   } else {
@@ -156,6 +197,19 @@ ParseResult parse_options(const std::vector<Option>& options) {
         "plugin_opt_event_topics short needs plugin_opt_short_topics true; with short topics "
         "off, events can only use the $aws form (use both or aws)");
   }
+  const HttpConfig& http = config.http;
+  if (http.tls_cert.empty() != http.tls_key.empty()) {
+    return std::string(
+        "plugin_opt_http_tls_cert and plugin_opt_http_tls_key go together: give both (PEM "
+        "certificate and private key) for HTTPS, or neither for plain HTTP");
+  }
+  if (http.enabled() && http.auth_sigv4 && http.credentials_file.empty()) {
+    return std::string(
+        "plugin_opt_http_credentials_file is required when plugin_opt_http_listen is set and "
+        "plugin_opt_http_auth is sigv4 (the default): a file with one 'ACCESS_KEY_ID "
+        "SECRET_ACCESS_KEY' pair per line; or set plugin_opt_http_auth none for local "
+        "development only");
+  }
   return config;
 }
 
@@ -173,6 +227,18 @@ std::string describe(const PluginConfig& c) {
   for (const BoolChoice& choice : kBoolChoices)
     s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
   s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");
+  if (c.http.enabled()) {
+    bool v6 = c.http.host.find(':') != std::string::npos;
+    s += " http_listen=" + (v6 ? "[" + c.http.host + "]" : c.http.host) + ":" +
+         std::to_string(c.http.port);
+    s += std::string(" http_auth=") + (c.http.auth_sigv4 ? "sigv4" : "none");
+    if (c.http.auth_sigv4) s += " http_credentials_file=" + c.http.credentials_file;
+    s += std::string(" http_tls=") + (c.http.tls() ? "on" : "off");
+    s += " http_threads=" + std::to_string(c.http.threads);
+    s += std::string(" http_metrics_auth=") + (c.http.metrics_auth ? "true" : "false");
+  } else {
+    s += " http_listen=off";
+  }
   return s;
 }
 

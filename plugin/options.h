@@ -16,11 +16,27 @@
 
 namespace shadow::plugin {
 
+// The REST API's HTTP listener (docs/rest-api.md). Off unless http_listen
+// is given; the other http_* options are then ignored.
+struct HttpConfig {
+  std::string host;                  // from http_listen host:port; "" = off
+  int port = 0;
+  bool auth_sigv4 = true;            // http_auth sigv4 | none
+  std::string credentials_file;      // required with sigv4 when enabled
+  std::string tls_cert;              // PEM files; both or neither
+  std::string tls_key;
+  int threads = 4;                   // HTTP worker threads
+  bool metrics_auth = true;          // /metrics needs a signature (with sigv4)
+  bool enabled() const { return !host.empty(); }
+  bool tls() const { return !tls_cert.empty(); }
+};
+
 struct PluginConfig {
   std::string db_path;                     // RocksDB directory (required)
   bool sync_writes = false;                // fsync every write before replying
   uint64_t block_cache_bytes = 32ull << 20;
   Config engine;                           // limits and topic forms for the Service
+  HttpConfig http;
 };
 
 // One `plugin_opt_KEY VALUE` line, with the "plugin_opt_" prefix removed as

@@ -143,7 +143,8 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
         "max_document_bytes=8192 max_depth=6 max_payload_bytes=131072 "
         "tombstone_retention_s=172800 block_cache_mb=8 tombstone_bumps_version=true "
         "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
-        "documents_previous=null");
+        "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
+        "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off");
 }
 
 TEST_CASE("plugin topic filter: passes every request topic form", "[plugin]") {
@@ -202,4 +203,95 @@ TEST_CASE("plugin options: the unverified-behaviour choices are switchable", "[p
   CHECK(parse_error({{"db_path", "d"}, {"delta_on_unchanged", "yes"}}).find("plugin_opt_delta_on_unchanged") == 0);
   CHECK(parse_error({{"db_path", "d"}, {"documents_previous", "none"}}).find("null or omit") != std::string::npos);
   CHECK(parse_error({{"db_path", "d"}, {"invalid_json_message", ""}}).find("non-empty") != std::string::npos);
+}
+
+TEST_CASE("plugin options: the REST publication choices map to the engine", "[plugin]") {
+  PluginConfig defaults = parse_ok({{"db_path", "d"}});
+  CHECK(defaults.engine.rest_update_publishes_accepted);
+  CHECK(defaults.engine.rest_delete_publishes_accepted);
+  CHECK(defaults.engine.rest_not_found_thing_tilde_shadow);
+  PluginConfig c = parse_ok({{"db_path", "d"},
+                             {"rest_update_publishes_accepted", "false"},
+                             {"rest_delete_publishes_accepted", "false"},
+                             {"rest_not_found_thing_tilde_shadow", "false"}});
+  CHECK_FALSE(c.engine.rest_update_publishes_accepted);
+  CHECK_FALSE(c.engine.rest_delete_publishes_accepted);
+  CHECK_FALSE(c.engine.rest_not_found_thing_tilde_shadow);
+  CHECK(parse_error({{"db_path", "d"}, {"rest_update_publishes_accepted", "on"}})
+            .find("true or false") != std::string::npos);
+}
+
+TEST_CASE("plugin options: the HTTP listener is off by default", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}});
+  CHECK_FALSE(c.http.enabled());
+  CHECK(c.http.auth_sigv4);
+  CHECK(c.http.threads == 4);
+  CHECK(c.http.metrics_auth);
+  CHECK_FALSE(c.http.tls());
+  // Without http_listen the credentials file is not needed.
+  CHECK_FALSE(parse_ok({{"db_path", "d"}, {"http_auth", "sigv4"}}).http.enabled());
+}
+
+TEST_CASE("plugin options: http_listen takes host:port", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"},
+                             {"http_credentials_file", "/etc/creds"}});
+  CHECK(c.http.enabled());
+  CHECK(c.http.host == "127.0.0.1");
+  CHECK(c.http.port == 8080);
+  CHECK(c.http.credentials_file == "/etc/creds");
+
+  PluginConfig v6 = parse_ok({{"db_path", "d"}, {"http_listen", "[::1]:443"}, {"http_auth", "none"}});
+  CHECK(v6.http.host == "::1");
+  CHECK(v6.http.port == 443);
+  CHECK_FALSE(v6.http.auth_sigv4);
+  CHECK(describe(v6).find("http_listen=[::1]:443 http_auth=none") != std::string::npos);
+
+  for (const char* bad : {"8080", ":8080", "localhost", "localhost:", "localhost:0",
+                          "localhost:65536", "localhost:80x", "::1:8080", "[::1]8080",
+                          "[]:80", "a b:80", "host:-1"}) {
+    INFO(bad);
+    std::string e = parse_error({{"db_path", "d"}, {"http_listen", bad}, {"http_auth", "none"}});
+    CHECK(e.find("plugin_opt_http_listen") != std::string::npos);
+    CHECK(e.find("host:port") != std::string::npos);
+  }
+}
+
+TEST_CASE("plugin options: sigv4 needs a credentials file", "[plugin][rest]") {
+  std::string e = parse_error({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"}});
+  CHECK(e.find("plugin_opt_http_credentials_file is required") != std::string::npos);
+  e = parse_error({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"}, {"http_auth", "sigv4"}});
+  CHECK(e.find("plugin_opt_http_credentials_file is required") != std::string::npos);
+  // auth none needs none, but a file given anyway is accepted (and unused).
+  CHECK(parse_ok({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"}, {"http_auth", "none"},
+                  {"http_credentials_file", "/c"}})
+            .http.enabled());
+  CHECK(parse_error({{"db_path", "d"}, {"http_auth", "aws"}}).find("sigv4 or none") !=
+        std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"http_credentials_file", ""}}).find("a file path") !=
+        std::string::npos);
+}
+
+TEST_CASE("plugin options: TLS needs both certificate and key", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_listen", "0.0.0.0:8443"},
+                             {"http_auth", "none"}, {"http_tls_cert", "/c.pem"},
+                             {"http_tls_key", "/k.pem"}});
+  CHECK(c.http.tls());
+  CHECK(c.http.tls_cert == "/c.pem");
+  CHECK(c.http.tls_key == "/k.pem");
+  for (const char* only : {"http_tls_cert", "http_tls_key"}) {
+    std::string e = parse_error({{"db_path", "d"}, {only, "/x.pem"}});
+    CHECK(e.find("go together") != std::string::npos);
+  }
+}
+
+TEST_CASE("plugin options: http_threads and http_metrics_auth", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_threads", "16"},
+                             {"http_metrics_auth", "false"}});
+  CHECK(c.http.threads == 16);
+  CHECK_FALSE(c.http.metrics_auth);
+  for (const char* bad : {"0", "257", "-1", "four"}) {
+    INFO(bad);
+    CHECK(parse_error({{"db_path", "d"}, {"http_threads", bad}}).find("1 to 256") !=
+          std::string::npos);
+  }
 }
