@@ -45,7 +45,10 @@ class Client:
         self._connect_rc = None
         self.disconnected = False
         self._hook = on_message
-        self._c = mqtt.Client(client_id=self.client_id, clean_session=True, protocol=protocol)
+        if protocol == mqtt.MQTTv5:
+            self._c = mqtt.Client(client_id=self.client_id, protocol=protocol)
+        else:
+            self._c = mqtt.Client(client_id=self.client_id, clean_session=True, protocol=protocol)
         self._c.on_connect = self._on_connect
         self._c.on_subscribe = self._on_subscribe
         self._c.on_message = self._on_message
@@ -63,12 +66,12 @@ class Client:
             raise AssertionError("%s: CONNACK rc=%r" % (self.client_id, self._connect_rc))
 
     # --- paho callbacks (network thread) ------------------------------------
-    def _on_connect(self, client, userdata, flags, rc):
+    def _on_connect(self, client, userdata, flags, rc, properties=None):
         with self._cond:
             self._connect_rc = rc
             self._cond.notify_all()
 
-    def _on_subscribe(self, client, userdata, mid, granted_qos):
+    def _on_subscribe(self, client, userdata, mid, granted_qos, properties=None):
         with self._cond:
             self._subacks.add(mid)
             self._cond.notify_all()
@@ -82,7 +85,7 @@ class Client:
             self._messages.append(m)
             self._cond.notify_all()
 
-    def _on_disconnect(self, client, userdata, rc):
+    def _on_disconnect(self, client, userdata, rc, properties=None):
         with self._cond:
             self.disconnected = True
             self._cond.notify_all()

@@ -23,8 +23,8 @@ def report_unexpected_exit(broker):
 class ShadowTestCase(unittest.TestCase):
     """Helpers for tests that talk to `self.broker` (set by the subclass)."""
 
-    def client(self, name, *topics):
-        c = Client(self.broker, name)
+    def client(self, name, *topics, protocol=None):
+        c = Client(self.broker, name) if protocol is None else Client(self.broker, name, protocol)
         self.addCleanup(c.close)
         if topics:
             c.subscribe(*topics)
