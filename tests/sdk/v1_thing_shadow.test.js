@@ -5,33 +5,29 @@
 // clientToken. Each of those behaviours is exercised against the plugin.
 'use strict';
 
-const { describe, it, before, after } = require('node:test');
+const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 
-const { Broker } = require('./lib/broker');
+const { useBroker } = require('./lib/fixture');
 const { V1Device } = require('./lib/v1device');
 const { uniqueThing } = require('./lib/names');
 
 const DEVICE = 'sdk-v1-device';
 const WRITER = 'sdk-v1-writer';
 
-let broker;
 let device;   // the thingShadow under test
 let writer;   // a second thingShadow that changes shadows behind the device's back
 
-before(async () => {
-  broker = await new Broker({ devices: [DEVICE, WRITER] }).start();
-  device = new V1Device(broker, { device: DEVICE, clientId: 'v1-device' });
-  writer = new V1Device(broker, { device: WRITER, clientId: 'v1-writer' });
-  await device.connect();
-  await writer.connect();
-});
-
-after(async () => {
-  for (const d of [device, writer]) if (d) await d.end();
-  if (!broker) return;
-  await broker.stop();
-  broker.cleanup();
+useBroker({ devices: [DEVICE, WRITER] }, {
+  async onStart(broker) {
+    device = new V1Device(broker, { device: DEVICE, clientId: 'v1-device' });
+    writer = new V1Device(broker, { device: WRITER, clientId: 'v1-writer' });
+    await device.connect();
+    await writer.connect();
+  },
+  async onStop() {
+    for (const d of [device, writer]) if (d) await d.end();
+  },
 });
 
 describe('thingShadow over mutual TLS', () => {

@@ -8,7 +8,7 @@ const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { iotshadow, mqtt } = require('aws-iot-device-sdk-v2');
 
-const { Broker } = require('./lib/broker');
+const { useBroker } = require('./lib/fixture');
 const { connect } = require('./lib/v2clients');
 const { EventQueue, withTimeout } = require('./lib/wait');
 const { uniqueThing } = require('./lib/names');
@@ -17,17 +17,7 @@ const EVENT_MS = 5000;
 const QOS = mqtt.QoS.AtLeastOnce;
 const DEVICE = 'sdk-legacy-device';
 
-let broker;
-
-before(async () => {
-  broker = await new Broker({ devices: [DEVICE] }).start();
-});
-
-after(async () => {
-  if (!broker) return;
-  await broker.stop();
-  broker.cleanup();
-});
+const fixture = useBroker({ devices: [DEVICE] });
 
 // Subscribes to every response and event topic of one (classic or named)
 // shadow; each message lands in the queue as { kind, error, body }.
@@ -74,7 +64,7 @@ for (const [protocol, transport] of combos) {
     let client;
 
     before(async () => {
-      link = await connect(broker, { protocol, transport, clientId: `ps-${protocol}-${transport}`, device: DEVICE });
+      link = await connect(fixture.broker, { protocol, transport, clientId: `ps-${protocol}-${transport}`, device: DEVICE });
       client = protocol === 'mqtt5'
         ? iotshadow.IotShadowClient.newFromMqtt5Client(link.client)
         : new iotshadow.IotShadowClient(link.conn);

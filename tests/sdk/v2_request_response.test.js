@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { iotshadow } = require('aws-iot-device-sdk-v2');
 const { mqtt_request_response } = require('aws-crt');
 
-const { Broker } = require('./lib/broker');
+const { useBroker } = require('./lib/fixture');
 const { connect } = require('./lib/v2clients');
 const { EventQueue, withTimeout } = require('./lib/wait');
 const { uniqueThing } = require('./lib/names');
@@ -18,17 +18,7 @@ const OP_TIMEOUT_S = 5;
 const EVENT_MS = 5000;
 const DEVICE = 'sdk-v2-device';
 
-let broker;
-
-before(async () => {
-  broker = await new Broker({ devices: [DEVICE] }).start();
-});
-
-after(async () => {
-  if (!broker) return;
-  await broker.stop();
-  broker.cleanup();
-});
+const fixture = useBroker({ devices: [DEVICE] });
 
 // Awaits a rejected request and returns the SDK's modeled error document.
 async function modeledError(promise) {
@@ -72,7 +62,7 @@ for (const [protocol, transport] of combos) {
     const streams = [];
 
     before(async () => {
-      link = await connect(broker, { protocol, transport, clientId: `rr-${protocol}-${transport}`, device: DEVICE });
+      link = await connect(fixture.broker, { protocol, transport, clientId: `rr-${protocol}-${transport}`, device: DEVICE });
       const options = { maxRequestResponseSubscriptions: 4, maxStreamingSubscriptions: 8, operationTimeoutInSeconds: OP_TIMEOUT_S };
       shadow = protocol === 'mqtt5'
         ? iotshadow.IotShadowClientv2.newFromMqtt5(link.client, options)
