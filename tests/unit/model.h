@@ -71,9 +71,14 @@ inline void dump_string(const std::string& s, std::string& out) {
   for (unsigned char c : s) {
     if (c == '"') out += "\\\"";
     else if (c == '\\') out += "\\\\";
+    else if (c == '\b') out += "\\b";
+    else if (c == '\f') out += "\\f";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
     else if (c < 0x20) {
       char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      std::snprintf(buf, sizeof buf, "\\u%04X", c);
       out += buf;
     } else out += char(c);
   }
@@ -104,9 +109,10 @@ inline void dump_to(const J& j, std::string& out) {
   }
 }
 
-// Compact JSON. Strings are escaped minimally (quote, backslash, control
-// characters), like RapidJSON's writer; generated strings contain no control
-// characters, so byte lengths agree with the engine's compact output.
+// Compact JSON. Strings are escaped like RapidJSON's writer does (quote,
+// backslash, short forms for \b\f\n\r\t, \u00XX for other control
+// characters, everything else raw UTF-8), so byte lengths agree with the
+// engine's compact output.
 inline std::string dump(const J& j) { std::string out; dump_to(j, out); return out; }
 
 // Structural equality: object key order is ignored, arrays are ordered,
