@@ -104,10 +104,15 @@ Value metadata_of(const Value& value, int64_t now, json::Allocator& alloc) {
   return timestamp_object(now, alloc);
 }
 
-ShadowDocument::ShadowDocument() : doc_(rapidjson::kObjectType) {}
+// A stored document is a few KB; RapidJSON's default 64 KB first chunk would
+// make every request allocate far more than it uses.
+constexpr size_t kPoolChunkBytes = 8192;
+
+ShadowDocument::ShadowDocument() : pool_(kPoolChunkBytes), doc_(&pool_) { doc_.SetObject(); }
 
 bool ShadowDocument::load(std::string_view snapshot) {
-  if (!json::parse(snapshot, &doc_) || !doc_.IsObject()) return false;
+  text_.assign(snapshot);
+  if (!json::parse_in_place(text_, &doc_) || !doc_.IsObject()) return false;
   Value* state = json::find(doc_, "state");
   Value* metadata = json::find(doc_, "metadata");
   Value* version = json::find(doc_, "version");
@@ -129,7 +134,7 @@ bool ShadowDocument::load(std::string_view snapshot) {
 }
 
 void ShadowDocument::apply(const UpdateRequest& request, int64_t now) {
-  json::Allocator& alloc = doc_.GetAllocator();
+  json::Allocator& alloc = pool_;
   if (request.state_is_null) {
     desired_.SetNull();
     reported_.SetNull();

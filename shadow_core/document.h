@@ -17,7 +17,8 @@ class ShadowDocument {
  public:
   ShadowDocument();
 
-  // Loads a stored snapshot. False when it is not a valid snapshot.
+  // Loads a stored snapshot (copied: strings are parsed in place in the
+  // copy). False when it is not a valid snapshot.
   bool load(std::string_view snapshot);
 
   // Applies a validated update (merge rules §4, metadata §6), stamping every
@@ -34,13 +35,16 @@ class ShadowDocument {
   const json::Value* reported_metadata() const { return reported_.IsObject() ? &meta_reported_ : nullptr; }
 
   // Bytes counted against the document size limit (spec §3.5):
-  // compact(desired) + compact(reported).
+  // compact(desired) + compact(reported). responses::snapshot() reports the
+  // same figure while it serializes; this is for callers without a snapshot.
   size_t state_size() const;
 
-  json::Allocator& allocator() { return doc_.GetAllocator(); }
+  json::Allocator& allocator() { return pool_; }
 
  private:
-  json::Document doc_;  // owns the memory pool of the values below
+  std::string text_;      // the loaded snapshot; parsed strings point into it
+  json::Allocator pool_;  // owns every value below
+  json::Document doc_;
   json::Value desired_, reported_, meta_desired_, meta_reported_;
   uint64_t version_ = 0;
 };

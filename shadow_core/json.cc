@@ -46,7 +46,20 @@ bool parse(std::string_view text, Document* doc) {
   // Iterative parsing: no recursion, so a 100,000-level document cannot
   // overflow the stack. Full precision keeps numbers as written.
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
+  // RapidJSON takes a NUL byte for the end of input and would ignore what
+  // follows; a raw NUL is never valid JSON anyway.
+  if (text.find('\0') != std::string_view::npos) return false;
   doc->Parse<kFlags>(text.data(), text.size());
+  return !doc->HasParseError();
+}
+
+bool parse_in_place(std::string& text, Document* doc) {
+  constexpr unsigned kFlags =
+      rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseInsituFlag;
+  // In-situ parsing reads up to the terminating NUL std::string guarantees,
+  // so an embedded NUL would hide the rest of the text.
+  if (text.find('\0') != std::string::npos) return false;
+  doc->ParseInsitu<kFlags>(text.data());
   return !doc->HasParseError();
 }
 

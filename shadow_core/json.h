@@ -25,6 +25,10 @@ bool is_valid_utf8(std::string_view bytes);
 // false for invalid JSON, trailing garbage, or numbers out of double range.
 bool parse(std::string_view text, Document* doc);
 
+// Like parse(), but decodes strings inside `text`, which must outlive the
+// document and not change while it is in use. Faster: no string copies.
+bool parse_in_place(std::string& text, Document* doc);
+
 // The value of the LAST member called `name` (duplicate keys: the last one
 // wins), or nullptr. `object` must be an object.
 const Value* find_last(const Value& object, std::string_view name);

@@ -14,18 +14,30 @@ void token_member(Writer& w, const Token& token) {
   w.String(token->data(), static_cast<rapidjson::SizeType>(token->size()));
 }
 
+// Writes `value` as the value of a member whose key was just written and
+// returns its compact size (the writer first emits the ':' separator).
+size_t member_value(Writer& w, const rapidjson::StringBuffer& buffer, const Value& value) {
+  size_t before = buffer.GetSize();
+  value.Accept(w);
+  return buffer.GetSize() - before - 1;
+}
+
 // "state":{...},"metadata":{...} of a stored document, optionally with delta.
-void state_and_metadata(Writer& w, const ShadowDocument& doc, const Delta* delta) {
+// Adds the compact sizes of desired and reported to *state_bytes.
+void state_and_metadata(Writer& w, const rapidjson::StringBuffer& buffer, const ShadowDocument& doc,
+                        const Delta* delta, size_t* state_bytes) {
+  size_t bytes = 0;
   key(w, "state");
   w.StartObject();
   if (doc.desired()) {
     key(w, "desired");
-    doc.desired()->Accept(w);
+    bytes += member_value(w, buffer, *doc.desired());
   }
   if (doc.reported()) {
     key(w, "reported");
-    doc.reported()->Accept(w);
+    bytes += member_value(w, buffer, *doc.reported());
   }
+  if (state_bytes) *state_bytes = bytes;
   if (delta && !delta->empty()) {
     key(w, "delta");
     delta->state.Accept(w);
@@ -46,13 +58,17 @@ void state_and_metadata(Writer& w, const ShadowDocument& doc, const Delta* delta
 
 std::string take(rapidjson::StringBuffer& buffer) { return std::string(buffer.GetString(), buffer.GetSize()); }
 
+// Output buffers start big enough for a typical document: growing one by
+// repeated doubling costs more than the JSON writing itself.
+constexpr size_t kBufferBytes = 4096;
+
 }  // namespace
 
-std::string snapshot(const ShadowDocument& doc) {
-  rapidjson::StringBuffer buffer;
+std::string snapshot(const ShadowDocument& doc, size_t* state_bytes) {
+  rapidjson::StringBuffer buffer(nullptr, kBufferBytes);
   Writer w(buffer);
   w.StartObject();
-  state_and_metadata(w, doc, nullptr);
+  state_and_metadata(w, buffer, doc, nullptr, state_bytes);
   key(w, "version");
   w.Uint64(doc.version());
   w.EndObject();
@@ -79,23 +95,32 @@ std::string update_accepted(const Value& request_state, const Value& metadata, u
 
 std::string documents(const std::string* previous, bool previous_as_null, const std::string& current, int64_t now,
                       const Token& token) {
-  rapidjson::StringBuffer buffer;
-  Writer w(buffer);
+  // The snapshots are already compact JSON: splice them in rather than
+  // re-parse or re-write them. The tail goes through the writer for escaping.
+  rapidjson::StringBuffer tail;
+  Writer w(tail);
   w.StartObject();
-  if (previous) {
-    key(w, "previous");
-    w.RawValue(previous->data(), previous->size(), rapidjson::kObjectType);
-  } else if (previous_as_null) {
-    key(w, "previous");
-    w.Null();
-  }
-  key(w, "current");
-  w.RawValue(current.data(), current.size(), rapidjson::kObjectType);
   key(w, "timestamp");
   w.Int64(now);
   token_member(w, token);
   w.EndObject();
-  return take(buffer);
+  std::string_view tail_members(tail.GetString() + 1, tail.GetSize() - 1);  // without the '{'
+
+  std::string out;
+  out.reserve(32 + (previous ? previous->size() : 4) + current.size() + tail_members.size());
+  out += '{';
+  if (previous) {
+    out += "\"previous\":";
+    out += *previous;
+    out += ',';
+  } else if (previous_as_null) {
+    out += "\"previous\":null,";
+  }
+  out += "\"current\":";
+  out += current;
+  out += ',';
+  out += tail_members;
+  return out;
 }
 
 std::string delta(const Delta& delta, uint64_t version, int64_t now, const Token& token) {
@@ -116,10 +141,10 @@ std::string delta(const Delta& delta, uint64_t version, int64_t now, const Token
 }
 
 std::string get_accepted(const ShadowDocument& doc, const Delta& delta, int64_t now, const Token& token) {
-  rapidjson::StringBuffer buffer;
+  rapidjson::StringBuffer buffer(nullptr, kBufferBytes);
   Writer w(buffer);
   w.StartObject();
-  state_and_metadata(w, doc, &delta);
+  state_and_metadata(w, buffer, doc, &delta, nullptr);
   key(w, "version");
   w.Uint64(doc.version());
   key(w, "timestamp");

@@ -17,7 +17,9 @@ namespace shadow::responses {
 using Token = std::optional<std::string>;
 
 // {"state":{desired?,reported?},"metadata":{desired?,reported?},"version":N}
-std::string snapshot(const ShadowDocument& doc);
+// When `state_bytes` is given it receives compact(desired) + compact(reported),
+// the figure the document size limit applies to, measured while writing.
+std::string snapshot(const ShadowDocument& doc, size_t* state_bytes = nullptr);
 
 // update/accepted: the request's state echoed with request-shaped metadata.
 std::string update_accepted(const json::Value& request_state, const json::Value& metadata, uint64_t version,

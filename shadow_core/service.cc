@@ -220,12 +220,13 @@ ServiceResponse Service::update(const ServiceRequest& request) {
       before = compute_delta(doc, before_pool->GetAllocator());
     }
     doc.apply(parsed, request.now);
-    if (doc.state_size() > config_.max_document_bytes) return reply.reject(Error{413, messages::kTooLarge}, token);
     doc.set_version(current.version + 1);
-
     ShadowRecord next;
     next.version = doc.version();
-    next.document = responses::snapshot(doc);
+    size_t state_bytes = 0;
+    next.document = responses::snapshot(doc, &state_bytes);
+    if (state_bytes > config_.max_document_bytes) return reply.reject(Error{413, messages::kTooLarge}, token);
+
     StoreStatus st = store_.compare_and_set(key_of(request.id), current.stamp, next);
     if (st.code == StoreStatus::kConflict) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);

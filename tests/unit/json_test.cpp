@@ -25,6 +25,9 @@ TEST_CASE("parsing is safe for deep input and strict about numbers", "[json]") {
   CHECK(json::parse(balanced, &d));
   CHECK_FALSE(json::parse("1e400", &d));
   CHECK_FALSE(json::parse("{\"a\":1} x", &d));
+  // A raw NUL must not end the input early.
+  CHECK_FALSE(json::parse(std::string("{\"a\":1}\0garbage", 16), &d));
+  CHECK_FALSE(json::parse(std::string("{\"a\":1}\0", 8), &d));
   CHECK(json::parse(std::string("{\"a\\u0000b\":\"x\\u0000y\"}"), &d));
   CHECK(json::write(d) == "{\"a\\u0000b\":\"x\\u0000y\"}");
 }
