@@ -742,3 +742,38 @@ TEST_CASE("REST requests take the same hostile-input paths", "[hostile]") {
     REQUIRE(same_record(before, h.record()));
   }
 }
+
+TEST_CASE("ListNamedShadowsForThing with hostile parameters", "[hostile]") {
+  Harness h;
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(h.must("$aws/things/dev1/shadow/name/s" + std::to_string(i) + "/update", R"({"state":{}})").status == 200);
+  auto list = [&](std::string_view thing, std::optional<std::string_view> page, std::optional<std::string_view> token) {
+    auto r = h.service.list_named_shadows(thing, page, token, ++h.now);
+    INFO("page " << (page ? std::string(page->substr(0, 40)) : "-") << " token "
+                 << (token ? std::string(token->substr(0, 40)) : "-") << " -> " << r.body.substr(0, 200));
+    REQUIRE(r.messages.empty());
+    J body = parse_body(r.body);
+    if (r.status == 200) REQUIRE(body.get("results"));
+    else REQUIRE(body.get("code")->d == r.status);
+    return r.status;
+  };
+  const std::string huge(1 << 20, '9');
+  for (std::string_view p : std::initializer_list<std::string_view>{"0", "101", "-1", "abc", "", " 5", "5 ", "1e2", "0x10", "+5",
+                             "99999999999999999999999", "18446744073709551617", "\xff", std::string_view(huge)}) {
+    REQUIRE(list("dev1", p, std::nullopt) == 400);
+  }
+  REQUIRE(list("dev1", "1", std::nullopt) == 200);
+  REQUIRE(list("dev1", "100", std::nullopt) == 200);
+  REQUIRE(list("dev1", "007", std::nullopt) == 200);  // leading zeros: still 7
+  const std::string huge_token(1 << 20, 'A');
+  for (std::string_view t : std::initializer_list<std::string_view>{"!!!!", "\xff\xfe", "", "====", "%%", "a b", std::string_view(huge_token),
+                             std::string_view("\0\0\0\0", 4)}) {
+    REQUIRE(list("dev1", std::nullopt, t) == 400);
+  }
+  // Invalid thing names: 400, never a listing.
+  for (std::string_view thing : std::initializer_list<std::string_view>{"", "dev.1", "d\xc3\xa9v", "a/b", std::string_view(huge)}) {
+    REQUIRE(list(thing, std::nullopt, std::nullopt) == 400);
+  }
+  // A thing without shadows lists nothing.
+  REQUIRE(list("nobody", std::nullopt, std::nullopt) == 200);
+}
