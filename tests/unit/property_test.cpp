@@ -215,6 +215,11 @@ Kind pick(Gen& g, const Mix& mix) {
   return kDesired;
 }
 
+// What a run exercised, so that a test can require that it was not vacuous.
+struct Coverage {
+  int accepted = 0, rejected = 0, too_large = 0, delta_messages = 0, caught_up = 0, recreated = 0;
+};
+
 struct Expectation {
   int code = 200;
   std::string message;
@@ -222,7 +227,8 @@ struct Expectation {
 
 class Sequence {
  public:
-  Sequence(uint64_t seed, const Mix& mix, bool big = false) : gen_(seed, big), mix_(mix) {}
+  Sequence(uint64_t seed, const Mix& mix, Coverage* coverage, bool big = false)
+      : gen_(seed, big), mix_(mix), cov_(*coverage) {}
 
   void run(int steps) {
     for (int i = 0; i < steps; ++i) {
@@ -328,6 +334,8 @@ class Sequence {
     REQUIRE(!r.messages.empty());
 
     if (expect.code != 200) {
+      ++cov_.rejected;
+      if (expect.code == 413) ++cov_.too_large;
       REQUIRE(r.status == expect.code);
       REQUIRE(r.messages.size() == 1);
       REQUIRE(r.messages[0].topic == topic("/update/rejected"));
@@ -345,6 +353,11 @@ class Sequence {
 
     const bool existed = model_.exists;
     const shadow_model::Shadow prev = model_;
+    ++cov_.accepted;
+    if (!existed && prev.version > 0) ++cov_.recreated;
+    if (prev.delta() && !next.delta() && !request.get("state")->is_null() &&
+        request.get("state")->get("reported") && !request.get("state")->get("desired"))
+      ++cov_.caught_up;
     model_ = next;
     const int64_t T = h_.now;
     REQUIRE(r.status == 200);
@@ -370,6 +383,7 @@ class Sequence {
     REQUIRE(deltas.size() == (delta ? 1u : 0u));
     REQUIRE(short_deltas.size() == deltas.size());
     if (delta) {
+      ++cov_.delta_messages;
       J msg = parse_or_fail(deltas[0]->payload);
       J wd = J::object();
       wd.set("version", J::integer(int64_t(model_.version)));
@@ -479,17 +493,20 @@ class Sequence {
 
   Gen gen_;
   Mix mix_;
+  Coverage& cov_;
   Harness h_;
   shadow_model::Shadow model_;
 };
 
-void run_sequences(const Mix& mix, int sequences, int steps, bool big = false) {
+Coverage run_sequences(const Mix& mix, int sequences, int steps, bool big = false) {
+  Coverage coverage;
   const uint64_t base = base_seed();
   for (int i = 0; i < sequences; ++i) {
     const uint64_t seed = base + uint64_t(i);
     INFO("seed " << seed << " (rerun with SHADOW_PROPS_SEED=" << seed << ")");
-    Sequence(seed, mix, big).run(steps);
+    Sequence(seed, mix, &coverage, big).run(steps);
   }
+  return coverage;
 }
 
 }  // namespace
@@ -497,29 +514,38 @@ void run_sequences(const Mix& mix, int sequences, int steps, bool big = false) {
 TEST_CASE("generated update sequences agree with the reference model", "[property]") {
   // Properties 1, 3, 4, 5: GET, stored record, accepted, delta and documents
   // all equal the model after every step of every sequence.
-  run_sequences(kFullMix, 200, 30);
+  Coverage c = run_sequences(kFullMix, 200, 30);
+  REQUIRE(c.accepted > 3000);
+  REQUIRE(c.rejected > 300);
+  REQUIRE(c.delta_messages > 1000);
+  REQUIRE(c.recreated > 50);
 }
 
 TEST_CASE("documents near the size limit: the model predicts every 413", "[property]") {
   // Long strings (with escaped and multi-byte characters) push the merged
   // document over 8192 bytes now and then; the model's byte count of
   // compact(desired) + compact(reported) decides accept or 413.
-  run_sequences(kFullMix, 60, 40, /*big=*/true);
+  Coverage c = run_sequences(kFullMix, 60, 40, /*big=*/true);
+  REQUIRE(c.too_large > 10);
 }
 
 TEST_CASE("reporting the delta leaves no delta", "[property]") {
   // Property 2: a kCatchUp step reports exactly state.delta; the model then
   // has no delta, so the runner requires that no /update/delta is published
   // and that GET carries no state.delta.
-  run_sequences(kDeltaMix, 150, 25);
+  Coverage c = run_sequences(kDeltaMix, 150, 25);
+  REQUIRE(c.caught_up > 300);
 }
 
 TEST_CASE("version steps by one per accepted update, rejected ones change nothing", "[property]") {
-  run_sequences(kVersionMix, 150, 30);
+  Coverage c = run_sequences(kVersionMix, 150, 30);
+  REQUIRE(c.rejected > 500);
+  REQUIRE(c.recreated > 100);
 }
 
 TEST_CASE("reporting the delta leaves no delta (explicit check)", "[property]") {
   const uint64_t base = base_seed() ^ 0xde17a;
+  int caught_up = 0;
   for (int i = 0; i < 200; ++i) {
     const uint64_t seed = base + uint64_t(i);
     INFO("seed " << seed);
@@ -555,7 +581,10 @@ TEST_CASE("reporting the delta leaves no delta (explicit check)", "[property]") 
     J after = parse_or_fail(h.get().body);
     INFO("GET after catch-up " << show(after));
     REQUIRE(!after.get("state")->get("delta"));
+    ++caught_up;
   }
+  // Guard against a vacuous run: most sequences must end with a delta.
+  REQUIRE(caught_up > 100);
 }
 
 // ---------------------------------------------------------------------------
