@@ -23,21 +23,23 @@ class V1Device {
       certPath: d.cert,
       caPath: d.ca,
       clientId,
-      reconnectPeriod: 0,   // a lost connection fails the test instead of looping
     }, { operationTimeout: OPERATION_TIMEOUT_MS });
+    this.connected = new Promise((resolve, reject) => {
+      this.shadow.once('connect', resolve);
+      this.shadow.once('error', (e) => reject(new Error(`${clientId}: ${e && e.message}`)));
+      this.shadow.once('close', () => reject(new Error(`${clientId}: connection closed`)));
+    });
+    this.connected.catch(() => {});   // reported by connect(), not as unhandled
     const push = (type) => (...args) => this.events.push({ type, args });
     for (const type of ['status', 'delta', 'timeout', 'foreignStateChange', 'error', 'close']) {
       this.shadow.on(type, push(type));
     }
   }
 
+  // The SDK starts connecting in the constructor, so the outcome is captured
+  // there and only awaited here.
   async connect() {
-    const outcome = new Promise((resolve, reject) => {
-      this.shadow.once('connect', resolve);
-      this.shadow.once('error', (e) => reject(new Error(`${this.clientId}: ${e && e.message}`)));
-      this.shadow.once('close', () => reject(new Error(`${this.clientId}: connection closed`)));
-    });
-    await withTimeout(outcome, WAIT_MS, `${this.clientId} connect`);
+    await withTimeout(this.connected, WAIT_MS, `${this.clientId} connect`);
     this.events.clear();
   }
 
