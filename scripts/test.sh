@@ -12,18 +12,18 @@ build_dir=${SHADOW_BUILD_DIR:-build}
 scripts/install-deps.sh
 SHADOW_BUILD_DIR=$build_dir scripts/build.sh -DSHADOW_WERROR="${SHADOW_WERROR:-ON}"
 
-# JavaScript client tests: install their npm packages from the lock file.
-# npm ci always starts from scratch, so skip it when node_modules was already
-# installed from the current lock file.
-sdk=tests/sdk
-if [[ -f $sdk/package-lock.json ]]; then
-  stamp=$sdk/node_modules/.package-lock.json
-  if [[ -f $stamp && $stamp -nt $sdk/package-lock.json && $stamp -nt $sdk/package.json ]]; then
-    echo "test: $sdk/node_modules is up to date"
+# JavaScript clients (SDK tests, examples): install their npm packages from
+# their lock files. npm ci always starts from scratch, so skip it when
+# node_modules was already installed from the current lock file.
+for dir in tests/sdk examples; do
+  [[ -f $dir/package-lock.json ]] || continue
+  stamp=$dir/node_modules/.package-lock.json
+  if [[ -f $stamp && $stamp -nt $dir/package-lock.json && $stamp -nt $dir/package.json ]]; then
+    echo "test: $dir/node_modules is up to date"
   else
-    npm ci --prefix "$sdk" --no-audit --no-fund
+    npm ci --prefix "$dir" --no-audit --no-fund
   fi
-fi
+done
 
 # --no-tests=error: a build that lost its tests must fail, not pass quietly.
 # --timeout bounds any test that does not set its own TIMEOUT.
