@@ -3,18 +3,47 @@
 #include <cstring>
 #include <ctime>
 #include <exception>
+#include <mutex>
 #include <string_view>
 
 // Order matters: mosquitto_broker.h uses MOSQ_* from mosquitto.h.
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 
+#include "plugin/broker_wake.h"
 #include "plugin/topic_filter.h"
 
 namespace shadow::plugin {
+namespace {
 
-MqttAdapter::MqttAdapter(Service& service)
-    : service_(service), short_topics_(service.config().short_topics) {}
+MetricOp metric_op(Operation op) {
+  switch (op) {
+    case Operation::kGet: return MetricOp::kGet;
+    case Operation::kUpdate: return MetricOp::kUpdate;
+    case Operation::kDelete: return MetricOp::kDelete;
+  }
+  return MetricOp::kGet;
+}
+
+int mosquitto_level(LogLevel level) {
+  switch (level) {
+    case LogLevel::kInfo: return MOSQ_LOG_INFO;
+    case LogLevel::kWarning: return MOSQ_LOG_WARNING;
+    case LogLevel::kError: return MOSQ_LOG_ERR;
+  }
+  return MOSQ_LOG_INFO;
+}
+
+}  // namespace
+
+MqttAdapter::MqttAdapter(Service& service, PublishQueue& queue, OrderingLocks& locks,
+                         Metrics& metrics, BrokerWaker* waker)
+    : service_(service),
+      queue_(queue),
+      locks_(locks),
+      metrics_(metrics),
+      waker_(waker),
+      short_topics_(service.config().short_topics) {}
 
 int MqttAdapter::on_message_callback(int /*event*/, void* event_data, void* userdata) {
   auto* self = static_cast<MqttAdapter*>(userdata);
@@ -31,47 +60,93 @@ int MqttAdapter::on_message_callback(int /*event*/, void* event_data, void* user
   return MOSQ_ERR_SUCCESS;
 }
 
+int MqttAdapter::on_tick_callback(int /*event*/, void* /*event_data*/, void* userdata) {
+  auto* self = static_cast<MqttAdapter*>(userdata);
+  try {
+    self->ticks_++;
+    self->drain_queue();
+  } catch (...) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: publishing queued REST messages failed");
+  }
+  return MOSQ_ERR_SUCCESS;
+}
+
 void MqttAdapter::on_message(mosquitto_evt_message* ev) {
   if (ev->topic == nullptr) return;
   std::string_view topic(ev->topic);
   if (!may_be_shadow_request(topic, short_topics_)) return;
+  auto parsed = parse_request_topic(topic, short_topics_);
+  if (!parsed) return;
+
+  if (ticks_ == 0 && !warned_no_tick_ &&
+      std::chrono::steady_clock::now() - started_ > std::chrono::seconds(10)) {
+    warned_no_tick_ = true;
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "shadow: the broker sends no TICK events (per_listener_settings true?): "
+                         "MQTT messages caused by REST requests are only published when MQTT "
+                         "requests arrive");
+  }
 
   std::string_view payload;
   if (ev->payload != nullptr) {
     payload = std::string_view(static_cast<const char*>(ev->payload), ev->payloadlen);
   }
-  auto response = service_.handle_mqtt(topic, payload, static_cast<int64_t>(std::time(nullptr)));
-  if (!response) return;
+  ServiceRequest request;
+  request.channel = Channel::kMqtt;
+  request.op = parsed->op;
+  request.id = std::move(parsed->id);
+  request.form = parsed->form;
+  request.payload = payload;
+  request.now = static_cast<int64_t>(std::time(nullptr));
+
+  auto started = std::chrono::steady_clock::now();
+  // Under the shadow's lock, events REST requests already queued go out
+  // before this request's (publish_queue.h).
+  std::lock_guard<std::mutex> guard(locks_.for_shadow(request.id));
+  drain_queue();
+  ServiceResponse response = service_.handle(request);
+  metrics_.count_request(MetricChannel::kMqtt, metric_op(request.op), response.status,
+                         std::chrono::steady_clock::now() - started);
 
   ev->retain = false;
-  if (response->status >= 500) {
+  if (response.status >= 500) {
     mosquitto_log_printf(MOSQ_LOG_WARNING, "shadow: request on '%s' answered with %d",
-                         ev->topic, response->status);
+                         ev->topic, response.status);
   }
-  for (const OutMessage& m : response->messages) publish(m);
+  for (const OutMessage& m : response.messages) publish(m.topic.c_str(), m.payload, m.qos, false);
 }
 
-void MqttAdapter::publish(const OutMessage& message) {
+void MqttAdapter::drain_queue() {
+  if (waker_ != nullptr) waker_->acknowledge();
+  if (queue_.empty()) return;
+  PublishQueue::Batch batch = queue_.take_all();
+  for (const QueuedLog& log : batch.logs)
+    mosquitto_log_printf(mosquitto_level(log.level), "shadow: %s", log.text.c_str());
+  for (const QueuedMessage& m : batch.messages)
+    publish(m.topic.c_str(), m.payload, m.qos, m.retain);
+  metrics_.count_queued_published(batch.messages.size());
+}
+
+void MqttAdapter::publish(const char* topic, const std::string& payload, int qos, bool retain) {
   // On success the broker owns (and frees) the payload, so it must come from
   // the broker's allocator; on failure it is still ours.
   void* buf = nullptr;
-  if (!message.payload.empty()) {
-    buf = mosquitto_malloc(message.payload.size());
+  if (!payload.empty()) {
+    buf = mosquitto_malloc(payload.size());
     if (buf == nullptr) {
-      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: out of memory publishing to '%s'",
-                           message.topic.c_str());
+      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: out of memory publishing to '%s'", topic);
+      metrics_.count_publish_failure();
       return;
     }
-    std::memcpy(buf, message.payload.data(), message.payload.size());
+    std::memcpy(buf, payload.data(), payload.size());
   }
-  int rc = mosquitto_broker_publish(nullptr, message.topic.c_str(),
-                                    static_cast<int>(message.payload.size()), buf, message.qos,
-                                    /*retain=*/false, /*properties=*/nullptr);
+  int rc = mosquitto_broker_publish(nullptr, topic, static_cast<int>(payload.size()), buf, qos,
+                                    retain, /*properties=*/nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     mosquitto_free(buf);
+    metrics_.count_publish_failure();
     // Only the number: upstream brokers do not export mosquitto_strerror.
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: could not publish to '%s' (error %d)",
-                         message.topic.c_str(), rc);
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: could not publish to '%s' (error %d)", topic, rc);
   }
 }
 

@@ -1,5 +1,7 @@
 // The MQTT side of the plugin: turns a PUBLISH seen by the broker into a
 // Service call and publishes the replies and events the service returns.
+// It also publishes what REST requests queued (publish_queue.h), on TICK and
+// before each MQTT request, since only this thread may call the broker.
 //
 // Requests are observed, not consumed: the broker still routes the request
 // to its subscribers, as AWS IoT does (spec §1). Only the retain flag of a
@@ -10,30 +12,50 @@
 // thread-safe; see ../shared/research/mosquitto-plugin.md §6).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+
+#include "plugin/metrics.h"
+#include "plugin/publish_queue.h"
 #include "shadow_core/service.h"
 
 struct mosquitto_evt_message;  // mosquitto_broker.h
 
 namespace shadow::plugin {
 
+class BrokerWaker;
+
 class MqttAdapter {
  public:
-  // `service` must outlive the adapter.
-  explicit MqttAdapter(Service& service);
+  // Every reference must outlive the adapter; `waker` may be null (no REST
+  // server, or no wake-up).
+  MqttAdapter(Service& service, PublishQueue& queue, OrderingLocks& locks, Metrics& metrics,
+              BrokerWaker* waker);
 
   // The MOSQ_EVT_MESSAGE callback; `userdata` is the MqttAdapter. Always
   // returns MOSQ_ERR_SUCCESS: any other code would make the broker drop the
   // request or disconnect the publisher (research §3).
   static int on_message_callback(int event, void* event_data, void* userdata);
 
+  // The MOSQ_EVT_TICK callback: publishes what REST requests queued.
+  static int on_tick_callback(int event, void* event_data, void* userdata);
+
  private:
   void on_message(mosquitto_evt_message* ev);
+  void drain_queue();
   // Queues one publication; the broker sends it on its next loop pass, in
   // call order and after the request itself (QoS 0/1).
-  void publish(const OutMessage& message);
+  void publish(const char* topic, const std::string& payload, int qos, bool retain);
 
   Service& service_;
+  PublishQueue& queue_;
+  OrderingLocks& locks_;
+  Metrics& metrics_;
+  BrokerWaker* waker_;
   bool short_topics_;
+  uint64_t ticks_ = 0;
+  bool warned_no_tick_ = false;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace shadow::plugin

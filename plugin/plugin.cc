@@ -1,7 +1,8 @@
 // The plugin's entry points (Mosquitto plugin API v5). Glue only: options
 // become a PluginConfig, the store and service are built, callbacks are
-// registered; cleanup undoes it in reverse. The MQTT work is in
-// mqtt_adapter.cc.
+// registered, the REST server is started when configured; cleanup undoes it
+// in reverse. The MQTT work is in mqtt_adapter.cc, the REST API in
+// rest_api.cc and rest_server.cc.
 //
 // Start-up failures (bad option, database cannot be opened) are logged with
 // what to do and make plugin_init return non-zero, which makes the broker
@@ -23,8 +24,14 @@
 #include <mosquitto_plugin.h>
 #pragma GCC visibility pop
 
+#include "plugin/broker_wake.h"
+#include "plugin/credentials.h"
+#include "plugin/metrics.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options.h"
+#include "plugin/publish_queue.h"
+#include "plugin/rest_api.h"
+#include "plugin/rest_server.h"
 #include "shadow_core/service.h"
 #include "store/rocksdb_store.h"
 
@@ -43,20 +50,94 @@ struct PluginContext {
   PluginConfig config;
   std::unique_ptr<shadow::RocksDbStore> store;
   std::unique_ptr<shadow::Service> service;
+  shadow::plugin::PublishQueue queue;
+  shadow::plugin::OrderingLocks locks;
+  shadow::plugin::Metrics metrics;
+  std::unique_ptr<shadow::plugin::BrokerWaker> waker;
   std::unique_ptr<MqttAdapter> mqtt;
   bool message_registered = false;
+  bool tick_registered = false;
+  shadow::rest::CredentialStore credentials;
+  std::unique_ptr<shadow::rest::RestApi> rest_api;
+  std::unique_ptr<shadow::rest::RestServer> rest_server;
 
-  // Reverse order of construction: no callback may run on a dead service.
+  // Reverse order of construction: no callback or HTTP worker may run on a
+  // dead service. The server goes first: its workers push to the queue.
   ~PluginContext() {
+    rest_server.reset();  // joins every HTTP thread
+    rest_api.reset();
+    if (tick_registered) {
+      mosquitto_callback_unregister(id, MOSQ_EVT_TICK, MqttAdapter::on_tick_callback, nullptr);
+    }
     if (message_registered) {
       mosquitto_callback_unregister(id, MOSQ_EVT_MESSAGE, MqttAdapter::on_message_callback,
                                     nullptr);
     }
     mqtt.reset();
+    waker.reset();
     service.reset();
     store.reset();  // closes the database and releases its lock
   }
 };
+
+// Loads the credentials, starts the wake-up and the HTTP server. Runs after
+// the MQTT side is up; returns an error message or "".
+std::string start_rest(PluginContext* ctx) {
+  const shadow::plugin::HttpConfig& http = ctx->config.http;
+  shadow::rest::RestApiOptions api_options;
+  api_options.metrics_auth = http.metrics_auth;
+  if (http.auth_sigv4) {
+    auto loaded = shadow::rest::load_credentials_file(http.credentials_file);
+    if (auto* error = std::get_if<std::string>(&loaded)) {
+      return *error + " (plugin_opt_http_credentials_file)";
+    }
+    auto& creds = std::get<shadow::rest::LoadedCredentials>(loaded);
+    if (creds.readable_by_others) {
+      mosquitto_log_printf(MOSQ_LOG_WARNING,
+                           "shadow: the REST credentials file %s is readable by other users; "
+                           "it holds secret keys: chmod 600 it",
+                           http.credentials_file.c_str());
+    }
+    if (creds.store.size() == 0) {
+      mosquitto_log_printf(MOSQ_LOG_WARNING,
+                           "shadow: the REST credentials file %s holds no keys: every REST "
+                           "request will be refused",
+                           http.credentials_file.c_str());
+    }
+    ctx->credentials = std::move(creds.store);
+    api_options.credentials = &ctx->credentials;
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "shadow: plugin_opt_http_auth none: the REST API on %s:%d accepts "
+                         "requests WITHOUT authentication; use this for local development only",
+                         http.host.c_str(), http.port);
+  }
+
+  shadow::RocksDbStore* store = ctx->store.get();
+  ctx->rest_api = std::make_unique<shadow::rest::RestApi>(
+      *ctx->service, ctx->queue, ctx->locks, ctx->metrics,
+      [store] {
+        shadow::plugin::Metrics::Gauges g;
+        g.shadows_estimate = store->count_estimate();
+        g.db_size_bytes = store->approximate_size_bytes();
+        return g;
+      },
+      api_options);
+
+  shadow::rest::RestServerOptions server_options;
+  server_options.host = http.host;
+  server_options.port = http.port;
+  server_options.threads = http.threads;
+  server_options.tls_cert = http.tls_cert;
+  server_options.tls_key = http.tls_key;
+  server_options.max_body_bytes = ctx->config.engine.max_payload_bytes;
+  auto started = shadow::rest::RestServer::start(server_options, *ctx->rest_api);
+  if (auto* error = std::get_if<std::string>(&started)) return *error;
+  ctx->rest_server = std::get<std::unique_ptr<shadow::rest::RestServer>>(std::move(started));
+  mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: REST API listening on %s://%s:%d",
+                       http.tls() ? "https" : "http", http.host.c_str(), http.port);
+  return "";
+}
 
 int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   std::vector<shadow::plugin::Option> options;
@@ -82,7 +163,25 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   }
 
   ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, *ctx->store);
-  ctx->mqtt = std::make_unique<MqttAdapter>(*ctx->service);
+
+  if (ctx->config.http.enabled()) {
+    auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
+    std::string err = waker->start();
+    if (err.empty()) {
+      ctx->waker = std::move(waker);
+    } else {
+      mosquitto_log_printf(MOSQ_LOG_WARNING,
+                           "shadow: cannot wake the broker loop (%s): MQTT messages caused by "
+                           "REST requests may wait up to 100 ms",
+                           err.c_str());
+    }
+  }
+  ctx->mqtt = std::make_unique<MqttAdapter>(*ctx->service, ctx->queue, ctx->locks, ctx->metrics,
+                                            ctx->waker.get());
+  if (ctx->waker) {
+    shadow::plugin::BrokerWaker* waker = ctx->waker.get();
+    ctx->queue.set_wake([waker] { waker->request(); });
+  }
 
   int rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_MESSAGE,
                                        MqttAdapter::on_message_callback, nullptr, ctx->mqtt.get());
@@ -92,6 +191,22 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
     return rc;
   }
   ctx->message_registered = true;
+
+  if (ctx->config.http.enabled()) {
+    rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_TICK, MqttAdapter::on_tick_callback,
+                                     nullptr, ctx->mqtt.get());
+    if (rc != MOSQ_ERR_SUCCESS) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the tick callback (error %d)",
+                           rc);
+      return rc;
+    }
+    ctx->tick_registered = true;
+    std::string err = start_rest(ctx);
+    if (!err.empty()) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start the REST API: %s", err.c_str());
+      return MOSQ_ERR_INVAL;
+    }
+  }
 
   mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: mosquitto-shadow %s started: %s", SHADOW_VERSION,
                        shadow::plugin::describe(ctx->config).c_str());
@@ -116,6 +231,9 @@ extern "C" int mosquitto_plugin_version(int supported_version_count,
 extern "C" int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** user_data,
                                      mosquitto_opt* opts, int opt_count) {
   try {
+    // Threads started here (RocksDB's, the REST server's, the waker) must
+    // not take the signals the broker handles on its main thread.
+    shadow::plugin::ScopedSignalBlock block_signals;
     auto ctx = std::make_unique<PluginContext>();
     ctx->id = identifier;
     int rc = init(ctx.get(), opts, opt_count);

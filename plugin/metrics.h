@@ -1,0 +1,68 @@
+// Counters and latency histograms for GET /metrics, in the Prometheus text
+// exposition format (docs/operations.md lists every metric). Recording is
+// lock-free (relaxed atomics) so the broker thread and the HTTP workers never
+// wait on each other; rendering reads each counter once, so a scrape taken
+// during traffic may be a few requests out of step between series.
+// Pure code: no broker headers.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace shadow::plugin {
+
+enum class MetricChannel { kMqtt, kRest };
+enum class MetricOp { kGet, kUpdate, kDelete, kList, kPublish };
+
+class Metrics {
+ public:
+  // Status codes with their own series; any other code is counted as "other".
+  static constexpr std::array<int, 13> kCodes = {200, 400, 401, 403, 404, 405, 409,
+                                                 413, 415, 429, 500, 503, 0};
+  // Upper bounds of the latency buckets, in seconds (+Inf is implicit).
+  static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                      0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+
+  // One shadow request answered, with how long the service took.
+  void count_request(MetricChannel channel, MetricOp op, int status,
+                     std::chrono::nanoseconds latency);
+  // A REST request refused by authentication (also counted by count_request
+  // when it named an operation).
+  void count_auth_denied() { auth_denied_.fetch_add(1, std::memory_order_relaxed); }
+  // An HTTP response that named no operation: unknown route (404), wrong
+  // method (405), malformed request or body too large seen by the HTTP layer.
+  void count_http_unrouted(int status);
+  // An MQTT message the broker refused to publish (mosquitto_broker_publish
+  // failed), and MQTT messages published on behalf of REST requests.
+  void count_publish_failure() { publish_failures_.fetch_add(1, std::memory_order_relaxed); }
+  void count_queued_published(uint64_t n) { queued_published_.fetch_add(n, std::memory_order_relaxed); }
+
+  // Values sampled at scrape time by the caller.
+  struct Gauges {
+    uint64_t shadows_estimate = 0;  // RocksDB key estimate (shadows + tombstones)
+    uint64_t db_size_bytes = 0;
+    uint64_t queue_depth = 0;
+  };
+  std::string render(const Gauges& gauges) const;
+
+ private:
+  static constexpr size_t kChannels = 2;
+  static constexpr size_t kOps = 5;
+  static size_t code_index(int status);
+
+  using Counter = std::atomic<uint64_t>;
+  std::array<std::array<std::array<Counter, kCodes.size()>, kOps>, kChannels> requests_{};
+  // Per channel: one counter per bucket (not cumulative) plus +Inf, and the sum.
+  std::array<std::array<Counter, kBuckets.size() + 1>, kChannels> latency_buckets_{};
+  std::array<Counter, kChannels> latency_sum_ns_{};
+  std::array<Counter, kCodes.size()> http_unrouted_{};
+  Counter auth_denied_{0};
+  Counter publish_failures_{0};
+  Counter queued_published_{0};
+};
+
+}  // namespace shadow::plugin
