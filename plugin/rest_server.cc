@@ -54,14 +54,7 @@ struct RestServer::Impl {
   // Content-Encoding-decompressed bodies.
   void serve_with_body(const httplib::Request& req, httplib::Response& res,
                        const httplib::ContentReader& reader) {
-    // Only operations that take a body read one; the others (405, 404, ...)
-    // are answered without it.
-    RouteKind kind = route_request(req.method, req.target).kind;
-    if (kind != RouteKind::kUpdateShadow && kind != RouteKind::kDeleteShadow &&
-        kind != RouteKind::kPublish) {
-      serve(req, res, {});
-      return;
-    }
+    // The body is read whatever the route: the signature covers it.
     std::string body;
     bool too_large = false;
     bool complete = reader([&](const char* data, size_t length) {
