@@ -1,5 +1,7 @@
 #include "shadow_core/delta.h"
 
+#include <optional>
+
 namespace shadow {
 namespace {
 
@@ -17,11 +19,15 @@ bool diff(const Value& desired, const Value* reported, const Value& meta, Value&
           json::Allocator& alloc) {
   out.SetObject();
   out_meta.SetObject();
+  // Read-only lookups; the finders need mutable references only to append.
+  std::optional<json::MemberFinder> in_reported, in_meta;
+  if (reported) in_reported.emplace(const_cast<Value&>(*reported), desired.MemberCount());
+  if (meta.IsObject()) in_meta.emplace(const_cast<Value&>(meta), desired.MemberCount());
   for (auto it = desired.MemberBegin(); it != desired.MemberEnd(); ++it) {
     std::string_view key = json::view(it->name);
     const Value& d = it->value;
-    const Value* r = reported ? json::find(*reported, key) : nullptr;
-    const Value* m = meta.IsObject() ? json::find(meta, key) : nullptr;
+    const Value* r = in_reported ? in_reported->find(key) : nullptr;
+    const Value* m = in_meta ? in_meta->find(key) : nullptr;
     if (!m) m = &empty_object();
     if (r && d.IsObject() && r->IsObject()) {
       Value sub, sub_meta;

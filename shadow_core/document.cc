@@ -30,23 +30,55 @@ bool copy_without_nulls(const Value& u, Value* out, json::Allocator& alloc) {
   return !(out->MemberCount() == 0 && u.MemberCount() > 0);
 }
 
+// Removes the members marked deleted (null values: stored state never holds
+// null) keeping the order of the others.
+void drop_marked(Value& object) {
+  auto members = object.MemberBegin();
+  rapidjson::SizeType kept = 0;
+  for (rapidjson::SizeType i = 0; i < object.MemberCount(); ++i) {
+    if (members[i].value.IsNull()) continue;
+    if (kept != i) {
+      members[kept].name.Swap(members[i].name);
+      members[kept].value.Swap(members[i].value);
+    }
+    ++kept;
+  }
+  if (kept < object.MemberCount()) object.EraseMember(object.MemberBegin() + kept, object.MemberEnd());
+}
+
+void set_or_append(json::MemberFinder& index, std::string_view key, Value&& value, json::Allocator& alloc) {
+  if (Value* existing = index.find(key)) {
+    *existing = std::move(value);
+  } else {
+    index.append(key, std::move(value), alloc);
+  }
+}
+
 // Merges update object `u` into `target`, keeping `meta` (the metadata tree
 // of target) in step. Recursion follows the request, whose depth is bounded.
+// Deleted keys are marked null first and removed at the end, so a request
+// deleting many keys does not shift the members once per key.
 void merge_object(Value& target, Value& meta, const Value& u, int64_t now, json::Allocator& alloc) {
+  json::MemberFinder targets(target, u.MemberCount());
+  json::MemberFinder metas(meta, u.MemberCount());
+  bool marked = false;
   for (auto it = u.MemberBegin(); it != u.MemberEnd(); ++it) {
     std::string_view key = json::view(it->name);
     const Value& value = it->value;
+    Value* existing = targets.find(key);
     if (value.IsNull()) {
-      json::erase_member(target, key);
-      json::erase_member(meta, key);
+      if (existing) {
+        existing->SetNull();
+        marked = true;
+      }
+      if (Value* m = metas.find(key)) m->SetNull();
       continue;
     }
-    Value* existing = json::find(target, key);
     if (value.IsObject() && existing && existing->IsObject()) {
-      Value* existing_meta = json::find(meta, key);
+      Value* existing_meta = metas.find(key);
       if (!existing_meta || !existing_meta->IsObject()) {
-        json::set_member(meta, key, Value(rapidjson::kObjectType), alloc);
-        existing_meta = json::find(meta, key);
+        set_or_append(metas, key, Value(rapidjson::kObjectType), alloc);
+        existing_meta = metas.find(key);
       }
       merge_object(*existing, *existing_meta, value, now, alloc);
       continue;
@@ -58,9 +90,11 @@ void merge_object(Value& target, Value& meta, const Value& u, int64_t now, json:
       copy.CopyFrom(value, alloc);
     }
     Value copy_meta = metadata_of(copy, now, alloc);
-    json::set_member(target, key, std::move(copy), alloc);
-    json::set_member(meta, key, std::move(copy_meta), alloc);
+    set_or_append(targets, key, std::move(copy), alloc);
+    set_or_append(metas, key, std::move(copy_meta), alloc);
   }
+  if (marked) drop_marked(target);
+  drop_marked(meta);
 }
 
 void apply_section(const SectionUpdate& update, Value& section, Value& meta, int64_t now,

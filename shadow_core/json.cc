@@ -141,8 +141,10 @@ bool equal(const Value& a, const Value& b) {
     }
     case rapidjson::kObjectType: {
       if (a.MemberCount() != b.MemberCount()) return false;
+      // The finder never modifies `b`; it needs a mutable reference only for append().
+      MemberFinder in_b(const_cast<Value&>(b), a.MemberCount());
       for (auto it = a.MemberBegin(); it != a.MemberEnd(); ++it) {
-        const Value* other = find(b, view(it->name));
+        const Value* other = in_b.find(view(it->name));
         if (!other || !equal(it->value, *other)) return false;
       }
       return true;
@@ -162,6 +164,29 @@ const Value* find(const Value& object, std::string_view name) {
   for (auto it = object.MemberBegin(); it != object.MemberEnd(); ++it)
     if (view(it->name) == name) return &it->value;
   return nullptr;
+}
+
+MemberFinder::MemberFinder(Value& object, size_t lookups) : object_(object) {
+  if (object.MemberCount() < kScanLimit && lookups < kScanLimit) return;
+  indexed_ = true;
+  positions_.reserve(object.MemberCount() + lookups);
+  for (rapidjson::SizeType i = 0; i < object.MemberCount(); ++i) add(i);
+}
+
+void MemberFinder::add(rapidjson::SizeType i) {
+  positions_.emplace(std::string(view(object_.MemberBegin()[i].name)), i);
+}
+
+Value* MemberFinder::find(std::string_view name) {
+  if (!indexed_) return shadow::json::find(object_, name);
+  auto it = positions_.find(std::string(name));
+  return it == positions_.end() ? nullptr : &object_.MemberBegin()[it->second].value;
+}
+
+void MemberFinder::append(std::string_view name, Value&& value, Allocator& alloc) {
+  Value key(name.data(), static_cast<rapidjson::SizeType>(name.size()), alloc);
+  object_.AddMember(key, value, alloc);
+  if (indexed_) add(object_.MemberCount() - 1);
 }
 
 void set_member(Value& object, std::string_view name, Value&& value, Allocator& alloc) {

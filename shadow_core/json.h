@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -44,6 +45,27 @@ bool equal(const Value& a, const Value& b);
 // The member `name` of `object`, or nullptr.
 Value* find(Value& object, std::string_view name);
 const Value* find(const Value& object, std::string_view name);
+
+// Finds the members of one object by name: a scan for small objects, a hash
+// index for large ones, so that n lookups stay linear (a hostile request may
+// carry tens of thousands of keys). Index keys are copies, because AddMember
+// may move the members. The object may only change through append().
+class MemberFinder {
+ public:
+  // `lookups`: how many finds the caller expects; many finds on a small,
+  // growing object are worth an index too.
+  explicit MemberFinder(Value& object, size_t lookups = 0);
+  Value* find(std::string_view name);
+  void append(std::string_view name, Value&& value, Allocator& alloc);
+
+ private:
+  static constexpr size_t kScanLimit = 32;
+  void add(rapidjson::SizeType i);
+
+  Value& object_;
+  bool indexed_ = false;
+  std::unordered_map<std::string, rapidjson::SizeType> positions_;
+};
 
 // Sets member `name` (replacing the value in place, or appending).
 void set_member(Value& object, std::string_view name, Value&& value, Allocator& alloc);
