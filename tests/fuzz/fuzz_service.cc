@@ -132,6 +132,32 @@ shadow::Config config_from(uint64_t flags) {
   return c;
 }
 
+// Strict UTF-8 (no overlong forms, surrogates or code points past U+10FFFF),
+// written here independently of the engine's own check.
+bool valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+    else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+    else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+    else return false;
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // --------------------------------------------------------------- invariants
 
 bool same_record(const std::optional<ShadowRecord>& a, const std::optional<ShadowRecord>& b) {
@@ -210,7 +236,11 @@ class Session {
       r.deleted = true;
       r.deleted_at = clamp(parse_int(*at).value_or(0), 0, kMaxNow);
     } else {
-      r.document = std::string(payload);  // any bytes: the engine must cope with a damaged store
+      // Any text, JSON or not, but UTF-8: the engine validates the encoding of
+      // every request, so a stored document in another encoding cannot come
+      // from it (and the engine does not re-check what it reads back).
+      if (!valid_utf8(payload)) return;
+      r.document = std::string(payload);
     }
     StoreKey key{std::string(f[1]), std::string(f[2])};
     std::optional<shadow::RecordStamp> expected;
