@@ -1,0 +1,62 @@
+// One load run: N connections, each keeping W shadow requests in flight
+// against one broker, plus event subscribers; latency is measured by matching
+// each reply's clientToken to its request.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "tools/loadgen/histogram.h"
+
+namespace loadgen {
+
+struct RunConfig {
+  std::string host = "127.0.0.1";
+  int port = 1883;
+  int connections = 20;
+  int inflight = 10;         // requests in flight per connection
+  int mix_update = 100;      // update:get ratio
+  int mix_get = 0;
+  int payload_bytes = 500;   // size of an update request
+  int qos = 1;
+  int things = 0;            // distinct things; 0 = one per connection
+  double warmup_s = 1;
+  double duration_s = 10;    // measured time after the warm-up
+  int64_t max_requests = 0;  // stop after this many requests (0 = no limit)
+  double rate = 0;           // total requests/s, open loop; 0 = closed loop
+  int event_subscribers = 2; // clients subscribed to update/delta and update/documents
+  int threads = 2;           // event-loop threads for the connections
+  std::string thing_prefix = "lg-";
+  std::string client_prefix = "shadow-loadgen";
+};
+
+struct RunResult {
+  std::string error;          // set when the run could not be done at all
+  uint64_t sent = 0;          // requests published after the start (seeds excluded)
+  uint64_t accepted = 0;      // */accepted replies received in the measured window
+  uint64_t accepted_updates = 0;
+  uint64_t accepted_gets = 0;
+  uint64_t rejected = 0;      // */rejected replies in the measured window
+  uint64_t errors = 0;        // failed publishes and lost connections
+  uint64_t missing = 0;       // requests without a reply when the run ended
+  uint64_t events = 0;        // delta/documents messages received in the window
+  double measured_s = 0;      // length of the measured window
+  double throughput = 0;      // accepted / measured_s
+  double loadgen_cpu_s = 0;   // CPU time of the load threads (whole run)
+  double broker_cpu_s = -1;   // broker CPU in the measured window (-1: unknown)
+  Histogram latency;          // accepted replies in the window, nanoseconds
+  std::string first_failure;  // first connection failure, for the report
+};
+
+// Runs the traffic described by `cfg`. `broker_cpu` (may be empty) returns the
+// broker's CPU seconds so far; it is sampled at both ends of the measured
+// window. The run stops early when *interrupted becomes true.
+RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
+                   const std::atomic<bool>* interrupted);
+
+// The thing name for index i, e.g. "lg-17".
+std::string thing_name(const RunConfig& cfg, int i);
+
+}  // namespace loadgen

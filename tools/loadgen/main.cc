@@ -1,0 +1,267 @@
+// shadow_loadgen: load benchmark for the shadow service inside Mosquitto.
+// See --help and docs/benchmarks.md ("Load benchmark (broker)").
+#include <CLI/CLI.hpp>
+#include <mosquitto.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "tools/loadgen/broker_process.h"
+#include "tools/loadgen/echo_responder.h"
+#include "tools/loadgen/load_run.h"
+#include "tools/loadgen/report.h"
+
+#ifndef SHADOW_LOADGEN_DEFAULT_PLUGIN
+#define SHADOW_LOADGEN_DEFAULT_PLUGIN "build/mosquitto_shadow.so"
+#endif
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+void on_signal(int) { g_interrupted = true; }
+
+struct Cli {
+  loadgen::RunConfig run;
+  bool start_broker = false;
+  bool baseline = false;
+  bool sync_writes = false;
+  bool json = false;
+  bool keep_dirs = false;
+  std::string plugin = SHADOW_LOADGEN_DEFAULT_PLUGIN;
+  std::string mosquitto = "mosquitto";
+  std::vector<std::string> plugin_opts;
+  std::vector<std::string> broker_conf;
+  std::string mix = "100:0";
+};
+
+const char* kExamples = R"(
+Examples:
+  # The issue's main configuration, full service against the plain broker + echo baseline:
+  shadow_loadgen --start-broker --baseline --connections 20 --inflight 10 --payload-bytes 500 --qos 1
+  # The same with durable writes (plugin_opt_sync_writes true):
+  shadow_loadgen --start-broker --sync-writes
+  # Latency at a fixed rate (e.g. half of the maximum measured above), open loop:
+  shadow_loadgen --start-broker --rate 8000 --duration 20
+  # 10% gets, 1000 things, against a broker that is already running:
+  shadow_loadgen --host 127.0.0.1 --port 1883 --mix 90:10 --things 1000
+  # Machine-readable output:
+  shadow_loadgen --start-broker --baseline --json
+
+Every accepted update is answered on /update/accepted and (with the plugin) also publishes
+/update/delta and /update/documents, which the event subscribers receive. Throughput counts
+accepted replies received in the measured window (after the warm-up); latency is from publishing
+a request (or, with --rate, from when it was due) to its reply, matched by clientToken.
+)";
+
+bool parse_mix(const std::string& s, int* update, int* get) {
+  size_t colon = s.find(':');
+  if (colon == std::string::npos) return false;
+  try {
+    size_t used = 0;
+    *update = std::stoi(s.substr(0, colon), &used);
+    if (used != colon) return false;
+    std::string g = s.substr(colon + 1);
+    *get = std::stoi(g, &used);
+    if (used != g.size()) return false;
+  } catch (...) {
+    return false;
+  }
+  return *update >= 0 && *get >= 0 && *update + *get > 0 && *update + *get <= 1000000;
+}
+
+std::string plugin_description(const Cli& cli) {
+  std::string s = "started: mosquitto + " + cli.plugin;
+  if (cli.sync_writes) s += " (sync_writes true)";
+  for (const auto& o : cli.plugin_opts) s += ", " + o;
+  return s;
+}
+
+std::string connect_hint(const std::string& err, const loadgen::RunConfig& cfg, bool started) {
+  if (started || err.rfind("cannot connect", 0) != 0) return err;
+  return err + "\n  Is a Mosquitto broker with the shadow plugin listening on " + cfg.host + ":" +
+         std::to_string(cfg.port) + "? Pass --start-broker to let shadow_loadgen start one.";
+}
+
+int run(const Cli& cli) {
+  std::vector<loadgen::LabeledRun> runs;
+  loadgen::RunConfig cfg = cli.run;
+
+  // 1. The full service: a broker we start with the plugin, or the one given.
+  {
+    loadgen::BrokerProcess broker;
+    loadgen::LabeledRun lr;
+    lr.label = "full service";
+    std::function<double()> cpu;
+    if (cli.start_broker) {
+      loadgen::BrokerSpec spec;
+      spec.mosquitto = cli.mosquitto;
+      spec.plugin = cli.plugin;
+      spec.keep_dir = cli.keep_dirs;
+      spec.extra_conf = cli.broker_conf;
+      if (cli.sync_writes) spec.plugin_options.emplace_back("sync_writes", "true");
+      for (const auto& o : cli.plugin_opts) {
+        size_t eq = o.find('=');
+        spec.plugin_options.emplace_back(o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1));
+      }
+      if (std::string err = broker.start(spec); !err.empty()) {
+        std::fprintf(stderr, "shadow_loadgen: cannot start the broker: %s\n", err.c_str());
+        return 1;
+      }
+      cfg.host = "127.0.0.1";
+      cfg.port = broker.port();
+      cpu = [&broker] { return broker.cpu_seconds(); };
+      lr.broker = plugin_description(cli) + " on port " + std::to_string(broker.port()) + ", log " +
+                  broker.log_path();
+    } else {
+      lr.broker = "existing broker at " + cfg.host + ":" + std::to_string(cfg.port) + " (CPU not measured)";
+    }
+    if (!cli.json) std::fprintf(stderr, "shadow_loadgen: running %s ...\n", lr.label.c_str());
+    lr.result = loadgen::run_load(cfg, cpu, &g_interrupted);
+    if (!lr.result.error.empty()) {
+      std::fprintf(stderr, "shadow_loadgen: %s run: %s\n", lr.label.c_str(),
+                   connect_hint(lr.result.error, cfg, cli.start_broker).c_str());
+      if (cli.start_broker) std::fprintf(stderr, "broker log tail:\n%s\n", broker.log_tail().c_str());
+      return 1;
+    }
+    runs.push_back(std::move(lr));
+  }
+
+  // 2. The baseline: a plain broker we start, plus the echo responder.
+  if (cli.baseline && !g_interrupted) {
+    loadgen::BrokerProcess broker;
+    loadgen::BrokerSpec spec;
+    spec.mosquitto = cli.mosquitto;
+    spec.keep_dir = cli.keep_dirs;
+    spec.extra_conf = cli.broker_conf;
+    if (std::string err = broker.start(spec); !err.empty()) {
+      std::fprintf(stderr, "shadow_loadgen: cannot start the baseline broker: %s\n", err.c_str());
+      return 1;
+    }
+    loadgen::EchoResponder echo;
+    if (std::string err = echo.start("127.0.0.1", broker.port(), cfg.qos); !err.empty()) {
+      std::fprintf(stderr, "shadow_loadgen: %s\n", err.c_str());
+      return 1;
+    }
+    loadgen::RunConfig bcfg = cfg;
+    bcfg.host = "127.0.0.1";
+    bcfg.port = broker.port();
+    loadgen::LabeledRun lr;
+    lr.label = "baseline (plain + echo)";
+    lr.broker = "started: plain mosquitto + echo client on port " + std::to_string(broker.port());
+    if (!cli.json) std::fprintf(stderr, "shadow_loadgen: running %s ...\n", lr.label.c_str());
+    lr.result = loadgen::run_load(bcfg, [&broker] { return broker.cpu_seconds(); }, &g_interrupted);
+    echo.stop();
+    lr.echo_cpu_s = echo.cpu_seconds();
+    if (!lr.result.error.empty()) {
+      std::fprintf(stderr, "shadow_loadgen: %s run: %s\n", lr.label.c_str(), lr.result.error.c_str());
+      return 1;
+    }
+    runs.push_back(std::move(lr));
+  }
+
+  if (cli.json) {
+    loadgen::print_json(stdout, cfg, runs);
+  } else {
+    loadgen::print_table(stdout, cfg, runs);
+  }
+  std::fflush(stdout);
+  // Exit status for scripts and CI: the tool worked only if every run got
+  // replies and lost none.
+  for (const auto& r : runs) {
+    if (r.result.accepted == 0 || r.result.errors > 0 || r.result.missing > 0) {
+      std::fprintf(stderr, "shadow_loadgen: %s: %s\n", r.label.c_str(),
+                   r.result.accepted == 0 ? "no accepted replies in the measured window"
+                                          : "errors or missing replies (see the table)");
+      return 1;
+    }
+  }
+  return g_interrupted ? 130 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Cli cli;
+  CLI::App app{"shadow_loadgen: load benchmark for the Device Shadow service inside Mosquitto.\n"
+               "N connections each keep W shadow update/get requests in flight and match the\n"
+               "replies by clientToken; prints throughput and latency percentiles."};
+  app.footer(kExamples);
+  app.get_formatter()->column_width(34);
+  auto& r = cli.run;
+  app.add_option("--host", r.host, "Broker host (without --start-broker)")->capture_default_str();
+  app.add_option("--port", r.port, "Broker port (without --start-broker)")->capture_default_str()
+      ->check(CLI::Range(1, 65535));
+  app.add_flag("--start-broker", cli.start_broker,
+               "Start mosquitto with the shadow plugin on a free loopback port, with a temporary data "
+               "directory and set_tcp_nodelay; stop it at the end");
+  app.add_option("--plugin", cli.plugin, "The plugin for --start-broker")->capture_default_str();
+  app.add_option("--mosquitto", cli.mosquitto, "The mosquitto executable to start")->capture_default_str();
+  app.add_flag("--sync-writes", cli.sync_writes,
+               "With --start-broker: plugin_opt_sync_writes true (durable mode)");
+  app.add_option("--plugin-opt", cli.plugin_opts,
+                 "With --start-broker: an extra plugin_opt_KEY VALUE line, given as KEY=VALUE (repeatable)");
+  app.add_option("--broker-conf", cli.broker_conf,
+                 "An extra mosquitto.conf line for every broker started here, both runs (repeatable), "
+                 "e.g. \"max_queued_messages 10000\"");
+  app.add_flag("--keep-dirs", cli.keep_dirs, "Keep the started brokers' directories (config, log, data)");
+  app.add_flag("--baseline", cli.baseline,
+               "Afterwards run the same traffic against a plain mosquitto (started here) with an echo "
+               "client that answers each request on /accepted, and print both results and their ratio");
+  app.add_option("--connections", r.connections, "Client connections sending requests")
+      ->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--inflight", r.inflight, "Requests in flight per connection")
+      ->capture_default_str()->check(CLI::Range(1, 10000));
+  app.add_option("--mix", cli.mix, "update:get ratio, e.g. 90:10")->capture_default_str();
+  app.add_option("--payload-bytes", r.payload_bytes, "Size of an update request in bytes")
+      ->capture_default_str()->check(CLI::Range(80, 200000));
+  app.add_option("--qos", r.qos, "QoS of requests, replies and event subscriptions")
+      ->capture_default_str()->check(CLI::IsMember({0, 1}));
+  app.add_option("--things", r.things, "Distinct things (0 = one per connection)")
+      ->capture_default_str()->check(CLI::Range(0, 10000000));
+  app.add_option("--duration", r.duration_s, "Measured seconds after the warm-up (at most 600)")
+      ->capture_default_str()->check(CLI::Range(0.1, 600.0));
+  app.add_option("--warmup", r.warmup_s, "Warm-up seconds, not measured")
+      ->capture_default_str()->check(CLI::Range(0.0, 60.0));
+  app.add_option("--requests", r.max_requests, "Stop sending after this many requests (0 = no limit)")
+      ->capture_default_str()->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}));
+  app.add_option("--rate", r.rate,
+                 "Total requests/s, paced open loop (0 = closed loop: each reply triggers the next "
+                 "request); use it to measure latency at e.g. half the maximum rate")
+      ->capture_default_str()->check(CLI::Range(0.0, 10'000'000.0));
+  app.add_option("--event-subscribers", r.event_subscribers,
+                 "Clients subscribed to update/delta and update/documents of the things (0 = none)")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  app.add_option("--threads", r.threads, "Load generator threads driving the connections")
+      ->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_flag("--json", cli.json, "Print one JSON object instead of the table");
+  CLI11_PARSE(app, argc, argv);
+
+  if (!parse_mix(cli.mix, &r.mix_update, &r.mix_get)) {
+    std::fprintf(stderr, "shadow_loadgen: --mix must be UPDATES:GETS with non-negative integers, "
+                         "e.g. 90:10 (got '%s')\n", cli.mix.c_str());
+    return 2;
+  }
+  for (const auto& o : cli.plugin_opts) {
+    if (o.find('=') == std::string::npos || o.find('=') < 3) {
+      std::fprintf(stderr, "shadow_loadgen: --plugin-opt wants KEY=VALUE with a key of at least 3 "
+                           "characters (got '%s')\n", o.c_str());
+      return 2;
+    }
+  }
+  if ((cli.sync_writes || !cli.plugin_opts.empty()) && !cli.start_broker) {
+    std::fprintf(stderr, "shadow_loadgen: --sync-writes and --plugin-opt need --start-broker\n");
+    return 2;
+  }
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  mosquitto_lib_init();
+  int rc = run(cli);
+  mosquitto_lib_cleanup();
+  return rc;
+}
