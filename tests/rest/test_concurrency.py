@@ -12,6 +12,7 @@ from rest_case import Client, RestTestCase, make_client, prefix
 REST_WRITERS = 4
 MQTT_WRITERS = 4
 UPDATES_PER_WRITER = 50
+MQTT_WINDOW = 5  # MQTT requests in flight per writer
 TOTAL = (REST_WRITERS + MQTT_WRITERS) * UPDATES_PER_WRITER
 THING = "conc1"
 WAIT_S = 120.0
@@ -41,10 +42,11 @@ class MqttWriter:
             self._outcomes[token] = outcome
             self._cond.notify_all()
 
-    def wait_all(self):
+    def wait_for(self, count):
+        """Waits until `count` of this writer's requests are answered."""
         with self._cond:
-            if not self._cond.wait_for(lambda: len(self._outcomes) >= UPDATES_PER_WRITER, WAIT_S):
-                raise AssertionError("%s: %d of %d answers" % (self.name, len(self._outcomes), UPDATES_PER_WRITER))
+            if not self._cond.wait_for(lambda: len(self._outcomes) >= count, WAIT_S):
+                raise AssertionError("%s: %d of %d answers" % (self.name, len(self._outcomes), count))
             return list(self._outcomes.values())
 
 
@@ -80,8 +82,8 @@ class MixedWriters(RestTestCase):
                 with lock:
                     failures.append((name, e))
 
-        # MQTT writers: each pipelines its 50 QoS 1 updates (the broker
-        # handles one client's messages in order). Every writer also receives
+        # MQTT writers: each pipelines its QoS 1 updates a window at a time
+        # (the broker handles one client's messages in order). Every writer also receives
         # everyone else's answers, so answers are counted in the network
         # thread by clientToken instead of being buffered.
         mqtt_writers = [MqttWriter(self, "mqtt%d" % i, p) for i in range(MQTT_WRITERS)]
@@ -93,7 +95,9 @@ class MixedWriters(RestTestCase):
                 for n in range(UPDATES_PER_WRITER):
                     w.client.publish(p + "/update", {"state": {"reported": {w.name: n}},
                                                      "clientToken": "%s-%d" % (w.name, n)}, wait=False)
-                record(w.name, w.wait_all())
+                    if n % MQTT_WINDOW == MQTT_WINDOW - 1:
+                        w.wait_for(n + 1)  # keeps MQTT traffic spread over the REST traffic
+                record(w.name, w.wait_for(UPDATES_PER_WRITER))
             except Exception as e:
                 with lock:
                     failures.append((w.name, e))
