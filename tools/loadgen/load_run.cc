@@ -387,6 +387,13 @@ void sleep_until_ns(int64_t t, const std::atomic<bool>* interrupted) {
 
 }  // namespace
 
+int thing_count(const RunConfig& cfg) { return cfg.things > 0 ? cfg.things : cfg.connections; }
+
+int event_subscriber_count(const RunConfig& cfg) {
+  return cfg.event_subscribers >= 0 ? cfg.event_subscribers
+                                    : std::min(thing_count(cfg), kMaxAutoSubscribers);
+}
+
 std::string thing_name(const RunConfig& cfg, int i) { return cfg.thing_prefix + std::to_string(i); }
 
 RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
@@ -395,8 +402,9 @@ RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_c
   Shared sh;
   sh.cfg = &cfg;
   sh.budget = cfg.max_requests;
-  const int nthings = cfg.things > 0 ? cfg.things : cfg.connections;
-  const int nthreads = std::max(1, std::min(cfg.threads, cfg.connections + cfg.event_subscribers));
+  const int nthings = thing_count(cfg);
+  const int nsubs = event_subscriber_count(cfg);
+  const int nthreads = std::max(1, std::min(cfg.threads, cfg.connections + nsubs));
   std::vector<ThreadStats> stats(static_cast<size_t>(nthreads));
 
   // Connection c owns things c, c+N, ...; with fewer things than connections,
@@ -412,9 +420,9 @@ RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_c
     loads.push_back(std::make_unique<LoadConnection>(c, std::move(mine), &sh, nullptr));
   }
   std::vector<std::unique_ptr<EventSubscriber>> subs;
-  for (int s = 0; s < cfg.event_subscribers; ++s) {
+  for (int s = 0; s < nsubs; ++s) {
     std::vector<std::string> mine;
-    for (int i = s; i < nthings; i += cfg.event_subscribers) mine.push_back(thing_name(cfg, i));
+    for (int i = s; i < nthings; i += nsubs) mine.push_back(thing_name(cfg, i));
     subs.push_back(std::make_unique<EventSubscriber>(std::move(mine), &sh, nullptr));
   }
 

@@ -26,11 +26,20 @@ struct RunConfig {
   double duration_s = 10;    // measured time after the warm-up
   int64_t max_requests = 0;  // stop after this many requests (0 = no limit)
   double rate = 0;           // total requests/s, open loop; 0 = closed loop
-  int event_subscribers = 2; // clients subscribed to update/delta and update/documents
+  // Clients subscribed to update/delta and update/documents; -1 = one per
+  // thing (like devices watching their own shadow), at most kMaxAutoSubscribers.
+  int event_subscribers = -1;
   int threads = 2;           // event-loop threads for the connections
   std::string thing_prefix = "lg-";
   std::string client_prefix = "shadow-loadgen";
 };
+
+constexpr int kMaxAutoSubscribers = 100;
+
+// The number of event subscribers `cfg` asks for, with -1 resolved.
+int event_subscriber_count(const RunConfig& cfg);
+// The number of distinct things, with 0 resolved.
+int thing_count(const RunConfig& cfg);
 
 struct RunResult {
   std::string error;          // set when the run could not be done at all

@@ -233,8 +233,9 @@ int main(int argc, char** argv) {
                  "request); use it to measure latency at e.g. half the maximum rate")
       ->capture_default_str()->check(CLI::Range(0.0, 10'000'000.0));
   app.add_option("--event-subscribers", r.event_subscribers,
-                 "Clients subscribed to update/delta and update/documents of the things (0 = none)")
-      ->capture_default_str()->check(CLI::Range(0, 1000));
+                 "Clients subscribed to update/delta and update/documents of the things, each to its "
+                 "share (default: one per thing, at most 100; 0 = none)")
+      ->check(CLI::Range(0, 1000));
   app.add_option("--threads", r.threads, "Load generator threads driving the connections")
       ->capture_default_str()->check(CLI::Range(1, 64));
   app.add_flag("--json", cli.json, "Print one JSON object instead of the table");

@@ -50,12 +50,12 @@ std::string json_escape(const std::string& s) {
 }  // namespace
 
 std::string describe(const RunConfig& cfg) {
-  int things = cfg.things > 0 ? cfg.things : cfg.connections;
+  int things = thing_count(cfg);
   std::string s = std::to_string(cfg.connections) + " connections x " + std::to_string(cfg.inflight) +
                   " in flight, update:get " + std::to_string(cfg.mix_update) + ":" +
                   std::to_string(cfg.mix_get) + ", " + std::to_string(cfg.payload_bytes) +
                   "-byte updates, QoS " + std::to_string(cfg.qos) + ", " + std::to_string(things) +
-                  " things, " + std::to_string(cfg.event_subscribers) + " event subscribers, " +
+                  " things, " + std::to_string(event_subscriber_count(cfg)) + " event subscribers, " +
                   fmt("%g", cfg.warmup_s) + " s warm-up + " + fmt("%g", cfg.duration_s) + " s measured, ";
   s += cfg.rate > 0 ? "open loop at " + fmt("%.0f", cfg.rate) + " requests/s" : std::string("closed loop");
   if (cfg.max_requests > 0) s += ", at most " + std::to_string(cfg.max_requests) + " requests";
@@ -124,6 +124,17 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
                  p99b > 0 ? fmt("%.2fx", static_cast<double>(a.latency.percentile(99)) / p99b).c_str() : "n/a");
   }
   for (const auto& run : runs) {
+    // With the plugin every accepted update publishes a delta (the things
+    // are seeded with a desired state) and a documents event. Fewer means
+    // the broker dropped events, e.g. a subscriber's queue
+    // (max_inflight_messages / max_queued_messages) overflowed.
+    const RunResult& r = run.result;
+    if (r.events > 0 && static_cast<double>(r.events) < 1.9 * static_cast<double>(r.accepted_updates))
+      std::fprintf(out, "%s: note: %s events for %s accepted updates (2 expected per update); the broker "
+                        "dropped some (more --event-subscribers, or raise max_queued_messages)\n",
+                   run.label.c_str(), count(r.events).c_str(), count(r.accepted_updates).c_str());
+  }
+  for (const auto& run : runs) {
     if (!run.result.first_failure.empty())
       std::fprintf(out, "%s: %s\n", run.label.c_str(), run.result.first_failure.c_str());
   }
@@ -135,7 +146,7 @@ void print_json(std::FILE* out, const RunConfig& cfg, const std::vector<LabeledR
                "\"payload_bytes\":%d,\"qos\":%d,\"things\":%d,\"event_subscribers\":%d,"
                "\"warmup_s\":%g,\"duration_s\":%g,\"rate\":%g,\"max_requests\":%" PRId64 "},\"runs\":[",
                cfg.connections, cfg.inflight, cfg.mix_update, cfg.mix_get, cfg.payload_bytes, cfg.qos,
-               cfg.things > 0 ? cfg.things : cfg.connections, cfg.event_subscribers, cfg.warmup_s,
+               thing_count(cfg), event_subscriber_count(cfg), cfg.warmup_s,
                cfg.duration_s, cfg.rate, cfg.max_requests);
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunResult& r = runs[i].result;
