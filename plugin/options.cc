@@ -14,7 +14,8 @@ constexpr const char* kKnownOptions =
     "delta_on_unchanged, documents_previous, error_timestamp, reserved_shadow_names, "
     "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
     "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
-    "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth";
+    "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth, "
+    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing";
 
 // Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
 // plain true/false switches, one table so parsing and logging stay in step.
@@ -154,6 +155,8 @@ std::string apply(std::string_view key, std::string_view value, PluginConfig* co
     config->http.threads = static_cast<int>(n);
   } else if (key == "http_metrics_auth") {
     if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
+  } else if (is_authz_option(key)) {
+    return parse_authz_option(key, value, &config->authz);
   } else if (const BoolChoice* choice = find_bool_choice(key)) {
     if (!parse_bool(value, &(config->engine.*(choice->field)))) return invalid(key, value, "true or false");
   } else {
@@ -210,6 +213,13 @@ ParseResult parse_options(const std::vector<Option>& options) {
         "SECRET_ACCESS_KEY' pair per line; or set plugin_opt_http_auth none for local "
         "development only");
   }
+  const AuthzConfig& authz = config.authz;
+  if (!authz.binding() && (!authz.admin_usernames.empty() || !authz.admin_pattern.empty())) {
+    return std::string(
+        "plugin_opt_admin_usernames and plugin_opt_admin_pattern need plugin_opt_thing_identity "
+        "(client_id, username or cert_cn): without thing binding every client may use every "
+        "shadow, so there is nothing to be an admin of");
+  }
   return config;
 }
 
@@ -239,6 +249,7 @@ std::string describe(const PluginConfig& c) {
   } else {
     s += " http_listen=off";
   }
+  s += " " + describe_authz(c.authz);
   return s;
 }
 

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "plugin/authorization.h"
 #include "shadow_core/config.h"
 
 namespace shadow::plugin {
@@ -37,6 +38,7 @@ struct PluginConfig {
   uint64_t block_cache_bytes = 32ull << 20;
   Config engine;                           // limits and topic forms for the Service
   HttpConfig http;
+  AuthzConfig authz;                       // thing binding, admins, rate limit
 };
 
 // One `plugin_opt_KEY VALUE` line, with the "plugin_opt_" prefix removed as

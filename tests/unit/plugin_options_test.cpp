@@ -144,7 +144,8 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
         "tombstone_retention_s=172800 block_cache_mb=8 tombstone_bumps_version=true "
         "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
         "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
-        "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off");
+        "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off "
+        "thing_identity=none acl_check=off rate_limit_per_thing=0");
 }
 
 TEST_CASE("plugin topic filter: passes every request topic form", "[plugin]") {
