@@ -129,11 +129,21 @@ class Reply {
 
 Error internal_error() { return Error{500, messages::kInternal}; }
 
+std::optional<Error> validate_id(const ShadowId& id, const Config& config) {
+  if (auto e = validate_thing_name(id.thing, config)) return e;
+  if (id.named()) return validate_shadow_name(id.shadow, config);
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<ServiceResponse> Service::handle_mqtt(std::string_view topic, std::string_view payload, int64_t now) {
   auto parsed = parse_request_topic(topic, config_.short_topics);
   if (!parsed) return std::nullopt;
+  // A short-form topic with names no shadow can have is an application's own
+  // topic that happens to look like ours (e.g. "site.a/shadow/update"): leave
+  // it alone rather than answer it. The AWS form is ours, so it gets a 400.
+  if (parsed->form == TopicForm::kShort && validate_id(parsed->id, config_)) return std::nullopt;
   ServiceRequest request;
   request.channel = Channel::kMqtt;
   request.op = parsed->op;
@@ -155,11 +165,6 @@ ServiceResponse Service::handle(const ServiceRequest& request) {
 
 namespace {
 
-std::optional<Error> validate_id(const ShadowId& id, const Config& config) {
-  if (auto e = validate_thing_name(id.thing, config)) return e;
-  if (id.named()) return validate_shadow_name(id.shadow, config);
-  return std::nullopt;
-}
 
 // Reads the record of `id` and interprets tombstones and their retention.
 StoreStatus read_current(Store& store, const ShadowId& id, int64_t now, const Config& config, Current* out) {

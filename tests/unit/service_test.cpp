@@ -90,6 +90,10 @@ TEST_CASE("invalid names are rejected on the computed topic", "[service]") {
   CHECK(r->messages[0].payload ==
         R"({"code":400,"message":"ThingName must match pattern [a-zA-Z0-9:_-]+","clientToken":"n1"})");
   CHECK(store.size() == 0);
+
+  // In the short form such a topic is an application's own: no answer.
+  CHECK_FALSE(s.handle_mqtt("site.a/shadow/update", R"({"state":{}})", 11));
+  CHECK_FALSE(s.handle_mqtt("dev1/shadow/name/a.b/get", "", 11));
 }
 
 TEST_CASE("tombstones continue the version until retention expires", "[service]") {
