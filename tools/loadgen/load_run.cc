@@ -97,8 +97,10 @@ class LoadConnection : public Client {
     }
     std::vector<std::string> topics;
     for (size_t i = 0; i < things_.size(); ++i) {
-      topics.push_back(update_topics_[i] + "/accepted");
-      topics.push_back(update_topics_[i] + "/rejected");
+      if (sh_->cfg->mix_update > 0 || sh_->cfg->seed) {
+        topics.push_back(update_topics_[i] + "/accepted");
+        topics.push_back(update_topics_[i] + "/rejected");
+      }
       if (sh_->cfg->mix_get > 0) {
         topics.push_back(get_topics_[i] + "/accepted");
         topics.push_back(get_topics_[i] + "/rejected");
@@ -113,7 +115,12 @@ class LoadConnection : public Client {
 
   void on_subscribe(int mid) override {
     if (mid != sub_mid_) return;
-    send_seeds();
+    if (sh_->cfg->seed) {
+      send_seeds();
+    } else {
+      ready_ = true;
+      settle();
+    }
   }
 
   void on_disconnect(int rc) override {
@@ -394,7 +401,9 @@ int event_subscriber_count(const RunConfig& cfg) {
                                     : std::min(thing_count(cfg), kMaxAutoSubscribers);
 }
 
-std::string thing_name(const RunConfig& cfg, int i) { return cfg.thing_prefix + std::to_string(i); }
+std::string thing_name(const RunConfig& cfg, int i) {
+  return cfg.thing_prefix + std::to_string(static_cast<int64_t>(i) * cfg.thing_step);
+}
 
 RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
                    const std::atomic<bool>* interrupted) {

@@ -31,6 +31,12 @@ struct RunConfig {
   int event_subscribers = -1;
   int threads = 2;           // event-loop threads for the connections
   std::string thing_prefix = "lg-";
+  // Thing i is named <thing_prefix><i * thing_step>, so a sample of a large
+  // fleet (e.g. every 10th of shadow_loader's things) can be addressed.
+  int64_t thing_step = 1;
+  // Before the run, give every thing a desired state that is never reported,
+  // so each update publishes a delta. Off for get-only runs on loaded fleets.
+  bool seed = true;
   std::string client_prefix = "shadow-loadgen";
 };
 
@@ -65,7 +71,7 @@ struct RunResult {
 RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
                    const std::atomic<bool>* interrupted);
 
-// The thing name for index i, e.g. "lg-17".
+// The thing name for index i, e.g. "lg-17" (see thing_step).
 std::string thing_name(const RunConfig& cfg, int i);
 
 }  // namespace loadgen
