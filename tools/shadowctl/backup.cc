@@ -1,0 +1,329 @@
+// export and import: JSON Lines backups of shadows over the REST API.
+//
+// One line per shadow: {"thing":T,"shadow":null|NAME,"version":N,
+// "state":{"desired":...,"reported":...}}. Only the state is restored
+// (an update cannot set metadata, timestamps or versions); "version" records
+// what was backed up.
+//
+// The REST API has no "list all things" call, so export is given the thing
+// names; for each it saves the classic shadow and every named shadow.
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "tools/shadowctl/commands.h"
+#include "tools/shadowctl/exit_codes.h"
+#include "tools/shadowctl/json_input.h"
+#include "tools/shadowctl/progress.h"
+
+namespace shadowctl {
+
+namespace {
+
+std::vector<std::string> split_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    if (fields >> name && name[0] != '#') names.push_back(name);
+  }
+  return names;
+}
+
+// The things to export: arguments, then --things FILE, else stdin when it is
+// not a terminal.
+std::optional<std::vector<std::string>> export_things(const Context& ctx, std::string* error) {
+  const CommandArgs& a = ctx.args();
+  std::vector<std::string> things = a.things;
+  std::string source = a.things_file;
+  if (source.empty() && things.empty()) {
+    if (isatty(STDIN_FILENO) == 1) {
+      *error = "name the things to export (the REST API cannot list things): "
+               "shadowctl export THING..., --things FILE, or names on stdin";
+      return std::nullopt;
+    }
+    source = "-";
+  }
+  if (!source.empty()) {
+    auto text = read_input(source, error);
+    if (!text) return std::nullopt;
+    for (auto& n : split_names(*text)) things.push_back(std::move(n));
+  }
+  return things;
+}
+
+// The backup line for a GetThingShadow answer; nullopt if it is not a
+// shadow document.
+std::optional<std::string> backup_line(const ShadowRef& ref, const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str(), body.size());
+  if (doc.HasParseError() || !doc.IsObject() || !doc.HasMember("state") ||
+      !doc["state"].IsObject()) {
+    return std::nullopt;
+  }
+  rapidjson::Document line(rapidjson::kObjectType);
+  auto& a = line.GetAllocator();
+  line.AddMember("thing", rapidjson::Value(ref.thing.c_str(), a), a);
+  if (ref.shadow) {
+    line.AddMember("shadow", rapidjson::Value(ref.shadow->c_str(), a), a);
+  } else {
+    line.AddMember("shadow", rapidjson::Value(rapidjson::kNullType), a);
+  }
+  if (doc.HasMember("version")) line.AddMember("version", rapidjson::Value(doc["version"], a), a);
+  rapidjson::Value state(rapidjson::kObjectType);
+  for (const char* section : {"desired", "reported"}) {  // delta is derived: not saved
+    auto m = doc["state"].FindMember(section);
+    if (m != doc["state"].MemberEnd()) {
+      state.AddMember(rapidjson::StringRef(section), rapidjson::Value(m->value, a), a);
+    }
+  }
+  line.AddMember("state", state, a);
+  return compact_json(line);
+}
+
+struct Tally {
+  std::size_t ok = 0;
+  std::size_t failed = 0;
+  int first_failure = kExitOk;
+
+  void fail(int code) {
+    ++failed;
+    if (first_failure == kExitOk) first_failure = code;
+  }
+};
+
+std::string failure_text(const HttpResponse& r) {
+  return std::to_string(r.status) + (r.error_type.empty() ? "" : " " + r.error_type) + ": " +
+         error_message(r);
+}
+
+}  // namespace
+
+int cmd_export(Context& ctx) {
+  const CommandArgs& a = ctx.args();
+  std::string error;
+  auto things = export_things(ctx, &error);
+  if (!things) {
+    ctx.out.error(error);
+    return kExitUsage;
+  }
+
+  std::ofstream file;
+  std::string tmp_path;
+  if (!a.out_file.empty() && a.out_file != "-") {
+    // Written beside the target and renamed at the end, so an existing
+    // backup is never left half-overwritten.
+    tmp_path = a.out_file + ".tmp";
+    file.open(tmp_path, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      ctx.out.error("cannot write " + tmp_path);
+      return kExitUsage;
+    }
+  }
+  std::ostream& sink = tmp_path.empty() ? std::cout : file;
+
+  ProgressBar bar(ctx.out.stderr_is_terminal(), "things");
+  Tally tally;
+  auto save = [&](const ShadowRef& ref) -> bool {  // false: stop (no connection)
+    HttpResponse r = ctx.api.get(ref);
+    if (r.status == 404) return true;  // no classic shadow, or deleted since listed
+    if (!r.ok()) {
+      bar.clear();
+      if (r.status == 0) {
+        report_failure(ctx, r, &ref);
+        tally.fail(kExitConnection);
+        return false;
+      }
+      ctx.out.error("cannot read " + ref.describe() + ": " + failure_text(r));
+      tally.fail(exit_code_for_status(r.status));
+      return true;
+    }
+    auto line = backup_line(ref, r.body);
+    if (!line) {
+      bar.clear();
+      ctx.out.error("the answer for " + ref.describe() + " is not a shadow document");
+      tally.fail(kExitServerError);
+      return true;
+    }
+    sink << *line << "\n";
+    ++tally.ok;
+    return true;
+  };
+
+  bool connected = true;
+  for (std::size_t i = 0; i < things->size() && connected; ++i) {
+    const std::string& thing = (*things)[i];
+    bar.update(i, things->size(), thing);
+    connected = save(ShadowRef{thing, std::nullopt});
+    if (!connected) break;
+    ListResult named = list_all_named(ctx.api, thing, a.page_size);
+    if (!named.failure.ok()) {
+      bar.clear();
+      if (named.failure.status == 0) {
+        report_failure(ctx, named.failure, nullptr);
+        tally.fail(kExitConnection);
+        break;
+      }
+      ctx.out.error("cannot list the named shadows of '" + thing +
+                    "': " + failure_text(named.failure));
+      tally.fail(exit_code_for_status(named.failure.status));
+    }
+    for (const auto& name : named.names) {
+      connected = save(ShadowRef{thing, name});
+      if (!connected) break;
+    }
+  }
+  bar.update(things->size(), things->size(), "");
+  bar.clear();
+
+  sink.flush();
+  if (!tmp_path.empty()) {
+    file.close();
+    if (!file || std::rename(tmp_path.c_str(), a.out_file.c_str()) != 0) {
+      ctx.out.error("cannot write " + a.out_file);
+      std::remove(tmp_path.c_str());
+      return kExitUsage;
+    }
+  }
+  std::cerr << "exported " << tally.ok << " shadows of " << things->size() << " things"
+            << (tally.failed ? ", " + std::to_string(tally.failed) + " failed" : "")
+            << (tmp_path.empty() ? "" : " to " + a.out_file) << std::endl;
+  return tally.first_failure;
+}
+
+namespace {
+
+// A parsed backup line, ready to send.
+struct RestoreItem {
+  ShadowRef ref;
+  std::string request;  // {"state":{"desired":...,"reported":...}}
+};
+
+std::optional<RestoreItem> parse_backup_line(const std::string& text, std::string* error) {
+  rapidjson::Document doc;
+  if (auto e = parse_json(text, "the line", &doc)) {
+    *error = *e;
+    return std::nullopt;
+  }
+  if (!doc.IsObject()) {
+    *error = "not a JSON object";
+    return std::nullopt;
+  }
+  auto thing = doc.FindMember("thing");
+  auto shadow = doc.FindMember("shadow");
+  auto state = doc.FindMember("state");
+  if (thing == doc.MemberEnd() || !thing->value.IsString()) {
+    *error = "\"thing\" is missing or not a string";
+    return std::nullopt;
+  }
+  if (shadow != doc.MemberEnd() && !shadow->value.IsNull() && !shadow->value.IsString()) {
+    *error = "\"shadow\" must be null or a string";
+    return std::nullopt;
+  }
+  if (state == doc.MemberEnd() || !state->value.IsObject()) {
+    *error = "\"state\" is missing or not an object";
+    return std::nullopt;
+  }
+  RestoreItem item;
+  item.ref.thing = thing->value.GetString();
+  if (shadow != doc.MemberEnd() && shadow->value.IsString()) item.ref.shadow = shadow->value.GetString();
+
+  rapidjson::Document request(rapidjson::kObjectType);
+  auto& a = request.GetAllocator();
+  rapidjson::Value sections(rapidjson::kObjectType);
+  for (const char* section : {"desired", "reported"}) {
+    auto m = state->value.FindMember(section);
+    if (m == state->value.MemberEnd()) continue;
+    if (!m->value.IsObject()) {
+      *error = std::string("\"state.") + section + "\" must be an object";
+      return std::nullopt;
+    }
+    sections.AddMember(rapidjson::StringRef(section), rapidjson::Value(m->value, a), a);
+  }
+  request.AddMember("state", sections, a);
+  item.request = compact_json(request);
+  return item;
+}
+
+}  // namespace
+
+int cmd_import(Context& ctx) {
+  const CommandArgs& a = ctx.args();
+  std::string error;
+  auto text = read_input(a.in_file, &error);
+  if (!text) {
+    ctx.out.error(error);
+    return kExitUsage;
+  }
+  // Numbered non-blank lines, counted first so the bar knows the total.
+  std::vector<std::pair<std::size_t, std::string>> lines;
+  {
+    std::istringstream in(*text);
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") != std::string::npos) lines.emplace_back(n, line);
+    }
+  }
+
+  ProgressBar bar(ctx.out.stderr_is_terminal(), "shadows");
+  Tally tally;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto& [number, line] = lines[i];
+    std::string where = a.in_file + ":" + std::to_string(number);
+    auto item = parse_backup_line(line, &error);
+    if (!item) {
+      bar.clear();
+      ctx.out.error(where + ": " + error);
+      tally.fail(kExitUsage);
+      continue;
+    }
+    bar.update(i, lines.size(), item->ref.thing);
+    if (a.replace) {
+      HttpResponse r = ctx.api.remove(item->ref);
+      if (r.status == 0) {
+        bar.clear();
+        report_failure(ctx, r, &item->ref);
+        tally.fail(kExitConnection);
+        break;
+      }
+      // 404: nothing to replace. Any other error shows up in the update.
+    }
+    HttpResponse r = ctx.api.update(item->ref, item->request);
+    if (!r.ok()) {
+      bar.clear();
+      if (r.status == 0) {
+        report_failure(ctx, r, &item->ref);
+        tally.fail(kExitConnection);
+        break;
+      }
+      ctx.out.error(where + ": " + item->ref.describe() + ": " + failure_text(r));
+      tally.fail(exit_code_for_status(r.status));
+      continue;
+    }
+    ++tally.ok;
+  }
+  bar.update(lines.size(), lines.size(), "");
+  bar.clear();
+
+  // Lines never tried (after a lost connection) count as failed.
+  std::size_t untried = lines.size() - tally.ok - tally.failed;
+  tally.failed += untried;
+  if (ctx.out.json()) {
+    rapidjson::Document summary(rapidjson::kObjectType);
+    auto& al = summary.GetAllocator();
+    summary.AddMember("imported", rapidjson::Value(static_cast<uint64_t>(tally.ok)), al);
+    summary.AddMember("failed", rapidjson::Value(static_cast<uint64_t>(tally.failed)), al);
+    ctx.out.document(summary);
+  }
+  std::cerr << "imported " << tally.ok << " shadows, " << tally.failed << " failed" << std::endl;
+  return tally.first_failure;
+}
+
+}  // namespace shadowctl

@@ -1,0 +1,237 @@
+#include "tools/shadowctl/cli.h"
+
+#include <CLI/CLI.hpp>
+
+namespace shadowctl {
+
+namespace {
+
+const char* kMainFooter = R"x(Commands talk to the broker's REST API (plugin_opt_http_listen); `watch`
+subscribes over MQTT. Every command has its own --help with examples.
+
+Examples:
+  shadowctl get dev1
+  shadowctl update dev1 --desired '{"lights":"on"}'
+  shadowctl --json list dev1 | jq -r '.results[]'
+  shadowctl watch dev1 --shadow config
+  shadowctl export dev1 dev2 --file backup.jsonl && shadowctl import backup.jsonl
+
+Environment: SHADOWCTL_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+AWS_REGION, NO_COLOR.
+Exit status: 0 ok, 1 usage or input error, 2 not found (404), 3 version
+conflict (409), 4 other request error (4xx, e.g. 403 bad signature),
+5 server error (5xx), 6 cannot connect, 7 watch --timeout before --count
+events.
+Documentation: docs/shadowctl.md)x";
+
+void add_shadow_option(CLI::App* cmd, Invocation* out) {
+  cmd->add_option_function<std::string>(
+         "-s,--shadow", [out](const std::string& s) { out->args.shadow = s; },
+         "Named shadow (default: the thing's classic shadow)")
+      ->type_name("NAME");
+}
+
+void add_thing(CLI::App* cmd, Invocation* out) {
+  cmd->add_option("thing", out->args.thing, "Thing name")->required()->type_name("THING");
+}
+
+}  // namespace
+
+std::optional<int> parse_command_line(int argc, char** argv, Invocation* out) {
+  CLI::App app{"shadowctl: read, change, watch and back up device shadows served by the "
+               "mosquitto-shadow plugin.",
+               "shadowctl"};
+  app.footer(kMainFooter);
+  app.require_subcommand(1);
+  // Global options may come before or after the subcommand.
+  app.fallthrough();
+  app.get_formatter()->column_width(34);
+
+  GlobalOptions& g = out->global;
+  app.add_option("-e,--endpoint", g.endpoint, "REST API base URL")
+      ->envname("SHADOWCTL_ENDPOINT")
+      ->capture_default_str()
+      ->type_name("URL");
+  app.add_option("--credentials-file", g.credentials_file,
+                 "File of `ACCESS_KEY_ID SECRET` lines, as the broker reads it; the key is "
+                 "--access-key if given, else the first one")
+      ->type_name("FILE");
+  app.add_option("--access-key", g.access_key, "Access key id (env AWS_ACCESS_KEY_ID)")
+      ->type_name("ID");
+  app.add_option("--secret-key", g.secret_key, "Secret access key (env AWS_SECRET_ACCESS_KEY)")
+      ->type_name("SECRET");
+  app.add_option("--region", g.region, "SigV4 region; the broker accepts any")
+      ->envname("AWS_REGION")
+      ->capture_default_str();
+  app.add_flag("--no-auth", g.no_auth,
+               "Send unsigned requests (broker with plugin_opt_http_auth none)");
+  app.add_flag("--json", g.json, "Compact JSON on stdout, for scripts");
+  app.add_flag("--no-color", g.no_color, "No colors even on a terminal (also NO_COLOR=1)");
+  app.add_option("--ca-file", g.ca_file, "CA certificate to verify an https endpoint")
+      ->type_name("FILE");
+  app.add_flag("--insecure", g.insecure, "https: do not verify the server certificate");
+  app.add_option("--timeout-s", g.timeout_seconds, "HTTP read/write timeout in seconds")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+
+  CommandArgs& a = out->args;
+
+  // get
+  CLI::App* get = app.add_subcommand("get", "Print a shadow document (GetThingShadow)");
+  add_thing(get, out);
+  add_shadow_option(get, out);
+  get->footer(R"x(Examples:
+  shadowctl get dev1                      # classic shadow
+  shadowctl get dev1 --shadow config      # named shadow
+  shadowctl --json get dev1 | jq .state.delta)x");
+
+  // update
+  CLI::App* update = app.add_subcommand(
+      "update", "Change a shadow (UpdateThingShadow): merge desired/reported state");
+  add_thing(update, out);
+  add_shadow_option(update, out);
+  std::string stdin_marker;
+  update->add_option("input", stdin_marker, "'-' reads the whole request document from stdin")
+      ->check(CLI::IsMember({"-"}))
+      ->type_name("-");
+  auto* desired = update->add_option_function<std::string>(
+      "-d,--desired", [out](const std::string& s) { out->args.desired = s; },
+      "JSON object merged into state.desired (null deletes a key)");
+  desired->type_name("JSON");
+  auto* reported = update->add_option_function<std::string>(
+      "-r,--reported", [out](const std::string& s) { out->args.reported = s; },
+      "JSON object merged into state.reported");
+  reported->type_name("JSON");
+  auto* file = update->add_option_function<std::string>(
+      "-f,--file", [out](const std::string& s) { out->args.file = s; },
+      "Read the whole request document {\"state\":{...}} from FILE");
+  file->type_name("FILE");
+  file->excludes(desired)->excludes(reported);
+  update->add_option_function<int64_t>(
+      "--version", [out](const int64_t& v) { out->args.version = v; },
+      "Only apply if the shadow is at this version (else exit 3)")
+      ->type_name("N");
+  update->add_option_function<std::string>(
+      "--client-token", [out](const std::string& s) { out->args.client_token = s; },
+      "clientToken to send with the request")
+      ->type_name("TOKEN");
+  update->footer(R"x(Give the change with --desired and/or --reported, or a whole request document
+with --file FILE or '-' (stdin).
+
+Examples:
+  shadowctl update dev1 --desired '{"lights":"on"}'
+  shadowctl update dev1 --reported '{"lights":"on","temp":21.5}' --desired '{"lights":null}'
+  shadowctl update dev1 --shadow config --file request.json
+  echo '{"state":{"desired":{"fan":2}},"version":7}' | shadowctl update dev1 -)x");
+
+  // delete
+  CLI::App* del = app.add_subcommand("delete", "Delete a shadow (DeleteThingShadow)");
+  add_thing(del, out);
+  add_shadow_option(del, out);
+  del->footer(R"x(Examples:
+  shadowctl delete dev1
+  shadowctl delete dev1 --shadow config || echo "no such shadow (exit $?)")x");
+
+  // list
+  CLI::App* list = app.add_subcommand(
+      "list", "List a thing's named shadows, all pages (ListNamedShadowsForThing)");
+  add_thing(list, out);
+  list->add_option("--page-size", a.page_size, "Names per request, 1-100 (default: server's, 25)")
+      ->check(CLI::Range(1, 100))
+      ->type_name("N");
+  list->footer(R"x(Follows nextToken until the last page. The classic shadow is never listed.
+
+Examples:
+  shadowctl list dev1
+  shadowctl --json list dev1     # {"thing":"dev1","results":["config","ota"]})x");
+
+  // watch
+  CLI::App* watch = app.add_subcommand(
+      "watch", "Print a shadow's MQTT events live (update/delta, update/documents, ...)");
+  add_thing(watch, out);
+  add_shadow_option(watch, out);
+  watch->add_option("--mqtt-host", a.mqtt_host, "MQTT broker host")->capture_default_str();
+  watch->add_option("--mqtt-port", a.mqtt_port, "MQTT broker port")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  watch->add_option("--mqtt-username", a.mqtt_username, "MQTT user name");
+  watch->add_option("--mqtt-password", a.mqtt_password, "MQTT password");
+  watch->add_option("--mqtt-cafile", a.mqtt_cafile, "CA certificate: connect with TLS")
+      ->type_name("FILE");
+  watch->add_option("--mqtt-cert", a.mqtt_cert, "Client certificate (mutual TLS)")
+      ->type_name("FILE");
+  watch->add_option("--mqtt-key", a.mqtt_key, "Client private key (mutual TLS)")
+      ->type_name("FILE");
+  watch->add_option("-n,--count", a.count, "Exit after N events")
+      ->check(CLI::Range(1, 1000000000))
+      ->type_name("N");
+  watch->add_option("-t,--timeout", a.timeout, "Exit after S seconds")
+      ->check(CLI::Range(0.001, 1e9))
+      ->type_name("S");
+  watch->footer(R"x(Subscribes to update/delta, update/documents, update/accepted,
+update/rejected, delete/accepted and delete/rejected of the shadow and prints
+each event with the local time. Stops on Ctrl-C, after --count events or
+after --timeout seconds (exit 0 in all three cases). With --json each event is
+one line {"time":...,"topic":...,"event":...,"payload":...}.
+
+Examples:
+  shadowctl watch dev1
+  shadowctl watch dev1 --shadow config --mqtt-port 1884
+  shadowctl watch dev1 --mqtt-port 8883 --mqtt-cafile ca.crt --mqtt-cert app.crt --mqtt-key app.key
+  shadowctl --json watch dev1 --count 1 --timeout 30)x");
+
+  // export
+  CLI::App* exp = app.add_subcommand(
+      "export", "Back up shadows as JSON Lines (classic and every named shadow of each thing)");
+  exp->add_option("things", a.things, "Things to back up (default: names read from --things or stdin)")
+      ->type_name("THING...");
+  exp->add_option("--things", a.things_file, "File with one thing name per line ('-': stdin)")
+      ->type_name("FILE");
+  exp->add_option("-f,--file", a.out_file, "Write the backup to FILE (default: stdout)")
+      ->type_name("FILE");
+  exp->add_option("--page-size", a.page_size, "Names per list request, 1-100")
+      ->check(CLI::Range(1, 100))
+      ->type_name("N");
+  exp->footer(R"x(The REST API cannot list things, so name them: as arguments, in a file
+(--things FILE, one per line, # comments allowed) or on stdin. Each output line
+is {"thing":T,"shadow":null|NAME,"version":N,"state":{"desired":...,"reported":...}}.
+A summary goes to stderr, with a progress bar on a terminal.
+
+Examples:
+  shadowctl export dev1 dev2 --file backup.jsonl
+  shadowctl export --things things.txt > backup.jsonl)x");
+
+  // import
+  CLI::App* imp = app.add_subcommand("import", "Restore shadows from an export file");
+  imp->add_option("file", a.in_file, "JSON Lines file written by export ('-': stdin)")
+      ->required()
+      ->type_name("FILE");
+  imp->add_flag("--replace", a.replace,
+                "Delete each shadow first, so it ends up exactly as in the file "
+                "(default: merge into what exists)");
+  imp->footer(R"x(Each line is sent as an update {"state":{"desired":...,"reported":...}}. Bad
+lines and failed updates are reported and skipped; the summary line says
+"imported N shadows, M failed". Versions and timestamps are not restored:
+the broker assigns new ones.
+
+Examples:
+  shadowctl import backup.jsonl
+  shadowctl import --replace backup.jsonl)x");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 1;
+  }
+
+  for (CLI::App* sub : app.get_subcommands()) out->command = sub->get_name();
+  out->args.from_stdin = stdin_marker == "-";
+  return std::nullopt;
+}
+
+}  // namespace shadowctl

@@ -1,0 +1,16 @@
+// The subcommands. Each returns the process exit status (exit_codes.h).
+#pragma once
+
+#include "tools/shadowctl/context.h"
+
+namespace shadowctl {
+
+int cmd_get(Context& ctx);
+int cmd_update(Context& ctx);
+int cmd_delete(Context& ctx);
+int cmd_list(Context& ctx);
+int cmd_watch(Context& ctx);   // watch.cc
+int cmd_export(Context& ctx);  // backup.cc
+int cmd_import(Context& ctx);  // backup.cc
+
+}  // namespace shadowctl
