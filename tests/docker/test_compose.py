@@ -1,0 +1,172 @@
+"""docker/compose.yml without a Docker engine: it parses, uses only known
+Compose keys, every file and directory it names exists, its services depend on
+each other as documented, and its ports, commands and certificate names agree
+with the broker configuration, the Dockerfile and the examples."""
+
+import os
+import re
+import unittest
+
+import yaml
+
+import harness
+
+# Compose Specification keys this file may use; a typo (e.g. `depend_on`)
+# would be ignored or rejected by `docker compose`, so it fails here.
+TOP_LEVEL_KEYS = {"name", "services", "volumes", "networks", "configs", "secrets"}
+SERVICE_KEYS = {
+    "image", "build", "command", "entrypoint", "environment", "volumes", "ports", "depends_on",
+    "healthcheck", "restart", "profiles", "network_mode", "user", "working_dir", "init",
+    "stop_signal", "stop_grace_period", "logging", "labels", "expose",
+}
+BUILD_KEYS = {"context", "dockerfile", "args", "target"}
+HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval"}
+DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+def load():
+    with open(harness.COMPOSE_FILE) as f:
+        return yaml.safe_load(f)
+
+
+def compose_path(relative):
+    return os.path.normpath(os.path.join(harness.DOCKER_DIR, relative))
+
+
+def dockerfile_copy_destinations(path):
+    """Destinations of the COPY instructions of a Dockerfile."""
+    dests = set()
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if words and words[0] == "COPY":
+                dests.add(words[-1])
+    return dests
+
+
+class ComposeFile(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.doc = load()
+        cls.services = cls.doc["services"]
+
+    def test_only_known_keys(self):
+        for key in self.doc:
+            self.assertTrue(key in TOP_LEVEL_KEYS or key.startswith("x-"), key)
+        for name, svc in self.services.items():
+            self.assertLessEqual(set(svc), SERVICE_KEYS, name)
+            if "build" in svc:
+                self.assertLessEqual(set(svc["build"]), BUILD_KEYS, name)
+            if "healthcheck" in svc:
+                self.assertLessEqual(set(svc["healthcheck"]), HEALTHCHECK_KEYS, name)
+
+    def test_the_documented_services_exist(self):
+        self.assertEqual(set(self.services), {"certs", "broker", "device", "application"})
+        for name in ("certs", "broker"):
+            self.assertNotIn("profiles", self.services[name], name)
+        for name in ("device", "application"):
+            self.assertEqual(self.services[name].get("profiles"), ["examples"], name)
+
+    def test_build_contexts_and_dockerfiles_exist(self):
+        builds = {}
+        for name, svc in self.services.items():
+            if "build" not in svc:
+                # An image nobody builds would be pulled, and these tags are local.
+                self.assertNotIn(":local", svc["image"], name)
+                continue
+            context = compose_path(svc["build"]["context"])
+            self.assertTrue(os.path.isdir(context), "%s: context %s" % (name, context))
+            dockerfile = os.path.join(context, svc["build"].get("dockerfile", "Dockerfile"))
+            self.assertTrue(os.path.isfile(dockerfile), "%s: dockerfile %s" % (name, dockerfile))
+            # Services sharing an image tag must build it the same way.
+            previous = builds.setdefault(svc["image"], svc["build"])
+            self.assertEqual(previous, svc["build"], "%s builds %s differently" % (name, svc["image"]))
+        self.assertEqual(os.path.realpath(compose_path(self.services["broker"]["build"]["context"])),
+                         harness.REPO)
+
+    def test_volumes_are_declared_or_exist(self):
+        declared = set(self.doc.get("volumes") or {})
+        used = set()
+        for name, svc in self.services.items():
+            for spec in svc.get("volumes", []):
+                source, target = spec.split(":")[:2]
+                self.assertTrue(target.startswith("/"), spec)
+                if source.startswith((".", "/")):
+                    self.assertTrue(os.path.exists(compose_path(source)), "%s: %s" % (name, source))
+                else:
+                    self.assertIn(source, declared, "%s: undeclared volume %s" % (name, source))
+                    used.add(source)
+        self.assertEqual(used, declared, "declared volumes nobody mounts")
+        broker_mounts = {}
+        for spec in self.services["broker"]["volumes"]:
+            source, target = spec.split(":")[:2]
+            broker_mounts[target] = source
+        self.assertEqual(broker_mounts.get("/mosquitto/data"), "data")
+        self.assertEqual(broker_mounts.get("/mosquitto/certs"), "certs")
+
+    def test_the_config_directory_holds_the_broker_config(self):
+        mounts = [v.split(":") for v in self.services["broker"]["volumes"]]
+        config_dir = [m[0] for m in mounts if m[1] == "/mosquitto/config"]
+        self.assertEqual(len(config_dir), 1)
+        self.assertEqual(os.path.join(compose_path(config_dir[0]), "mosquitto.conf"), harness.STACK_CONFIG)
+        # The image carries the same file, for `docker run` without compose.
+        self.assertIn("/mosquitto/config/mosquitto.conf", dockerfile_copy_destinations(harness.DOCKERFILE))
+
+    def test_dependencies(self):
+        for name, svc in self.services.items():
+            for dep, spec in (svc.get("depends_on") or {}).items():
+                self.assertIn(dep, self.services, name)
+                self.assertIn(spec["condition"], DEPENDS_CONDITIONS, name)
+            mode = svc.get("network_mode")
+            if mode and mode.startswith("service:"):
+                self.assertIn(mode.split(":", 1)[1], self.services, name)
+        self.assertEqual(self.services["broker"]["depends_on"]["certs"]["condition"],
+                         "service_completed_successfully")
+        for name in ("device", "application"):
+            self.assertEqual(self.services[name]["depends_on"]["broker"]["condition"], "service_healthy")
+
+    def test_ports_match_the_broker_config(self):
+        with open(harness.STACK_CONFIG) as f:
+            listening = sorted(harness.listener_ports(f.read()))
+        published = {}
+        for spec in self.services["broker"]["ports"]:
+            parts = spec.split(":")
+            host_ip = parts[0] if len(parts) == 3 else None
+            published[int(parts[-1])] = host_ip
+        self.assertEqual(sorted(published), listening)
+        # Anonymous plain MQTT and the REST API stay on the host's loopback.
+        self.assertEqual(published[1883], "127.0.0.1")
+        self.assertEqual(published[8080], "127.0.0.1")
+
+    def test_commands_in_the_image_exist(self):
+        copied = dockerfile_copy_destinations(harness.DOCKERFILE)
+        for name in ("certs", "broker"):
+            svc = self.services[name]
+            paths = list(svc.get("command") or []) + list(svc.get("healthcheck", {}).get("test", []))
+            for p in paths:
+                if p.startswith("/usr/local/bin/"):
+                    self.assertIn(p, copied, "%s runs %s, which the Dockerfile does not COPY" % (name, p))
+        self.assertEqual(self.services["broker"]["healthcheck"]["test"][0], "CMD")
+
+    def test_examples_use_existing_scripts_and_issued_certificates(self):
+        devices = self.services["certs"]["environment"]["SHADOW_DEVICES"].split()
+        for name in ("device", "application"):
+            svc = self.services[name]
+            context = compose_path(svc["build"]["context"])
+            command = svc["command"]
+            self.assertTrue(os.path.isfile(os.path.join(context, command[0])), command[0])
+            args = dict(zip(command[1::2], command[2::2]))
+            for option in ("--cert", "--key"):
+                m = re.fullmatch(r"/certs/(.+)\.(crt|key)", args[option])
+                self.assertIsNotNone(m, args[option])
+                self.assertIn(m.group(1), devices, "%s uses a certificate nobody issues" % name)
+            self.assertEqual(args["--ca_file"], "/certs/ca.crt")
+            # localhost is in the broker certificate (scripts/gen-certs.sh).
+            self.assertEqual(args["--endpoint"], "localhost")
+            self.assertEqual(args["--port"], "8883")
+            self.assertEqual(svc["network_mode"], "service:broker")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,221 @@
+"""The Docker stack's broker, run without Docker: docker/init-certs.sh (the
+one-shot `certs` service) prepares a certificate directory, then
+docker/config/mosquitto.conf, with its /mosquitto paths moved to a temporary
+directory and its ports to free loopback ports, is loaded by a real Mosquitto
+with the built plugin. The tests then use every listener the stack publishes
+(plain MQTT, mutual TLS, the REST API) and docker/healthcheck.sh."""
+
+import os
+import re
+import shutil
+import ssl
+import stat
+import subprocess
+import tempfile
+import unittest
+import urllib.error
+import urllib.request
+
+import botocore.auth
+import botocore.awsrequest
+import botocore.credentials
+
+import harness
+
+DEVICES = ["dev1", "application"]
+
+
+def init_certs(directory):
+    env = dict(os.environ, SHADOW_CERTS_DIR=directory, SHADOW_GEN_CERTS=harness.GEN_CERTS,
+               SHADOW_DEVICES=" ".join(DEVICES))
+    return subprocess.run(["sh", harness.INIT_CERTS], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def read_all(directory):
+    files = {}
+    for name in os.listdir(directory):
+        with open(os.path.join(directory, name), "rb") as f:
+            files[name] = f.read()
+    return files
+
+
+def read_credentials(path):
+    with open(path) as f:
+        lines = [l.split() for l in f if l.strip() and not l.startswith("#")]
+    return lines
+
+
+class StackBroker(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.root = tempfile.mkdtemp(prefix="shadow-docker-")
+        os.makedirs(os.path.join(cls.root, "data"))
+        os.makedirs(os.path.join(cls.root, "log"))
+        cls.certs = os.path.join(cls.root, "certs")
+        cls.init = init_certs(cls.certs)
+        if cls.init.returncode != 0:
+            raise AssertionError("init-certs.sh failed:\n%s%s" % (cls.init.stdout, cls.init.stderr))
+        with open(harness.STACK_CONFIG) as f:
+            cls.config_text = f.read()
+        cls.container_ports = harness.listener_ports(cls.config_text)
+        cls.broker = harness.ConfigBroker(cls.root)
+        for _attempt in range(3):
+            host_ports = harness.free_ports(len(cls.container_ports))
+            cls.port = dict(zip(cls.container_ports, host_ports))
+            text = harness.rewrite_stack_config(cls.config_text, cls.root, cls.port,
+                                                harness.plugin_path())
+            if cls.broker.start(text, host_ports):
+                break
+        else:
+            raise AssertionError("no free ports for the stack broker")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        shutil.rmtree(cls.root, ignore_errors=True)
+
+    def tls(self, device="dev1"):
+        return {"ca": os.path.join(self.certs, "ca.crt"),
+                "cert": os.path.join(self.certs, device + ".crt"),
+                "key": os.path.join(self.certs, device + ".key")}
+
+    def test_listens_where_compose_publishes(self):
+        # compose.yml publishes 1883, 8883 and 8080; the configuration must
+        # listen on exactly those (test_compose checks the other side).
+        self.assertEqual(sorted(self.container_ports), [1883, 8080, 8883])
+
+    def test_init_certs_made_every_file_and_a_private_key(self):
+        for name in ["ca.crt", "ca.key", "server.crt", "server.key"] + \
+                [d + ext for d in DEVICES for ext in (".crt", ".key")]:
+            self.assertTrue(os.path.isfile(os.path.join(self.certs, name)), name)
+        creds_path = os.path.join(self.certs, "rest-credentials")
+        creds = read_credentials(creds_path)
+        self.assertEqual(len(creds), 1)
+        self.assertRegex(creds[0][0], r"^AKID[0-9A-F]{16}$")
+        self.assertEqual(len(creds[0][1]), 40)
+        # Only the broker's user may read the secret.
+        self.assertEqual(stat.S_IMODE(os.stat(creds_path).st_mode), 0o600)
+
+    def test_init_certs_again_keeps_everything(self):
+        before = read_all(self.certs)
+        again = init_certs(self.certs)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("kept REST API key", again.stdout)
+        self.assertEqual(read_all(self.certs), before)
+
+    def test_plain_mqtt_answers_shadow_requests(self):
+        port = self.port[1883]
+        outcome, doc = harness.shadow_request(port, "stack-plain", "get")
+        self.assertEqual((outcome, doc["code"]), ("rejected", 404))
+        outcome, doc = harness.shadow_request(port, "stack-plain", "update",
+                                              b'{"state":{"reported":{"lights":"on"}}}')
+        self.assertEqual((outcome, doc["version"]), ("accepted", 1))
+        outcome, doc = harness.shadow_request(port, "stack-plain", "get")
+        self.assertEqual(outcome, "accepted")
+        self.assertEqual(doc["state"], {"reported": {"lights": "on"}})
+
+    def test_shadow_database_is_in_the_data_volume(self):
+        harness.shadow_request(self.port[1883], "stack-volume", "update",
+                               b'{"state":{"desired":{"x":1}}}')
+        db = os.path.join(self.root, "data", "shadow")
+        self.assertTrue(os.path.isfile(os.path.join(db, "CURRENT")), os.listdir(self.root))
+
+    def test_mutual_tls_with_a_device_certificate(self):
+        port = self.port[8883]
+        outcome, doc = harness.shadow_request(port, "stack-tls", "update",
+                                              b'{"state":{"reported":{"doors":"locked"}}}',
+                                              tls=self.tls("dev1"))
+        self.assertEqual(outcome, "accepted")
+        outcome, doc = harness.shadow_request(port, "stack-tls", "get", tls=self.tls("application"))
+        self.assertEqual(doc["state"]["reported"], {"doors": "locked"})
+
+    def test_mutual_tls_refuses_a_client_without_certificate(self):
+        ca = os.path.join(self.certs, "ca.crt")
+        self.assertTrue(os.path.isfile(ca))
+        # The handshake fails, or (TLS 1.3) the broker closes the connection
+        # before CONNACK.
+        with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError,
+                                AssertionError)) as caught:
+            harness.shadow_request(self.port[8883], "stack-tls", "get", tls={"ca": ca},
+                                   connect_timeout=3)
+        if isinstance(caught.exception, AssertionError):
+            self.assertIn("no CONNACK", str(caught.exception))
+        self.assertTrue(self.broker.alive())
+
+    def http(self, path, key=None):
+        url = "http://127.0.0.1:%d%s" % (self.port[8080], path)
+        headers = {}
+        if key is not None:
+            req = botocore.awsrequest.AWSRequest(method="GET", url=url)
+            botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), "iotdata",
+                                    "us-east-1").add_auth(req)
+            headers = dict(req.headers.items())
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                        timeout=harness.REPLY_TIMEOUT_S) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def test_rest_api_health_and_signed_requests(self):
+        status, body = self.http("/healthz")
+        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+        harness.shadow_request(self.port[1883], "stack-rest", "update",
+                               b'{"state":{"reported":{"lights":"off"}}}')
+        key = read_credentials(os.path.join(self.certs, "rest-credentials"))[0]
+        status, body = self.http("/things/stack-rest/shadow", key=key)
+        self.assertEqual(status, 200, body)
+        self.assertIn(b'"reported":{"lights":"off"}', body)
+        # Without a signature the stack's REST API refuses.
+        status, _ = self.http("/things/stack-rest/shadow")
+        self.assertEqual(status, 403)
+
+    def test_healthcheck_script(self):
+        env = dict(os.environ, SHADOW_HEALTH_PORT=str(self.port[1883]))
+        r = subprocess.run(["sh", harness.HEALTHCHECK], env=env, capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("healthy", r.stdout)
+        # The TLS port does not speak plain MQTT: the check must fail there.
+        env["SHADOW_HEALTH_PORT"] = str(self.port[8883])
+        r = subprocess.run(["sh", harness.HEALTHCHECK], env=env, capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("unhealthy", r.stdout)
+
+
+class SampleConfig(unittest.TestCase):
+    """docker/mosquitto.conf, the commented sample every doc links to, loads
+    too (its plugin path, database path and port moved here)."""
+
+    def test_sample_config_loads_and_answers(self):
+        root = tempfile.mkdtemp(prefix="shadow-docker-sample-")
+        broker = harness.ConfigBroker(root)
+        try:
+            with open(os.path.join(harness.DOCKER_DIR, "mosquitto.conf")) as f:
+                text = f.read()
+            self.assertIn("plugin %s\n" % harness.IMAGE_PLUGIN_PATH, text)
+            self.assertIn("plugin_opt_db_path /var/lib/mosquitto-shadow\n", text)
+            for _attempt in range(3):
+                port = harness.free_ports(1)[0]
+                variant = text.replace("plugin %s\n" % harness.IMAGE_PLUGIN_PATH,
+                                       "plugin %s\n" % harness.plugin_path())
+                variant = variant.replace("plugin_opt_db_path /var/lib/mosquitto-shadow\n",
+                                          "plugin_opt_db_path %s/db\n" % root)
+                variant, n = re.subn(r"(?m)^listener 1883$", "listener %d 127.0.0.1" % port, variant)
+                self.assertEqual(n, 1)
+                if os.geteuid() == 0:
+                    variant = "user root\n" + variant
+                if broker.start(variant, [port]):
+                    break
+            outcome, doc = harness.shadow_request(port, "sample-conf", "get")
+            self.assertEqual((outcome, doc["code"]), ("rejected", 404))
+        finally:
+            broker.stop()
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
