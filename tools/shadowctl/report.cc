@@ -47,7 +47,7 @@ int report_failure(const Context& ctx, const HttpResponse& r, const ShadowRef* r
   if (r.status == 404) {
     if (r.error_type == "ResourceNotFoundException" && ref != nullptr &&
         message.rfind("No shadow exists", 0) == 0) {
-      out.error("no shadow " + ref->describe() + " (" + what + ": " + message + ")");
+      out.error("no " + ref->describe() + " (" + what + ": " + message + ")");
       if (ref->shadow) {
         out.hint("list the thing's named shadows with: shadowctl list " + ref->thing);
       } else {
