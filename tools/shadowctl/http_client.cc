@@ -116,6 +116,9 @@ HttpClient::HttpClient(ClientSettings settings) : settings_(std::move(settings))
   // not encode them a second time.
   client_->set_url_encode(false);
   client_->set_keep_alive(true);
+  // Headers and body go out in separate writes: without TCP_NODELAY the body
+  // waits for the ACK of the headers (about 40 ms per request on Linux).
+  client_->set_tcp_nodelay(true);
   client_->set_connection_timeout(5);
   client_->set_read_timeout(settings_.timeout_seconds);
   client_->set_write_timeout(settings_.timeout_seconds);
