@@ -107,6 +107,10 @@ std::string apply(std::string_view key, std::string_view value, PluginConfig* co
     config->db_path = std::string(value);
   } else if (key == "sync_writes") {
     if (!parse_bool(value, &config->sync_writes)) return invalid(key, value, "true or false");
+  } else if (key == "debug_sync_log") {
+    // A test aid, so deliberately left out of kKnownOptions (group_commit.h).
+    if (value.empty()) return invalid(key, value, "a file path");
+    config->debug_sync_log = std::string(value);
   } else if (key == "short_topics") {
     if (!parse_bool(value, &config->engine.short_topics)) return invalid(key, value, "true or false");
   } else if (key == "event_topics") {
@@ -227,6 +231,7 @@ std::string describe(const PluginConfig& c) {
   std::string s;
   s += "db_path=" + c.db_path;
   s += std::string(" sync_writes=") + (c.sync_writes ? "true" : "false");
+  if (!c.debug_sync_log.empty()) s += " debug_sync_log=" + c.debug_sync_log;
   s += std::string(" short_topics=") + (c.engine.short_topics ? "true" : "false");
   s += std::string(" event_topics=") + event_topics_name(c.engine.event_topics);
   s += " max_document_bytes=" + std::to_string(c.engine.max_document_bytes);

@@ -39,6 +39,10 @@ struct PluginConfig {
   Config engine;                           // limits and topic forms for the Service
   HttpConfig http;
   AuthzConfig authz;                       // thing binding, admins, rate limit
+  // TEST AID, not for production: with sync_writes, append the group
+  // commit's sync and ack events to this file (plugin/group_commit.h,
+  // SyncTrace). Empty: off.
+  std::string debug_sync_log;
 };
 
 // One `plugin_opt_KEY VALUE` line, with the "plugin_opt_" prefix removed as

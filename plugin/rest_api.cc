@@ -125,7 +125,7 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
   switch (route.kind) {
     case RouteKind::kMetrics: {
       plugin::Metrics::Gauges g = gauges_ ? gauges_() : plugin::Metrics::Gauges{};
-      g.queue_depth = queue_.depth();
+      g.queue_depth = queue_.depth() + (options_.durable ? options_.durable->queue().size() : 0);
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = metrics_.render(g);
       return r;
@@ -163,6 +163,11 @@ HttpResponse RestApi::shadow_operation(const Route& route, std::string_view body
     if (route.page_size) page_size = *route.page_size;
     if (route.next_token) next_token = *route.next_token;
     ServiceResponse s = service_.list_named_shadows(route.thing, page_size, next_token, now);
+    if (options_.durable) {
+      // The list may show a shadow whose create is not durable yet.
+      std::string not_durable = await_durable(options_.durable->current_seq());
+      if (!not_durable.empty()) return shadow_error(500, messages::kInternal);
+    }
     if (!s.ok()) return error_response(s.status, std::move(s.body));
     HttpResponse r;
     r.body = std::move(s.body);
@@ -178,14 +183,21 @@ HttpResponse RestApi::shadow_operation(const Route& route, std::string_view body
   // GetThingShadow has no body; whatever a client sends is not a request.
   if (request.op != Operation::kGet) request.payload = body;
   request.now = now;
-  if (request.op != Operation::kGet && !queue_.has_room()) return queue_full();
+  if (request.op != Operation::kGet && !has_room()) return queue_full();
 
   ServiceResponse s;
+  uint64_t durable_tag = 0;
   {
     // Engine call and enqueue under the shadow's lock: see publish_queue.h.
     std::lock_guard<std::mutex> g(locks_.for_shadow(request.id));
     s = service_.handle(request);
-    if (s.ok()) queue_.push(to_queued(s.messages));  // REST errors publish nothing
+    if (s.ok()) hand_over(to_queued(s.messages));  // REST errors publish nothing
+    // Any answer, a 404 included, may reveal the latest writes.
+    if (options_.durable) durable_tag = options_.durable->current_seq();
+  }
+  if (options_.durable) {
+    std::string not_durable = await_durable(durable_tag);
+    if (!not_durable.empty()) return shadow_error(500, messages::kInternal);
   }
   if (!s.ok()) return error_response(s.status, std::move(s.body));
   HttpResponse r;
@@ -197,7 +209,7 @@ HttpResponse RestApi::publish(const Route& route, std::string_view body, int64_t
                               std::string_view request_id) {
   if (body.size() > service_.config().max_payload_bytes)
     return shadow_error(413, messages::kTooLarge);
-  if (!queue_.has_room()) return queue_full();
+  if (!has_room()) return queue_full();
 
   // The message itself reaches MQTT subscribers like any publish; a shadow
   // request topic also runs the shadow service exactly as over MQTT, and its
@@ -205,7 +217,7 @@ HttpResponse RestApi::publish(const Route& route, std::string_view body, int64_t
   QueuedMessage original{route.topic, std::string(body), route.qos, route.retain};
   auto request_topic = parse_request_topic(route.topic, service_.config().short_topics);
   if (!request_topic) {
-    queue_.push({std::move(original)});
+    hand_over({std::move(original)});
   } else {
     original.retain = false;  // a shadow request is never kept as retained
     std::lock_guard<std::mutex> g(locks_.for_shadow(request_topic->id));
@@ -214,12 +226,39 @@ HttpResponse RestApi::publish(const Route& route, std::string_view body, int64_t
     if (s) {
       for (QueuedMessage& m : to_queued(s->messages)) out.push_back(std::move(m));
     }
-    queue_.push(std::move(out));
+    hand_over(std::move(out));
   }
   // AWS answers 200 whatever the shadow outcome (spec §10.2).
   HttpResponse r;
   r.body = message_body("OK", request_id);
   return r;
+}
+
+void RestApi::hand_over(std::vector<QueuedMessage> messages) {
+  if (messages.empty()) return;
+  if (options_.durable)
+    options_.durable->hold(std::move(messages), /*has_reply=*/false);
+  else
+    queue_.push(std::move(messages));
+}
+
+bool RestApi::has_room() const {
+  if (!queue_.has_room()) return false;
+  return options_.durable == nullptr ||
+         options_.durable->queue().size() < plugin::PublishQueue::kSoftLimit;
+}
+
+std::string RestApi::await_durable(uint64_t tag) {
+  using Wait = plugin::GroupCommitter::Wait;
+  Wait w = options_.durable->await(tag, options_.durable_timeout);
+  if (w == Wait::kDurable) return "";
+  std::string why = w == Wait::kTimeout
+                        ? "the write-ahead log fsync took longer than " +
+                              std::to_string(options_.durable_timeout.count()) + " ms"
+                        : "the write-ahead log fsync failed";
+  queue_.push_log(plugin::LogLevel::kError,
+                  "REST request answered 500: " + why + " (durable mode)");
+  return why;
 }
 
 HttpResponse RestApi::transport_error(int status, std::string_view request_id) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "plugin/credentials.h"
+#include "plugin/group_commit.h"
 #include "plugin/metrics.h"
 #include "plugin/publish_queue.h"
 #include "plugin/rest_routes.h"
@@ -40,6 +41,12 @@ struct RestApiOptions {
   // nullptr: no authentication (plugin_opt_http_auth none).
   const CredentialStore* credentials = nullptr;
   bool metrics_auth = true;  // /metrics needs a signature when credentials are set
+  // Durable mode (plugin_opt_sync_writes true; group_commit.h), or nullptr.
+  // Then a shadow operation answers only once every write its answer may
+  // reveal is fsynced (500 if the fsync fails or takes longer than
+  // durable_timeout), and MQTT messages are held back until durable.
+  plugin::DurableMode* durable = nullptr;
+  std::chrono::milliseconds durable_timeout{10000};
 };
 
 // A fresh request id, formatted like a UUID (version 4).
@@ -64,6 +71,13 @@ class RestApi {
   HttpResponse shadow_operation(const Route& route, std::string_view body, int64_t now);
   HttpResponse publish(const Route& route, std::string_view body, int64_t now,
                        std::string_view request_id);
+  // Hands MQTT messages to the broker thread: held back until durable in
+  // durable mode, else queued. Call under the shadow's lock when they come
+  // from a shadow operation.
+  void hand_over(std::vector<plugin::QueuedMessage> messages);
+  bool has_room() const;
+  // Durable mode: "" when every write up to `tag` is durable, else why not.
+  std::string await_durable(uint64_t tag);
 
   Service& service_;
   plugin::PublishQueue& queue_;

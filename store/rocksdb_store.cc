@@ -267,6 +267,8 @@ StoreStatus RocksDbStore::flush_wal(bool sync) {
   return StoreStatus::ok();
 }
 
+uint64_t RocksDbStore::latest_sequence() { return db_->GetLatestSequenceNumber(); }
+
 uint64_t RocksDbStore::approximate_size_bytes() {
   uint64_t sst = 0, mem = 0;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst)) sst = 0;

@@ -22,7 +22,9 @@
 // - sync_writes = true: the write-ahead log is fsynced before
 //   compare_and_set returns, so the write survives power loss too (on disks
 //   that honour flushes). This costs one fsync per write (a few hundred
-//   microseconds on SSDs, far more on slow disks).
+//   microseconds on SSDs, far more on slow disks). The broker plugin does
+//   not use it: its durable mode opens the store with sync_writes = false
+//   and fsyncs in batches with flush_wal(true) (plugin/group_commit.h).
 // Nothing is acknowledged that is not at least in the write-ahead log.
 //
 // Memory is bounded by the options: the block cache, two write buffers of
@@ -82,6 +84,14 @@ class RocksDbStore final : public Store {
   // the log: afterwards every earlier acknowledged write survives power loss.
   // Meant for group commit when sync_writes is false.
   StoreStatus flush_wal(bool sync);
+
+  // RocksDB's sequence number of the latest applied write. Writes are
+  // numbered in apply order, and a number is published only once its write
+  // is in the write-ahead log and visible to reads. So every write numbered
+  // up to a value read before flush_wal(true) is durable once that call
+  // returns kOk: the basis of the plugin's group commit
+  // (plugin/group_commit.h). Any thread; a cheap atomic read.
+  uint64_t latest_sequence();
 
   // Bytes on disk in table files plus bytes in memtables (the write-ahead
   // log is not counted). An estimate for metrics.
