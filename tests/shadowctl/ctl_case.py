@@ -51,8 +51,8 @@ class CtlBroker(Broker):
     """A Broker whose plugin also serves the REST API on a free port.
     `auth` is "none" or "sigv4" (with a credentials file of two keys)."""
 
-    def __init__(self, auth="none"):
-        super().__init__()
+    def __init__(self, auth="none", options=None):
+        super().__init__(options=options)
         self.http_port = None
         self.credentials_path = os.path.join(self.dir, "credentials")
         with open(self.credentials_path, "w") as f:
@@ -60,12 +60,13 @@ class CtlBroker(Broker):
                     % (ACCESS_KEY, SECRET_KEY, OTHER_KEY, OTHER_SECRET))
         os.chmod(self.credentials_path, 0o600)
         self.options["http_auth"] = auth
+        self.scheme = "https" if "http_tls_cert" in self.options else "http"
         if auth == "sigv4":
             self.options["http_credentials_file"] = self.credentials_path
 
     @property
     def endpoint(self):
-        return "http://127.0.0.1:%d" % self.http_port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.http_port)
 
     def start(self):
         # If the HTTP port was taken meanwhile the plugin fails to start;
@@ -103,8 +104,12 @@ class CtlTestCase(unittest.TestCase):
     auth = "none"
 
     @classmethod
+    def broker_options(cls):
+        return {}
+
+    @classmethod
     def setUpClass(cls):
-        cls.broker = CtlBroker(cls.auth).start()
+        cls.broker = CtlBroker(cls.auth, cls.broker_options()).start()
 
     @classmethod
     def tearDownClass(cls):

@@ -140,6 +140,7 @@ HttpResponse HttpClient::send(const std::string& method, const std::string& path
                           (settings_.endpoint.scheme == "https"
                                ? " (this build of cpp-httplib has no TLS support?)"
                                : "");
+    out.transport = TransportFailure::kOther;
     return out;
   }
 
@@ -172,6 +173,23 @@ HttpResponse HttpClient::send(const std::string& method, const std::string& path
   httplib::Result res = client_->send(req);
   if (!res) {
     out.transport_error = describe(res.error());
+    switch (res.error()) {
+      case httplib::Error::Connection:
+      case httplib::Error::ConnectionTimeout:
+        out.transport = TransportFailure::kUnreachable;
+        break;
+      case httplib::Error::SSLConnection:
+      case httplib::Error::SSLLoadingCerts:
+      case httplib::Error::SSLServerVerification:
+        out.transport = TransportFailure::kTls;
+        break;
+      case httplib::Error::Read:
+      case httplib::Error::Write:
+        out.transport = TransportFailure::kNoAnswer;
+        break;
+      default:
+        out.transport = TransportFailure::kOther;
+    }
     return out;
   }
   out.status = res->status;

@@ -32,8 +32,18 @@ struct Endpoint {
 // allowed; other paths are not). Returns nullopt and sets `error` otherwise.
 std::optional<Endpoint> parse_endpoint(const std::string& text, std::string* error);
 
+// Why there was no HTTP answer, so messages can say what to check.
+enum class TransportFailure {
+  kNone,
+  kUnreachable,  // connection refused, host unreachable, connect timeout
+  kTls,          // handshake or certificate verification failed
+  kNoAnswer,     // connected, but the answer never came (or was not HTTP)
+  kOther,
+};
+
 struct HttpResponse {
   int status = 0;          // 0: no HTTP answer (see transport_error)
+  TransportFailure transport = TransportFailure::kNone;
   std::string body;
   std::string error_type;  // x-amzn-ErrorType without the ":..." suffix
   std::string transport_error;  // set when status == 0

@@ -32,13 +32,27 @@ int report_failure(const Context& ctx, const HttpResponse& r, const ShadowRef* r
   int code = exit_code_for_status(r.status);
 
   if (r.status == 0) {
+    const Endpoint& ep = ctx.http.settings().endpoint;
     out.error("cannot reach the REST API at " + endpoint + ": " + r.transport_error);
-    out.hint("is the broker running with plugin_opt_http_listen " +
-             ctx.http.settings().endpoint.host + ":" +
-             std::to_string(ctx.http.settings().endpoint.port) +
-             "? For a local broker try: scripts/run-broker.sh --opt http_listen=127.0.0.1:8080 "
-             "--opt http_auth=none");
-    out.hint("or point shadowctl elsewhere with --endpoint URL or SHADOWCTL_ENDPOINT");
+    switch (r.transport) {
+      case TransportFailure::kTls:
+        out.hint("the broker's certificate is plugin_opt_http_tls_cert; pass its CA with "
+                 "--ca-file FILE (or --insecure to skip the check while testing)");
+        break;
+      case TransportFailure::kNoAnswer:
+        if (ep.scheme == "http") {
+          out.hint("if the broker serves HTTPS (plugin_opt_http_tls_cert), use --endpoint https://" +
+                   ep.host_header());
+        } else {
+          out.hint("the broker may be overloaded or the request too slow; try --timeout-s 120");
+        }
+        break;
+      default:
+        out.hint("is the broker running with plugin_opt_http_listen " + ep.host + ":" +
+                 std::to_string(ep.port) + "? For a local broker try: scripts/run-broker.sh "
+                 "--opt http_listen=127.0.0.1:8080 --opt http_auth=none");
+        out.hint("or point shadowctl elsewhere with --endpoint URL or SHADOWCTL_ENDPOINT");
+    }
     return code;
   }
 
