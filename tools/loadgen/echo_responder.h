@@ -1,7 +1,9 @@
 // The baseline's stand-in for a shadow service without a plugin: one external
 // MQTT client that answers every request by republishing its payload (and so
 // its clientToken) to <request topic>/accepted. It does no shadow work at
-// all, so the comparison is flattering to the baseline.
+// all, so the comparison is flattering to the baseline. With `events`, it
+// also republishes each update to /update/delta and /update/documents, so the
+// broker carries the same messages as with the plugin.
 #pragma once
 
 #include <atomic>
@@ -19,12 +21,13 @@ class EchoResponder {
 
   // Connects, subscribes to $aws/things/+/shadow/update and .../get at `qos`
   // and starts answering on its own thread. Returns "" or an error.
-  std::string start(const std::string& host, int port, int qos);
+  std::string start(const std::string& host, int port, int qos, bool events);
   // Stops the thread and disconnects.
   void stop();
 
   uint64_t answered() const { return answered_.load(); }
-  double cpu_seconds() const { return cpu_s_.load(); }
+  // CPU seconds of the responder thread: so far while it runs, in total after stop().
+  double cpu_seconds() const;
 
  private:
   std::thread thread_;

@@ -61,15 +61,18 @@ struct RunResult {
   double throughput = 0;      // accepted / measured_s
   double loadgen_cpu_s = 0;   // CPU time of the load threads (whole run)
   double broker_cpu_s = -1;   // broker CPU in the measured window (-1: unknown)
+  double responder_cpu_s = -1;  // echo responder CPU in the measured window (baseline)
   Histogram latency;          // accepted replies in the window, nanoseconds
   std::string first_failure;  // first connection failure, for the report
 };
 
 // Runs the traffic described by `cfg`. `broker_cpu` (may be empty) returns the
 // broker's CPU seconds so far; it is sampled at both ends of the measured
-// window. The run stops early when *interrupted becomes true.
+// window, and so is `responder_cpu` (may be empty: the baseline's echo
+// client). The run stops early when *interrupted becomes true.
 RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
-                   const std::atomic<bool>* interrupted);
+                   const std::atomic<bool>* interrupted,
+                   const std::function<double()>& responder_cpu = {});
 
 // The thing name for index i, e.g. "lg-17" (see thing_step).
 std::string thing_name(const RunConfig& cfg, int i);

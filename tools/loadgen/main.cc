@@ -36,6 +36,7 @@ struct Cli {
   std::vector<std::string> plugin_opts;
   std::vector<std::string> broker_conf;
   std::string mix = "100:0";
+  std::string baseline_echo = "accepted";
 };
 
 const char* kExamples = R"(
@@ -142,7 +143,7 @@ int run(const Cli& cli) {
       return 1;
     }
     loadgen::EchoResponder echo;
-    if (std::string err = echo.start("127.0.0.1", broker.port(), cfg.qos); !err.empty()) {
+    if (std::string err = echo.start("127.0.0.1", broker.port(), cfg.qos, cli.baseline_echo == "all"); !err.empty()) {
       std::fprintf(stderr, "shadow_loadgen: %s\n", err.c_str());
       return 1;
     }
@@ -151,11 +152,14 @@ int run(const Cli& cli) {
     bcfg.port = broker.port();
     loadgen::LabeledRun lr;
     lr.label = "baseline (plain + echo)";
-    lr.broker = "started: plain mosquitto + echo client on port " + std::to_string(broker.port());
+    lr.broker = "started: plain mosquitto + echo client (" +
+                std::string(cli.baseline_echo == "all" ? "accepted + delta + documents"
+                                                       : "accepted only") +
+                ") on port " + std::to_string(broker.port());
     if (!cli.json) std::fprintf(stderr, "shadow_loadgen: running %s ...\n", lr.label.c_str());
-    lr.result = loadgen::run_load(bcfg, [&broker] { return broker.cpu_seconds(); }, &g_interrupted);
+    lr.result = loadgen::run_load(bcfg, [&broker] { return broker.cpu_seconds(); }, &g_interrupted,
+                                  [&echo] { return echo.cpu_seconds(); });
     echo.stop();
-    lr.echo_cpu_s = echo.cpu_seconds();
     if (!lr.result.error.empty()) {
       std::fprintf(stderr, "shadow_loadgen: %s run: %s\n", lr.label.c_str(), lr.result.error.c_str());
       return 1;
@@ -211,6 +215,10 @@ int main(int argc, char** argv) {
   app.add_flag("--baseline", cli.baseline,
                "Afterwards run the same traffic against a plain mosquitto (started here) with an echo "
                "client that answers each request on /accepted, and print both results and their ratio");
+  app.add_option("--baseline-echo", cli.baseline_echo,
+                 "What the echo client publishes per update: 'accepted' (one reply) or 'all' (also "
+                 "the request on /update/delta and /update/documents, the messages the plugin publishes)")
+      ->capture_default_str()->check(CLI::IsMember({"accepted", "all"}));
   app.add_option("--connections", r.connections, "Client connections sending requests")
       ->capture_default_str()->check(CLI::Range(1, 10000));
   app.add_option("--inflight", r.inflight, "Requests in flight per connection")

@@ -30,6 +30,14 @@ double cpu_per_1000(const RunResult& r) {
                                                : -1;
 }
 
+// CPU of everything that answers requests: the broker, plus the echo client
+// in the baseline.
+double service_cpu_per_1000(const RunResult& r) {
+  if (r.broker_cpu_s < 0 || r.accepted == 0) return -1;
+  double cpu = r.broker_cpu_s + std::max(r.responder_cpu_s, 0.0);
+  return cpu * 1000.0 / static_cast<double>(r.accepted);
+}
+
 std::string json_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -92,9 +100,12 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
       {"broker CPU s / 1000 replies", [](const LabeledRun& r) {
          double v = cpu_per_1000(r.result);
          return v >= 0 ? fmt("%.4f", v) : std::string("n/a"); }},
-      {"load generator CPU s", [](const LabeledRun& r) { return fmt("%.2f", r.result.loadgen_cpu_s); }},
-      {"echo responder CPU s", [](const LabeledRun& r) {
-         return r.echo_cpu_s >= 0 ? fmt("%.2f", r.echo_cpu_s) : std::string("-"); }},
+      {"echo responder CPU s (measured)", [](const LabeledRun& r) {
+         return r.result.responder_cpu_s >= 0 ? fmt("%.2f", r.result.responder_cpu_s) : std::string("-"); }},
+      {"broker+echo CPU s / 1000 replies", [](const LabeledRun& r) {
+         double v = service_cpu_per_1000(r.result);
+         return v >= 0 ? fmt("%.4f", v) : std::string("n/a"); }},
+      {"load generator CPU s (whole run)", [](const LabeledRun& r) { return fmt("%.2f", r.result.loadgen_cpu_s); }},
   };
 
   size_t name_w = 0;
@@ -119,9 +130,11 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
     const RunResult& a = runs[0].result;
     const RunResult& b = runs[1].result;
     double p99b = static_cast<double>(b.latency.percentile(99));
-    std::fprintf(out, "\n%s / %s: throughput %.2fx, p99 latency %s\n", runs[0].label.c_str(),
-                 runs[1].label.c_str(), a.throughput / b.throughput,
-                 p99b > 0 ? fmt("%.2fx", static_cast<double>(a.latency.percentile(99)) / p99b).c_str() : "n/a");
+    double cpu_a = service_cpu_per_1000(a), cpu_b = service_cpu_per_1000(b);
+    std::fprintf(out, "\n%s / %s: throughput %.2fx, p99 latency %s, broker(+echo) CPU per reply %s\n",
+                 runs[0].label.c_str(), runs[1].label.c_str(), a.throughput / b.throughput,
+                 p99b > 0 ? fmt("%.2fx", static_cast<double>(a.latency.percentile(99)) / p99b).c_str() : "n/a",
+                 cpu_a > 0 && cpu_b > 0 ? fmt("%.2fx", cpu_a / cpu_b).c_str() : "n/a");
   }
   for (const auto& run : runs) {
     // With the plugin every accepted update publishes a delta (the things
@@ -156,12 +169,13 @@ void print_json(std::FILE* out, const RunConfig& cfg, const std::vector<LabeledR
                  ",\"errors\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"events\":%" PRIu64
                  ",\"measured_s\":%.3f,\"throughput\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
                  "\"p99\":%.3f,\"max\":%.3f},\"broker_cpu_s\":%.3f,\"broker_cpu_s_per_1000\":%.5f,"
-                 "\"loadgen_cpu_s\":%.3f,\"echo_cpu_s\":%.3f,\"failure\":\"%s\"}",
+                 "\"service_cpu_s_per_1000\":%.5f,\"loadgen_cpu_s\":%.3f,\"echo_cpu_s\":%.3f,"
+                 "\"failure\":\"%s\"}",
                  i ? "," : "", json_escape(runs[i].label).c_str(), json_escape(runs[i].broker).c_str(),
                  r.sent, r.accepted, r.accepted_updates, r.accepted_gets, r.rejected, r.errors, r.missing,
                  r.events, r.measured_s, r.throughput, r.latency.percentile(50) / 1e6,
                  r.latency.percentile(90) / 1e6, r.latency.percentile(99) / 1e6, r.latency.max() / 1e6,
-                 r.broker_cpu_s, cpu_per_1000(r), r.loadgen_cpu_s, runs[i].echo_cpu_s,
+                 r.broker_cpu_s, cpu_per_1000(r), service_cpu_per_1000(r), r.loadgen_cpu_s, r.responder_cpu_s,
                  json_escape(r.first_failure).c_str());
   }
   std::fprintf(out, "]");

@@ -14,7 +14,6 @@ struct LabeledRun {
   std::string label;    // "full service", "baseline (plain + echo)"
   std::string broker;   // what it ran against, e.g. "started: mosquitto + plugin"
   RunResult result;
-  double echo_cpu_s = -1;  // CPU of the echo responder thread (baseline only)
 };
 
 // One line describing the traffic, e.g. "20 connections x 10 in flight, ...".
