@@ -105,6 +105,14 @@ std::string Metrics::render(const Gauges& gauges) const {
          "REST requests refused because their signature did not verify.");
   out.append("shadow_rest_auth_denied_total ").append(std::to_string(load(auth_denied_))).append("\n");
 
+  header(out, "shadow_acl_denied_total", "counter",
+         "MQTT publishes, subscriptions and deliveries refused by per-device authorization.");
+  const char* acl_kinds[] = {"publish", "subscribe", "receive"};
+  for (size_t k = 0; k < acl_denied_.size(); k++) {
+    out.append("shadow_acl_denied_total{access=\"").append(acl_kinds[k]).append("\"} ")
+        .append(std::to_string(load(acl_denied_[k]))).append("\n");
+  }
+
   header(out, "shadow_mqtt_publish_failures_total", "counter",
          "MQTT messages the broker refused to publish.");
   out.append("shadow_mqtt_publish_failures_total ")

@@ -33,6 +33,12 @@ class Metrics {
   // A REST request refused by authentication (also counted by count_request
   // when it named an operation).
   void count_auth_denied() { auth_denied_.fetch_add(1, std::memory_order_relaxed); }
+  // An MQTT publish, subscription or delivery refused by per-device
+  // authorization (authorization.h, acl_check.cc).
+  enum class AclKind { kPublish, kSubscribe, kReceive };
+  void count_acl_denied(AclKind kind) {
+    acl_denied_[static_cast<size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
+  }
   // An HTTP response that named no operation: unknown route (404), wrong
   // method (405), malformed request or body too large seen by the HTTP layer.
   void count_http_unrouted(int status);
@@ -61,6 +67,7 @@ class Metrics {
   std::array<Counter, kChannels> latency_sum_ns_{};
   std::array<Counter, kCodes.size()> http_unrouted_{};
   Counter auth_denied_{0};
+  std::array<Counter, 3> acl_denied_{};
   Counter publish_failures_{0};
   Counter queued_published_{0};
 };

@@ -11,7 +11,10 @@
 #include <mosquitto_broker.h>
 
 #include "plugin/broker_wake.h"
+#include "plugin/rate_limiter.h"
 #include "plugin/topic_filter.h"
+#include "shadow_core/request.h"
+#include "shadow_core/responses.h"
 
 namespace shadow::plugin {
 namespace {
@@ -100,6 +103,13 @@ void MqttAdapter::on_message(mosquitto_evt_message* ev) {
   request.now = static_cast<int64_t>(std::time(nullptr));
 
   auto started = std::chrono::steady_clock::now();
+  if (limiter_ != nullptr && !limiter_->allow(request.id.thing, started)) {
+    ev->retain = false;
+    reject_throttled(request);
+    metrics_.count_request(MetricChannel::kMqtt, metric_op(request.op), 429,
+                           std::chrono::steady_clock::now() - started);
+    return;
+  }
   // Under the shadow's lock, events REST requests already queued go out
   // before this request's (publish_queue.h).
   std::lock_guard<std::mutex> guard(locks_.for_shadow(request.id));
@@ -114,6 +124,21 @@ void MqttAdapter::on_message(mosquitto_evt_message* ev) {
                          ev->topic, response.status);
   }
   for (const OutMessage& m : response.messages) publish(m.topic.c_str(), m.payload, m.qos, false);
+}
+
+void MqttAdapter::reject_throttled(const ServiceRequest& request) {
+  const Config& config = service_.config();
+  responses::Token token;
+  // Echo the clientToken as every rejection does, but never parse a payload
+  // over the cap: the limit exists to bound the work a flood can cause.
+  if (request.payload.size() <= config.max_payload_bytes) {
+    token = extract_client_token(request.payload, config);
+  }
+  std::optional<int64_t> timestamp;
+  if (config.error_timestamp) timestamp = request.now;
+  std::string body = responses::error(Error{429, config.throttled_message}, timestamp, token);
+  std::string topic = reply_topic(request.id, request.form, request.op, "rejected");
+  publish(topic.c_str(), body, 1, false);
 }
 
 void MqttAdapter::drain_queue() {

@@ -24,6 +24,7 @@ struct mosquitto_evt_message;  // mosquitto_broker.h
 namespace shadow::plugin {
 
 class BrokerWaker;
+class RateLimiter;
 
 class MqttAdapter {
  public:
@@ -37,12 +38,19 @@ class MqttAdapter {
   // request or disconnect the publisher (research §3).
   static int on_message_callback(int event, void* event_data, void* userdata);
 
+  // Requests over the per-thing rate limit are answered with a 429
+  // rejection before the service runs; `limiter` may be null (no limit) and
+  // must outlive the adapter.
+  void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
+
   // The MOSQ_EVT_TICK callback: publishes what REST requests queued.
   static int on_tick_callback(int event, void* event_data, void* userdata);
 
  private:
   void on_message(mosquitto_evt_message* ev);
   void drain_queue();
+  // Publishes the 429 rejection of a request over the rate limit.
+  void reject_throttled(const ServiceRequest& request);
   // Queues one publication; the broker sends it on its next loop pass, in
   // call order and after the request itself (QoS 0/1).
   void publish(const char* topic, const std::string& payload, int qos, bool retain);
@@ -52,6 +60,7 @@ class MqttAdapter {
   OrderingLocks& locks_;
   Metrics& metrics_;
   BrokerWaker* waker_;
+  RateLimiter* limiter_ = nullptr;
   bool short_topics_;
   uint64_t ticks_ = 0;
   bool warned_no_tick_ = false;

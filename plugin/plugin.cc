@@ -24,12 +24,14 @@
 #include <mosquitto_plugin.h>
 #pragma GCC visibility pop
 
+#include "plugin/acl_check.h"
 #include "plugin/broker_wake.h"
 #include "plugin/credentials.h"
 #include "plugin/metrics.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options.h"
 #include "plugin/publish_queue.h"
+#include "plugin/rate_limiter.h"
 #include "plugin/rest_api.h"
 #include "plugin/rest_server.h"
 #include "shadow_core/service.h"
@@ -57,6 +59,10 @@ struct PluginContext {
   std::unique_ptr<MqttAdapter> mqtt;
   bool message_registered = false;
   bool tick_registered = false;
+  std::unique_ptr<shadow::plugin::RateLimiter> limiter;
+  std::unique_ptr<shadow::plugin::AclCheck> acl;
+  bool guard_registered = false;
+  bool acl_registered = false;
   shadow::rest::CredentialStore credentials;
   std::unique_ptr<shadow::rest::RestApi> rest_api;
   std::unique_ptr<shadow::rest::RestServer> rest_server;
@@ -73,12 +79,56 @@ struct PluginContext {
       mosquitto_callback_unregister(id, MOSQ_EVT_MESSAGE, MqttAdapter::on_message_callback,
                                     nullptr);
     }
+    using shadow::plugin::AclCheck;
+    if (acl_registered) {
+      mosquitto_callback_unregister(id, MOSQ_EVT_ACL_CHECK, AclCheck::on_acl_check_callback, nullptr);
+    }
+    if (guard_registered) {
+      mosquitto_callback_unregister(id, MOSQ_EVT_MESSAGE, AclCheck::on_message_callback, nullptr);
+    }
+    acl.reset();
     mqtt.reset();
+    limiter.reset();
     waker.reset();
     service.reset();
     store.reset();  // closes the database and releases its lock
   }
 };
+
+// Per-device authorization (docs/security.md): the guard against spoofed
+// replies always, the ACL callback when wanted, and the rate limit. Returns
+// a MOSQ_ERR_* code.
+int start_authz(PluginContext* ctx) {
+  using shadow::plugin::AclCheck;
+  const shadow::plugin::AuthzConfig& authz = ctx->config.authz;
+  if (authz.rate_limit_per_thing > 0) {
+    ctx->limiter = std::make_unique<shadow::plugin::RateLimiter>(authz.rate_limit_per_thing);
+    ctx->mqtt->set_rate_limiter(ctx->limiter.get());
+  }
+  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics);
+  int rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_MESSAGE, AclCheck::on_message_callback,
+                                       nullptr, ctx->acl.get());
+  if (rc != MOSQ_ERR_SUCCESS) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the reply guard (error %d)", rc);
+    return rc;
+  }
+  ctx->guard_registered = true;
+  if (!authz.acl_check_wanted()) return MOSQ_ERR_SUCCESS;
+  rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_ACL_CHECK, AclCheck::on_acl_check_callback,
+                                   nullptr, ctx->acl.get());
+  if (rc != MOSQ_ERR_SUCCESS) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the ACL check (error %d)", rc);
+    return rc;
+  }
+  ctx->acl_registered = true;
+  if (authz.fallback == shadow::plugin::AclFallback::kDefer) {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "shadow: acl_fallback defer: topics outside the shadow namespaces are "
+                         "decided by the broker's acl_file; a broker without an acl_file denies "
+                         "them all (set plugin_opt_acl_fallback allow if it has none)");
+  }
+  return MOSQ_ERR_SUCCESS;
+}
 
 // Loads the credentials, starts the wake-up and the HTTP server. Runs after
 // the MQTT side is up; returns an error message or "".
@@ -191,6 +241,8 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
     return rc;
   }
   ctx->message_registered = true;
+  rc = start_authz(ctx);
+  if (rc != MOSQ_ERR_SUCCESS) return rc;
 
   if (ctx->config.http.enabled()) {
     rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_TICK, MqttAdapter::on_tick_callback,

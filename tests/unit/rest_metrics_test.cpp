@@ -59,6 +59,7 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   m.count_http_unrouted(404);
   m.count_publish_failure();
   m.count_queued_published(7);
+  m.count_acl_denied(Metrics::AclKind::kSubscribe);
   Metrics::Gauges g;
   g.shadows_estimate = 12;
   g.db_size_bytes = 4096;
@@ -68,6 +69,8 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   CHECK(has_line(text, R"(shadow_http_unrouted_total{code="404"} 1)"));
   CHECK(has_line(text, "shadow_mqtt_publish_failures_total 1"));
   CHECK(has_line(text, "shadow_rest_mqtt_messages_total 7"));
+  CHECK(has_line(text, R"(shadow_acl_denied_total{access="subscribe"} 1)"));
+  CHECK(has_line(text, R"(shadow_acl_denied_total{access="publish"} 0)"));
   CHECK(has_line(text, "shadow_publish_queue_depth 3"));
   CHECK(has_line(text, "shadow_stored_shadows_estimate 12"));
   CHECK(has_line(text, "shadow_db_size_bytes 4096"));
@@ -77,6 +80,6 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   size_t helps = 0, types = 0;
   for (size_t p = 0; (p = text.find("# HELP ", p)) != std::string::npos; p++) helps++;
   for (size_t p = 0; (p = text.find("# TYPE ", p)) != std::string::npos; p++) types++;
-  CHECK(helps == 9);
-  CHECK(types == 9);
+  CHECK(helps == 10);
+  CHECK(types == 10);
 }

@@ -1,0 +1,48 @@
+// Mosquitto's side of per-device authorization: the MOSQ_EVT_ACL_CHECK
+// callback and a MOSQ_EVT_MESSAGE guard, both answering from the pure rules
+// in authorization.h with what the broker knows about the client (client id,
+// username, certificate CN).
+//
+// The guard refuses client publishes to response and event topics whether or
+// not the ACL callback is registered, so spoofed replies are never routed.
+// The ACL callback is registered only when AuthzConfig::acl_check_wanted():
+// once it is, every access it has no objection to must be answered with the
+// fallback, because a deferring ACL plugin without an acl_file is deny-all
+// (docs/security.md).
+//
+// Runs on the broker thread only.
+#pragma once
+
+#include <chrono>
+
+#include "plugin/authorization.h"
+#include "plugin/metrics.h"
+#include "plugin/rate_limiter.h"
+
+struct mosquitto;
+
+namespace shadow::plugin {
+
+class AclCheck {
+ public:
+  // `config` and `metrics` must outlive the object.
+  AclCheck(const AuthzConfig& config, bool short_topics, Metrics& metrics);
+
+  // MOSQ_EVT_ACL_CHECK; `userdata` is the AclCheck. Returns MOSQ_ERR_SUCCESS,
+  // MOSQ_ERR_ACL_DENIED or MOSQ_ERR_PLUGIN_DEFER.
+  static int on_acl_check_callback(int event, void* event_data, void* userdata);
+  // MOSQ_EVT_MESSAGE; MOSQ_ERR_ACL_DENIED for a publish to a reserved topic
+  // (not routed, not retained; v5 publishers get 0x87), else MOSQ_ERR_SUCCESS.
+  static int on_message_callback(int event, void* event_data, void* userdata);
+
+ private:
+  Principal principal_of(mosquitto* client) const;
+  void log_denied(const char* what, mosquitto* client, const char* topic, const char* why);
+
+  const AuthzConfig& config_;
+  const bool short_topics_;
+  Metrics& metrics_;
+  LogBudget log_budget_{10};  // denial lines per second
+};
+
+}  // namespace shadow::plugin
