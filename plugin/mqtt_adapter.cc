@@ -11,6 +11,7 @@
 #include <mosquitto_broker.h>
 
 #include "plugin/broker_wake.h"
+#include "plugin/group_commit.h"
 #include "plugin/rate_limiter.h"
 #include "plugin/topic_filter.h"
 #include "shadow_core/request.h"
@@ -123,7 +124,68 @@ void MqttAdapter::on_message(mosquitto_evt_message* ev) {
     mosquitto_log_printf(MOSQ_LOG_WARNING, "shadow: request on '%s' answered with %d",
                          ev->topic, response.status);
   }
+  if (durable_ != nullptr) {
+    publish_durable(response);
+    return;
+  }
   for (const OutMessage& m : response.messages) publish(m.topic.c_str(), m.payload, m.qos, false);
+}
+
+void MqttAdapter::publish_durable(ServiceResponse& response) {
+  if (response.messages.empty()) return;
+  DurableMode& d = *durable_;
+  // Still under the shadow's lock: the tag covers this request's write and
+  // every write its answer may have read (durable_queue.h).
+  uint64_t seq = d.current_seq();
+  if (d.queue().empty() && seq <= d.committer().durable() && !d.committer().failed()) {
+    // A read of durable state with nothing queued before it: no reason to wait.
+    if (d.trace() != nullptr) d.trace()->ack(seq, response.messages.front().topic);
+    for (const OutMessage& m : response.messages) publish(m.topic.c_str(), m.payload, m.qos, false);
+    return;
+  }
+  std::vector<QueuedMessage> held;
+  held.reserve(response.messages.size());
+  for (OutMessage& m : response.messages)
+    held.push_back(QueuedMessage{std::move(m.topic), std::move(m.payload), m.qos, false});
+  d.hold(std::move(held), /*has_reply=*/true);
+  if (d.committer().failed()) release_durable();  // answer the 500 now
+}
+
+void MqttAdapter::release_durable() {
+  DurableMode& d = *durable_;
+  if (d.queue().empty()) return;
+  bool failed = d.committer().failed();  // read before durable(): see below
+  SyncTrace* trace = d.trace();
+  d.queue().release(d.committer().durable(), [&](const DurableEntry& e) {
+    if (e.messages.empty()) return;
+    if (trace != nullptr) trace->ack(e.seq, e.messages.front().topic);
+    for (const QueuedMessage& m : e.messages) publish(m.topic.c_str(), m.payload, m.qos, m.retain);
+  });
+  // Entries fsynced before a failure went out above; the rest never will
+  // be durable (group_commit.h): their requests get a 500, their events and
+  // the REST-caused messages are dropped.
+  if (!failed) return;
+  if (!warned_sync_failed_) {
+    warned_sync_failed_ = true;
+    mosquitto_log_printf(MOSQ_LOG_ERR,
+                         "shadow: durable mode: fsync of the write-ahead log failed (%s); every "
+                         "shadow request is now answered 500 until the broker is restarted",
+                         d.committer().failure().c_str());
+  }
+  std::optional<int64_t> timestamp;
+  if (service_.config().error_timestamp) timestamp = static_cast<int64_t>(std::time(nullptr));
+  size_t dropped = 0;
+  d.queue().take_all([&](const DurableEntry& e) {
+    if (!e.has_reply || e.messages.empty()) {
+      dropped += e.messages.size();
+      return;
+    }
+    if (trace != nullptr) trace->fail(e.seq, e.messages.front().topic);
+    dropped += e.messages.size();
+    if (auto reply = internal_failure_reply(e.messages.front(), timestamp))
+      publish(reply->topic.c_str(), reply->payload, reply->qos, false);
+  });
+  for (size_t i = 0; i < dropped; i++) metrics_.count_publish_failure();
 }
 
 void MqttAdapter::reject_throttled(const ServiceRequest& request) {
@@ -138,11 +200,18 @@ void MqttAdapter::reject_throttled(const ServiceRequest& request) {
   if (config.error_timestamp) timestamp = request.now;
   std::string body = responses::error(Error{429, config.throttled_message}, timestamp, token);
   std::string topic = reply_topic(request.id, request.form, request.op, "rejected");
+  if (durable_ != nullptr) {
+    // Reveals nothing, but must not overtake the held-back replies to this
+    // client's earlier requests.
+    durable_->hold({QueuedMessage{std::move(topic), std::move(body), 1, false}}, true);
+    return;
+  }
   publish(topic.c_str(), body, 1, false);
 }
 
 void MqttAdapter::drain_queue() {
   if (waker_ != nullptr) waker_->acknowledge();
+  if (durable_ != nullptr) release_durable();
   if (queue_.empty()) return;
   PublishQueue::Batch batch = queue_.take_all();
   for (const QueuedLog& log : batch.logs)

@@ -24,6 +24,7 @@ struct mosquitto_evt_message;  // mosquitto_broker.h
 namespace shadow::plugin {
 
 class BrokerWaker;
+class DurableMode;
 class RateLimiter;
 
 class MqttAdapter {
@@ -43,12 +44,26 @@ class MqttAdapter {
   // must outlive the adapter.
   void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
 
-  // The MOSQ_EVT_TICK callback: publishes what REST requests queued.
+  // The MOSQ_EVT_TICK callback: publishes what REST requests queued, and in
+  // durable mode what has become durable.
   static int on_tick_callback(int event, void* event_data, void* userdata);
+
+  // Durable mode (plugin_opt_sync_writes true; group_commit.h): replies and
+  // events are held back until the fsync covering the writes they reveal,
+  // then published in order on TICK or before the next request. Null: off,
+  // replies are published at once. `durable` must outlive the adapter.
+  void set_durable(DurableMode* durable) { durable_ = durable; }
 
  private:
   void on_message(mosquitto_evt_message* ev);
   void drain_queue();
+  // Durable mode: hands the replies and events of a request to the hold-back
+  // queue, or publishes them at once when nothing waits and every write
+  // they may reveal is already durable.
+  void publish_durable(ServiceResponse& response);
+  // Durable mode: publishes, in order, the held-back entries that are now
+  // durable; after a failed fsync answers every remaining request with 500.
+  void release_durable();
   // Publishes the 429 rejection of a request over the rate limit.
   void reject_throttled(const ServiceRequest& request);
   // Queues one publication; the broker sends it on its next loop pass, in
@@ -60,6 +75,8 @@ class MqttAdapter {
   OrderingLocks& locks_;
   Metrics& metrics_;
   BrokerWaker* waker_;
+  DurableMode* durable_ = nullptr;
+  bool warned_sync_failed_ = false;
   RateLimiter* limiter_ = nullptr;
   bool short_topics_;
   uint64_t ticks_ = 0;

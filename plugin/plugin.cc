@@ -27,6 +27,7 @@
 #include "plugin/acl_check.h"
 #include "plugin/broker_wake.h"
 #include "plugin/credentials.h"
+#include "plugin/group_commit.h"
 #include "plugin/metrics.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options.h"
@@ -56,6 +57,7 @@ struct PluginContext {
   shadow::plugin::OrderingLocks locks;
   shadow::plugin::Metrics metrics;
   std::unique_ptr<shadow::plugin::BrokerWaker> waker;
+  std::unique_ptr<shadow::plugin::DurableMode> durable;  // sync_writes true
   std::unique_ptr<MqttAdapter> mqtt;
   bool message_registered = false;
   bool tick_registered = false;
@@ -87,7 +89,20 @@ struct PluginContext {
       mosquitto_callback_unregister(id, MOSQ_EVT_MESSAGE, AclCheck::on_message_callback, nullptr);
     }
     acl.reset();
+    if (durable) {
+      // Last fsync of everything applied; held-back publications are
+      // dropped: the broker routes nothing during cleanup (group_commit.h).
+      size_t held = durable->queue().size();
+      durable->stop();
+      if (held > 0) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                             "shadow: durable mode: %zu held-back publications dropped at shutdown "
+                             "(their writes are durable; the clients got no reply)",
+                             held);
+      }
+    }
     mqtt.reset();
+    durable.reset();  // after the adapter that points to it, before the waker and store it uses
     limiter.reset();
     waker.reset();
     service.reset();
@@ -130,12 +145,37 @@ int start_authz(PluginContext* ctx) {
   return MOSQ_ERR_SUCCESS;
 }
 
+// Durable mode: the syncer thread and the hold-back queue over the store's
+// sequence numbers (group_commit.h). Returns an error message or "".
+std::string start_durable(PluginContext* ctx) {
+  std::unique_ptr<shadow::plugin::SyncTrace> trace;
+  if (!ctx->config.debug_sync_log.empty()) {
+    std::string err;
+    trace = shadow::plugin::SyncTrace::open(ctx->config.debug_sync_log, &err);
+    if (!trace) return err + " (plugin_opt_debug_sync_log)";
+  }
+  shadow::RocksDbStore* store = ctx->store.get();
+  shadow::plugin::BrokerWaker* waker = ctx->waker.get();
+  ctx->durable = std::make_unique<shadow::plugin::DurableMode>(
+      [store] { return store->latest_sequence(); },
+      [store] {
+        shadow::StoreStatus st = store->flush_wal(/*sync=*/true);
+        return st.is_ok() ? std::string() : st.message;
+      },
+      [waker] {
+        if (waker != nullptr) waker->request();
+      },
+      std::move(trace));
+  return "";
+}
+
 // Loads the credentials, starts the wake-up and the HTTP server. Runs after
 // the MQTT side is up; returns an error message or "".
 std::string start_rest(PluginContext* ctx) {
   const shadow::plugin::HttpConfig& http = ctx->config.http;
   shadow::rest::RestApiOptions api_options;
   api_options.metrics_auth = http.metrics_auth;
+  api_options.durable = ctx->durable.get();
   if (http.auth_sigv4) {
     auto loaded = shadow::rest::load_credentials_file(http.credentials_file);
     if (auto* error = std::get_if<std::string>(&loaded)) {
@@ -203,7 +243,9 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   shadow::RocksDbOptions db_options;
   db_options.path = ctx->config.db_path;
-  db_options.sync_writes = ctx->config.sync_writes;
+  // Durable mode does not fsync per write: it fsyncs in batches (group
+  // commit, plugin/group_commit.h) off the broker thread.
+  db_options.sync_writes = false;
   db_options.block_cache_bytes = ctx->config.block_cache_bytes;
   shadow::StoreStatus st = shadow::RocksDbStore::open(db_options, &ctx->store);
   if (!st.is_ok()) {
@@ -214,7 +256,10 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, *ctx->store);
 
-  if (ctx->config.http.enabled()) {
+  // TICK publishes what other threads handed over: REST-caused messages, and
+  // in durable mode the replies whose fsync has completed.
+  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes;
+  if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     std::string err = waker->start();
     if (err.empty()) {
@@ -222,7 +267,7 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
     } else {
       mosquitto_log_printf(MOSQ_LOG_WARNING,
                            "shadow: cannot wake the broker loop (%s): MQTT messages caused by "
-                           "REST requests may wait up to 100 ms",
+                           "REST requests, and durable-mode replies, may wait up to 100 ms",
                            err.c_str());
     }
   }
@@ -231,6 +276,18 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   if (ctx->waker) {
     shadow::plugin::BrokerWaker* waker = ctx->waker.get();
     ctx->queue.set_wake([waker] { waker->request(); });
+  }
+  if (ctx->config.sync_writes) {
+    std::string err = start_durable(ctx);
+    if (!err.empty()) {
+      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start durable mode: %s", err.c_str());
+      return MOSQ_ERR_INVAL;
+    }
+    ctx->mqtt->set_durable(ctx->durable.get());
+  } else if (!ctx->config.debug_sync_log.empty()) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "shadow: plugin_opt_debug_sync_log has no effect without "
+                         "plugin_opt_sync_writes true");
   }
 
   int rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_MESSAGE,
@@ -244,7 +301,7 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   rc = start_authz(ctx);
   if (rc != MOSQ_ERR_SUCCESS) return rc;
 
-  if (ctx->config.http.enabled()) {
+  if (needs_tick) {
     rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_TICK, MqttAdapter::on_tick_callback,
                                      nullptr, ctx->mqtt.get());
     if (rc != MOSQ_ERR_SUCCESS) {
@@ -253,6 +310,8 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
       return rc;
     }
     ctx->tick_registered = true;
+  }
+  if (ctx->config.http.enabled()) {
     std::string err = start_rest(ctx);
     if (!err.empty()) {
       mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start the REST API: %s", err.c_str());
@@ -264,8 +323,15 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
                        shadow::plugin::describe(ctx->config).c_str());
   if (ctx->config.sync_writes) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                         "shadow: sync_writes is on: every shadow write waits for an fsync on "
-                         "the broker thread, which slows all clients of this broker");
+                         "shadow: durable mode (sync_writes true): replies and events are sent "
+                         "once a group-commit fsync of the write-ahead log covers their write; "
+                         "the broker thread never waits for the disk");
+  }
+  if (ctx->durable && ctx->durable->trace() != nullptr) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "shadow: plugin_opt_debug_sync_log is on (%s): a test aid that writes "
+                         "a line per reply; do not use it in production",
+                         ctx->config.debug_sync_log.c_str());
   }
   return MOSQ_ERR_SUCCESS;
 }

@@ -1,0 +1,61 @@
+"""Durable mode and the REST API: an update answers after its fsync and
+reads back at once, its MQTT events go through the same hold-back as MQTT
+replies (traced after a covering sync, in order), and REST and MQTT writers
+of one shadow see one order."""
+
+import http.client
+import json
+import unittest
+
+from durable_case import Trace, assert_no_ack_before_its_sync, durable_broker, report_if_crashed
+from mqtt_client import prefix
+from rest_case import RestBroker
+from shadow_case import ShadowTestCase
+
+
+class DurableRest(ShadowTestCase):
+    def setUp(self):
+        self.broker = durable_broker(RestBroker, auth="none")
+        self.addCleanup(self.broker.cleanup)
+        self.broker.start()
+        self.addCleanup(report_if_crashed, self.broker)
+
+    def http(self, method, path, body=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.broker.http_port, timeout=30)
+        try:
+            data = None if body is None else json.dumps(body).encode()
+            conn.request(method, path, body=data)
+            r = conn.getresponse()
+            return r.status, json.loads(r.read() or b"null")
+        finally:
+            conn.close()
+
+    def test_update_then_get_and_events_in_order(self):
+        p = prefix("dur-rest")
+        c = self.client("watch", p + "/update/documents")
+        versions = []
+        for k in range(15):
+            status, body = self.http("POST", "/things/dur-rest/shadow",
+                                     {"state": {"reported": {"k": k}}})
+            self.assertEqual(status, 200, body)
+            versions.append(body["version"])
+            status, got = self.http("GET", "/things/dur-rest/shadow")
+            self.assertEqual(status, 200, got)
+            self.assertEqual((got["version"], got["state"]["reported"]["k"]), (body["version"], k))
+            # An MQTT update in between: one order for both channels.
+            upd = self.update_accepted(p, {"state": {"reported": {"k": k, "m": True}}})
+            versions.append(upd["version"])
+        self.assertEqual(versions, list(range(1, 31)))
+        docs = [m.json() for m in c.take(p + "/update/documents", count=30)]
+        self.assertEqual([d["current"]["version"] for d in docs], versions)
+
+        self.broker.stop()
+        trace = Trace(self.broker.trace_path)
+        assert_no_ack_before_its_sync(self, trace)
+        doc_acks = [a for a in trace.acks if "/dur-rest/shadow/update/accepted" in a[2]
+                    or "/dur-rest/shadow/update/documents" in a[2]]
+        self.assertGreaterEqual(len(doc_acks), 30)
+
+
+if __name__ == "__main__":
+    unittest.main()
