@@ -206,6 +206,15 @@ double BrokerProcess::cpu_seconds() const {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+double BrokerProcess::run_queue_wait_seconds() const {
+  if (pid_ <= 0) return -1;
+  // "<on-cpu ns> <run-queue wait ns> <timeslices>"
+  std::ifstream f("/proc/" + std::to_string(pid_) + "/schedstat");
+  unsigned long long on_cpu = 0, waiting = 0;
+  if (!(f >> on_cpu >> waiting)) return -1;
+  return static_cast<double>(waiting) / 1e9;
+}
+
 long BrokerProcess::rss_kb() const {
   if (pid_ <= 0) return -1;
   std::ifstream f("/proc/" + std::to_string(pid_) + "/status");

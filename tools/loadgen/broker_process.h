@@ -47,6 +47,9 @@ class BrokerProcess {
   // User + system CPU seconds the broker has used so far (/proc/<pid>/stat);
   // -1 if it cannot be read.
   double cpu_seconds() const;
+  // Seconds the broker's main thread has spent runnable but waiting for a
+  // CPU (/proc/<pid>/schedstat); -1 if unknown.
+  double run_queue_wait_seconds() const;
   // Resident set size in kB (/proc/<pid>/status VmRSS); -1 if unknown.
   long rss_kb() const;
   // The last `max_bytes` of the broker log.

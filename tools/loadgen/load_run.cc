@@ -405,9 +405,7 @@ std::string thing_name(const RunConfig& cfg, int i) {
   return cfg.thing_prefix + std::to_string(static_cast<int64_t>(i) * cfg.thing_step);
 }
 
-RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
-                   const std::atomic<bool>* interrupted,
-                   const std::function<double()>& responder_cpu) {
+RunResult run_load(const RunConfig& cfg, const Probes& probes, const std::atomic<bool>* interrupted) {
   RunResult result;
   Shared sh;
   sh.cfg = &cfg;
@@ -504,13 +502,14 @@ RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_c
   sh.send_end_ns = measure_start + static_cast<int64_t>(cfg.duration_s * kSecond);
   sh.go_ns.store(go, std::memory_order_release);
   sleep_until_ns(measure_start, interrupted);
-  double cpu0 = broker_cpu ? broker_cpu() : -1;
-  double rcpu0 = responder_cpu ? responder_cpu() : -1;
+  auto sample = [](const std::function<double()>& f) { return f ? f() : -1.0; };
+  double cpu0 = sample(probes.broker_cpu), wait0 = sample(probes.broker_wait),
+         rcpu0 = sample(probes.responder_cpu);
   sleep_until_ns(sh.send_end_ns.load(), interrupted);
   int64_t end = std::min(now_ns(), sh.send_end_ns.load());
   if (interrupted && interrupted->load()) sh.send_end_ns = end;
-  double cpu1 = broker_cpu ? broker_cpu() : -1;
-  double rcpu1 = responder_cpu ? responder_cpu() : -1;
+  double cpu1 = sample(probes.broker_cpu), wait1 = sample(probes.broker_wait),
+         rcpu1 = sample(probes.responder_cpu);
   // The threads drain outstanding replies on their own (bounded); wait for them.
   for (auto& th : threads) th.join();
   threads.clear();
@@ -519,6 +518,7 @@ RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_c
   result.measured_s = static_cast<double>(std::max<int64_t>(end - measure_start, 0)) / kSecond;
   if (cpu0 >= 0 && cpu1 >= 0) result.broker_cpu_s = cpu1 - cpu0;
   if (rcpu0 >= 0 && rcpu1 >= 0) result.responder_cpu_s = rcpu1 - rcpu0;
+  if (wait0 >= 0 && wait1 >= 0) result.broker_wait_s = wait1 - wait0;
   for (const auto& s : stats) {
     result.sent += s.sent;
     result.accepted += s.accepted;

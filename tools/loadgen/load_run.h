@@ -62,17 +62,24 @@ struct RunResult {
   double loadgen_cpu_s = 0;   // CPU time of the load threads (whole run)
   double broker_cpu_s = -1;   // broker CPU in the measured window (-1: unknown)
   double responder_cpu_s = -1;  // echo responder CPU in the measured window (baseline)
+  // Time the broker's main thread was runnable but waiting for a CPU in the
+  // window: how much other processes (the load generator, neighbours) held it back.
+  double broker_wait_s = -1;
   Histogram latency;          // accepted replies in the window, nanoseconds
   std::string first_failure;  // first connection failure, for the report
 };
 
-// Runs the traffic described by `cfg`. `broker_cpu` (may be empty) returns the
-// broker's CPU seconds so far; it is sampled at both ends of the measured
-// window, and so is `responder_cpu` (may be empty: the baseline's echo
-// client). The run stops early when *interrupted becomes true.
-RunResult run_load(const RunConfig& cfg, const std::function<double()>& broker_cpu,
-                   const std::atomic<bool>* interrupted,
-                   const std::function<double()>& responder_cpu = {});
+// Readings of the processes that answer requests, each sampled at both ends
+// of the measured window; any may be empty.
+struct Probes {
+  std::function<double()> broker_cpu;     // broker CPU seconds so far
+  std::function<double()> broker_wait;    // seconds the broker waited for a CPU so far
+  std::function<double()> responder_cpu;  // the baseline's echo client CPU seconds so far
+};
+
+// Runs the traffic described by `cfg`. The run stops early when *interrupted
+// becomes true.
+RunResult run_load(const RunConfig& cfg, const Probes& probes, const std::atomic<bool>* interrupted);
 
 // The thing name for index i, e.g. "lg-17" (see thing_step).
 std::string thing_name(const RunConfig& cfg, int i);

@@ -205,9 +205,9 @@ int main(int argc, char** argv) {
     rc_get.event_subscribers = 0;
     rc_get.seed = false;
     rc_get.client_prefix = "shadow-loader-get";
-    std::function<double()> cpu;
-    if (start_broker) cpu = [&broker] { return broker.cpu_seconds(); };
-    loadgen::RunResult r = loadgen::run_load(rc_get, cpu, &g_interrupted);
+    loadgen::Probes probes;
+    if (start_broker) probes.broker_cpu = [&broker] { return broker.cpu_seconds(); };
+    loadgen::RunResult r = loadgen::run_load(rc_get, probes, &g_interrupted);
     if (!r.error.empty()) {
       std::fprintf(stderr, "shadow_loader: get phase: %s\n", r.error.c_str());
       return 1;

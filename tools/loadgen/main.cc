@@ -96,7 +96,7 @@ int run(const Cli& cli) {
     loadgen::BrokerProcess broker;
     loadgen::LabeledRun lr;
     lr.label = "full service";
-    std::function<double()> cpu;
+    loadgen::Probes probes;
     if (cli.start_broker) {
       loadgen::BrokerSpec spec;
       spec.mosquitto = cli.mosquitto;
@@ -114,14 +114,15 @@ int run(const Cli& cli) {
       }
       cfg.host = "127.0.0.1";
       cfg.port = broker.port();
-      cpu = [&broker] { return broker.cpu_seconds(); };
+      probes.broker_cpu = [&broker] { return broker.cpu_seconds(); };
+      probes.broker_wait = [&broker] { return broker.run_queue_wait_seconds(); };
       lr.broker = plugin_description(cli) + " on port " + std::to_string(broker.port()) + ", log " +
                   broker.log_path();
     } else {
       lr.broker = "existing broker at " + cfg.host + ":" + std::to_string(cfg.port) + " (CPU not measured)";
     }
     if (!cli.json) std::fprintf(stderr, "shadow_loadgen: running %s ...\n", lr.label.c_str());
-    lr.result = loadgen::run_load(cfg, cpu, &g_interrupted);
+    lr.result = loadgen::run_load(cfg, probes, &g_interrupted);
     if (!lr.result.error.empty()) {
       std::fprintf(stderr, "shadow_loadgen: %s run: %s\n", lr.label.c_str(),
                    connect_hint(lr.result.error, cfg, cli.start_broker).c_str());
@@ -157,8 +158,11 @@ int run(const Cli& cli) {
                                                        : "accepted only") +
                 ") on port " + std::to_string(broker.port());
     if (!cli.json) std::fprintf(stderr, "shadow_loadgen: running %s ...\n", lr.label.c_str());
-    lr.result = loadgen::run_load(bcfg, [&broker] { return broker.cpu_seconds(); }, &g_interrupted,
-                                  [&echo] { return echo.cpu_seconds(); });
+    loadgen::Probes probes;
+    probes.broker_cpu = [&broker] { return broker.cpu_seconds(); };
+    probes.broker_wait = [&broker] { return broker.run_queue_wait_seconds(); };
+    probes.responder_cpu = [&echo] { return echo.cpu_seconds(); };
+    lr.result = loadgen::run_load(bcfg, probes, &g_interrupted);
     echo.stop();
     if (!lr.result.error.empty()) {
       std::fprintf(stderr, "shadow_loadgen: %s run: %s\n", lr.label.c_str(), lr.result.error.c_str());

@@ -97,6 +97,8 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
       {"latency max (ms)", [](const LabeledRun& r) { return ms(r.result.latency.max()); }},
       {"broker CPU s (measured)", [](const LabeledRun& r) {
          return r.result.broker_cpu_s >= 0 ? fmt("%.2f", r.result.broker_cpu_s) : std::string("n/a"); }},
+      {"broker wait for CPU s (measured)", [](const LabeledRun& r) {
+         return r.result.broker_wait_s >= 0 ? fmt("%.2f", r.result.broker_wait_s) : std::string("n/a"); }},
       {"broker CPU s / 1000 replies", [](const LabeledRun& r) {
          double v = cpu_per_1000(r.result);
          return v >= 0 ? fmt("%.4f", v) : std::string("n/a"); }},
@@ -167,13 +169,13 @@ void print_json(std::FILE* out, const RunConfig& cfg, const std::vector<LabeledR
                  "%s{\"label\":\"%s\",\"broker\":\"%s\",\"sent\":%" PRIu64 ",\"accepted\":%" PRIu64
                  ",\"accepted_updates\":%" PRIu64 ",\"accepted_gets\":%" PRIu64 ",\"rejected\":%" PRIu64
                  ",\"errors\":%" PRIu64 ",\"missing\":%" PRIu64 ",\"events\":%" PRIu64
-                 ",\"measured_s\":%.3f,\"throughput\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
+                 ",\"measured_s\":%.3f,\"broker_wait_s\":%.3f,\"throughput\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
                  "\"p99\":%.3f,\"max\":%.3f},\"broker_cpu_s\":%.3f,\"broker_cpu_s_per_1000\":%.5f,"
                  "\"service_cpu_s_per_1000\":%.5f,\"loadgen_cpu_s\":%.3f,\"echo_cpu_s\":%.3f,"
                  "\"failure\":\"%s\"}",
                  i ? "," : "", json_escape(runs[i].label).c_str(), json_escape(runs[i].broker).c_str(),
                  r.sent, r.accepted, r.accepted_updates, r.accepted_gets, r.rejected, r.errors, r.missing,
-                 r.events, r.measured_s, r.throughput, r.latency.percentile(50) / 1e6,
+                 r.events, r.measured_s, r.broker_wait_s, r.throughput, r.latency.percentile(50) / 1e6,
                  r.latency.percentile(90) / 1e6, r.latency.percentile(99) / 1e6, r.latency.max() / 1e6,
                  r.broker_cpu_s, cpu_per_1000(r), service_cpu_per_1000(r), r.loadgen_cpu_s, r.responder_cpu_s,
                  json_escape(r.first_failure).c_str());
