@@ -19,7 +19,9 @@
 //                                    a field "*" counts as absent
 //   S <thing> <shadow> <version> [<deleted_at>]  seed the store: a live record
 //                                    whose document is the payload, or with
-//                                    deleted_at a tombstone
+//                                    deleted_at a tombstone. Only what the
+//                                    engine could have stored: valid names,
+//                                    UTF-8 text (JSON or not: a damaged record)
 //   F <n>                            the next n store writes fail
 //
 // <now> is clamped to [0, kMaxNow]: the caller's clock is not network input.
@@ -158,6 +160,18 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// Thing and shadow names as the spec allows them ([a-zA-Z0-9:_-]+, shadow
+// names also '$'), with the default length limits.
+bool storable_name(std::string_view name, bool shadow_name) {
+  if (name.empty() || name.size() > (shadow_name ? 64u : 128u)) return false;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ':' || c == '_' ||
+              c == '-' || (shadow_name && c == '$');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // --------------------------------------------------------------- invariants
 
 bool same_record(const std::optional<ShadowRecord>& a, const std::optional<ShadowRecord>& b) {
@@ -242,6 +256,9 @@ class Session {
       if (!valid_utf8(payload)) return;
       r.document = std::string(payload);
     }
+    // Only keys the engine could have written: it validates every name before
+    // it touches the store, and list results come straight from the keys.
+    if (!storable_name(f[1], false) || (!f[2].empty() && !storable_name(f[2], true))) return;
     StoreKey key{std::string(f[1]), std::string(f[2])};
     std::optional<shadow::RecordStamp> expected;
     if (auto old = read(key)) expected = shadow::stamp_of(*old);
