@@ -46,6 +46,25 @@ StoreStatus MemoryStore::list_named(std::string_view thing, std::string_view aft
   return StoreStatus::ok();
 }
 
+StoreStatus MemoryStore::list_shadows(const StoreKey& after, size_t limit,
+                                      std::vector<StoreKey>* keys, bool* more) {
+  std::lock_guard<std::mutex> lock(mu_);
+  keys->clear();
+  *more = false;
+  // std::string compares bytes as unsigned char, the order RocksDB keys have.
+  auto it = after.thing.empty() ? records_.begin()
+                                : records_.upper_bound({after.thing, after.shadow});
+  for (; it != records_.end(); ++it) {
+    if (it->second.deleted) continue;
+    if (keys->size() == limit) {
+      *more = true;
+      break;
+    }
+    keys->push_back(StoreKey{it->first.first, it->first.second});
+  }
+  return StoreStatus::ok();
+}
+
 void MemoryStore::fail_next_writes(int n) {
   std::lock_guard<std::mutex> lock(mu_);
   failing_writes_ = n;

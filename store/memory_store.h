@@ -17,6 +17,8 @@ class MemoryStore final : public Store {
                               const ShadowRecord& next) override;
   StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
                          std::vector<std::string>* names, bool* more) override;
+  StoreStatus list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+                           bool* more) override;
 
   // Test hook: the next `n` writes fail with kIoError.
   void fail_next_writes(int n);

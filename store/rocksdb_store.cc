@@ -28,6 +28,16 @@ std::string shadow_key(std::string_view thing, std::string_view shadow) {
   return k;
 }
 
+bool parse_shadow_key(std::string_view key, StoreKey* out) {
+  if (key.substr(0, kShadowPrefix.size()) != kShadowPrefix) return false;
+  key.remove_prefix(kShadowPrefix.size());
+  size_t nul = key.find('\0');
+  if (nul == std::string_view::npos || nul == 0) return false;
+  out->thing.assign(key.substr(0, nul));
+  out->shadow.assign(key.substr(nul + 1));
+  return true;
+}
+
 namespace {
 
 void put_u64(std::string* dst, uint64_t v) {
@@ -258,6 +268,50 @@ StoreStatus RocksDbStore::list_named(std::string_view thing, std::string_view af
     return StoreStatus::io_error("listing shadows of '" + std::string(thing) +
                                  "': " + it->status().ToString());
   }
+  return StoreStatus::ok();
+}
+
+StoreStatus RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
+                                       std::vector<StoreKey>* keys, bool* more) {
+  keys->clear();
+  *more = false;
+  const std::string_view prefix = rocksdb_format::kShadowPrefix;
+  // Every shadow key starts with "s/"; "s0" ('/' + 1) is the first key
+  // past them, so the scan never touches keys of another kind.
+  std::string upper(prefix);
+  upper.back() = static_cast<char>(upper.back() + 1);
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  // A backup reads a long range once: keep it from evicting the hot blocks.
+  ro.fill_cache = false;
+
+  std::string start(prefix);
+  if (!after.thing.empty()) start = rocksdb_format::shadow_key(after.thing, after.shadow);
+
+  auto fail = [&](std::string message) {
+    keys->clear();
+    *more = false;
+    return StoreStatus::io_error(std::move(message));
+  };
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    if (!after.thing.empty() && k.ToStringView() == start) continue;  // strictly after
+    StoreKey key;
+    if (!rocksdb_format::parse_shadow_key(k.ToStringView(), &key))
+      return fail("listing shadows: malformed key '" + k.ToString(true) + "'");
+    ShadowRecord r;
+    StoreStatus d = rocksdb_format::decode_record(it->value().ToStringView(), &r);
+    if (!d.is_ok()) return fail("shadow '" + key.thing + "'/'" + key.shadow + "': " + d.message);
+    if (r.deleted) continue;
+    if (keys->size() == limit) {
+      *more = true;
+      break;
+    }
+    keys->push_back(std::move(key));
+  }
+  if (!it->status().ok()) return fail("listing shadows: " + it->status().ToString());
   return StoreStatus::ok();
 }
 

@@ -79,6 +79,10 @@ class RocksDbStore final : public Store {
                               const ShadowRecord& next) override;
   StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
                          std::vector<std::string>* names, bool* more) override;
+  // One scan over the whole "s/" key range from `after`; tombstones are
+  // read and skipped.
+  StoreStatus list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+                           bool* more) override;
 
   // Writes buffered write-ahead-log data to the OS and, if `sync`, fsyncs
   // the log: afterwards every earlier acknowledged write survives power loss.
@@ -123,6 +127,11 @@ namespace rocksdb_format {
 std::string shadow_key(std::string_view thing, std::string_view shadow);
 // The common prefix of every key of `thing`: "s/" + thing + '\0'.
 std::string thing_prefix(std::string_view thing);
+// The common prefix of every shadow key: "s/".
+inline constexpr std::string_view kShadowPrefix = "s/";
+// The inverse of shadow_key: false when `key` is not "s/" + thing + '\0' +
+// shadow with a non-empty thing.
+bool parse_shadow_key(std::string_view key, StoreKey* out);
 
 // Value, format 1 (integers little-endian):
 //   [0]      format byte, 1

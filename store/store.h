@@ -78,6 +78,16 @@ class Store {
   virtual StoreStatus list_named(std::string_view thing, std::string_view after,
                                  size_t limit, std::vector<std::string>* names,
                                  bool* more) = 0;
+
+  // Every live (not deleted) shadow, classic and named, in key order: by
+  // thing bytes, a thing's classic shadow before its named ones, named
+  // shadows by name bytes. Returns at most `limit` keys strictly after
+  // `after` (after.thing empty: from the first). *more is set to whether
+  // further live shadows exist after the last returned. Tombstones are
+  // skipped, so a page may read more records than it returns.
+  // (A mosquitto-shadow extension for backups: AWS cannot list all shadows.)
+  virtual StoreStatus list_shadows(const StoreKey& after, size_t limit,
+                                   std::vector<StoreKey>* keys, bool* more) = 0;
 };
 
 }  // namespace shadow

@@ -50,6 +50,10 @@ class NumberedStore final : public shadow::Store {
                                  std::vector<std::string>* names, bool* more) override {
     return inner_.list_named(thing, after, limit, names, more);
   }
+  shadow::StoreStatus list_shadows(const shadow::StoreKey& after, size_t limit,
+                                   std::vector<shadow::StoreKey>* keys, bool* more) override {
+    return inner_.list_shadows(after, limit, keys, more);
+  }
   uint64_t seq() const { return seq_.load(); }
 
  private:

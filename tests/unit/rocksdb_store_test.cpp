@@ -88,6 +88,20 @@ std::vector<std::string> list(Store& s, std::string_view thing, std::string_view
   return names;
 }
 
+// list_shadows as "thing/shadow" strings ("thing/" for a classic shadow).
+std::vector<std::string> list_all(Store& s, const StoreKey& after = {}, size_t limit = 100,
+                                  bool* more_out = nullptr) {
+  std::vector<StoreKey> keys;
+  bool more = true;
+  StoreStatus st = s.list_shadows(after, limit, &keys, &more);
+  INFO(st.message);
+  REQUIRE(st.is_ok());
+  if (more_out) *more_out = more;
+  std::vector<std::string> out;
+  for (const StoreKey& k : keys) out.push_back(k.thing + "/" + k.shadow);
+  return out;
+}
+
 void put_new(Store& s, const StoreKey& k, const ShadowRecord& r) {
   StoreStatus st = s.compare_and_set(k, std::nullopt, r);
   INFO(st.message);
@@ -249,6 +263,76 @@ TEST_CASE("rocksdb store: list_named order, pagination and exclusions", "[rocksd
   CHECK_FALSE(more);
 }
 
+TEST_CASE("rocksdb format: shadow keys parse back", "[rocksdb]") {
+  using namespace rocksdb_format;
+  StoreKey k;
+  REQUIRE(parse_shadow_key(shadow_key("dev1", ""), &k));
+  CHECK(k.thing == "dev1");
+  CHECK(k.shadow.empty());
+  REQUIRE(parse_shadow_key(shadow_key("a:b", "$x-1"), &k));
+  CHECK(k.thing == "a:b");
+  CHECK(k.shadow == "$x-1");
+  CHECK_FALSE(parse_shadow_key("s/dev1", &k));                   // no NUL
+  CHECK_FALSE(parse_shadow_key(std::string("s/\0x", 4), &k));   // empty thing
+  CHECK_FALSE(parse_shadow_key(std::string("t/a\0x", 5), &k));  // another prefix
+}
+
+TEST_CASE("rocksdb store: list_shadows key order, pagination and tombstones", "[rocksdb]") {
+  TempDir dir;
+  auto store = open_store(dir.db());
+  for (const char* thing : {"b", "a", "ab", "a:b", "A"}) put_new(*store, {thing, ""}, live(1));
+  for (const char* n : {"x", "$sys", "B"}) put_new(*store, {"a", n}, live(1));
+  put_new(*store, {"ab", "gone"}, live(1));
+  REQUIRE(store->compare_and_set({"ab", "gone"}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
+  REQUIRE(store->compare_and_set({"b", ""}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
+  put_new(*store, {"b", "n"}, live(1));
+  // Keys outside the "s/" range are not shadows and must not be read.
+  {
+    rocksdb::DB* raw = nullptr;
+    store.reset();
+    rocksdb::Options o;
+    REQUIRE(rocksdb::DB::Open(o, dir.db(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    REQUIRE(db->Put({}, "s0", "not a shadow").ok());
+    REQUIRE(db->Put({}, "r/x", "not a shadow").ok());
+    REQUIRE(db->Close().ok());
+    store = open_store(dir.db());
+  }
+
+  using V = std::vector<std::string>;
+  const V all{"A/", "a/", "a/$sys", "a/B", "a/x", "a:b/", "ab/", "b/n"};
+  bool more = true;
+  CHECK(list_all(*store, {}, 100, &more) == all);
+  CHECK_FALSE(more);
+
+  // Page by page, each page strictly after the last key of the previous one.
+  V paged;
+  StoreKey after;
+  for (int page = 0; page < 20; ++page) {
+    std::vector<StoreKey> keys;
+    REQUIRE(store->list_shadows(after, 3, &keys, &more).is_ok());
+    CHECK(keys.size() <= 3);
+    for (const StoreKey& k : keys) paged.push_back(k.thing + "/" + k.shadow);
+    if (!more) break;
+    REQUIRE_FALSE(keys.empty());
+    after = keys.back();
+  }
+  CHECK(paged == all);
+
+  // `after` need not exist; a classic `after` continues with its named shadows.
+  CHECK(list_all(*store, {"a", ""}, 2, &more) == V{"a/$sys", "a/B"});
+  CHECK(more);
+  CHECK(list_all(*store, {"a", "C"}, 100, &more) == V{"a/x", "a:b/", "ab/", "b/n"});
+  CHECK(list_all(*store, {"aa", ""}, 100) == V{"ab/", "b/n"});
+  // A tombstone is neither listed nor "more".
+  CHECK(list_all(*store, {"ab", ""}, 1, &more) == V{"b/n"});
+  CHECK_FALSE(more);
+  CHECK(list_all(*store, {"b", "n"}, 5, &more).empty());
+  CHECK_FALSE(more);
+  CHECK(list_all(*store, {}, 0, &more).empty());
+  CHECK(more);
+}
+
 TEST_CASE("rocksdb store: behaves like the MemoryStore", "[rocksdb]") {
   TempDir dir;
   auto rocks = open_store(dir.db());
@@ -293,6 +377,22 @@ TEST_CASE("rocksdb store: behaves like the MemoryStore", "[rocksdb]") {
     REQUIRE(memory.list_named(thing, after, limit, &mn, &mmore).is_ok());
     REQUIRE(rocks->list_named(thing, after, limit, &rn, &rmore).is_ok());
     REQUIRE(mn == rn);
+    REQUIRE(mmore == rmore);
+
+    // list_shadows from a random key (present or not), or from the start.
+    StoreKey from;
+    if (pick(4) != 0) from = {things[pick(things.size())], shadows[pick(shadows.size())]};
+    size_t all_limit = pick(6);
+    std::vector<StoreKey> mk, rk;
+    mmore = false;
+    rmore = true;
+    REQUIRE(memory.list_shadows(from, all_limit, &mk, &mmore).is_ok());
+    REQUIRE(rocks->list_shadows(from, all_limit, &rk, &rmore).is_ok());
+    REQUIRE(mk.size() == rk.size());
+    for (size_t j = 0; j < mk.size(); ++j) {
+      REQUIRE(mk[j].thing == rk[j].thing);
+      REQUIRE(mk[j].shadow == rk[j].shadow);
+    }
     REQUIRE(mmore == rmore);
   }
 }
@@ -410,6 +510,9 @@ TEST_CASE("rocksdb store: corrupt values are I/O errors, never crashes", "[rocks
   bool more = false;
   CHECK(store->list_named("t", "", 10, &names, &more).code == StoreStatus::kIoError);
   CHECK(names.empty());
+  std::vector<StoreKey> keys;
+  CHECK(store->list_shadows({}, 10, &keys, &more).code == StoreStatus::kIoError);
+  CHECK(keys.empty());
   // Healthy records stay readable.
   REQUIRE(store->get({"t", "ok"}, &out).is_ok());
   CHECK(out.version == 1);
