@@ -203,4 +203,32 @@ std::string named_shadow_list(const std::vector<std::string>& names, const std::
   return take(buffer);
 }
 
+std::string shadow_list(const std::vector<StoreKey>& keys, const std::optional<std::string>& next_token,
+                        int64_t now) {
+  rapidjson::StringBuffer buffer(nullptr, kBufferBytes);
+  Writer w(buffer);
+  w.StartObject();
+  key(w, "results");
+  w.StartArray();
+  for (const StoreKey& k : keys) {
+    w.StartObject();
+    key(w, "thingName");
+    w.String(k.thing.data(), static_cast<rapidjson::SizeType>(k.thing.size()));
+    if (!k.shadow.empty()) {
+      key(w, "shadowName");
+      w.String(k.shadow.data(), static_cast<rapidjson::SizeType>(k.shadow.size()));
+    }
+    w.EndObject();
+  }
+  w.EndArray();
+  if (next_token) {
+    key(w, "nextToken");
+    w.String(next_token->data(), static_cast<rapidjson::SizeType>(next_token->size()));
+  }
+  key(w, "timestamp");
+  w.Int64(now);
+  w.EndObject();
+  return take(buffer);
+}
+
 }  // namespace shadow::responses

@@ -11,6 +11,7 @@
 #include "shadow_core/document.h"
 #include "shadow_core/errors.h"
 #include "shadow_core/json.h"
+#include "store/store.h"
 
 namespace shadow::responses {
 
@@ -44,5 +45,11 @@ std::string error(const Error& error, const std::optional<int64_t>& timestamp, c
 // ListNamedShadowsForThing result.
 std::string named_shadow_list(const std::vector<std::string>& names, const std::optional<std::string>& next_token,
                               int64_t now);
+
+// ListShadows result (a mosquitto-shadow extension):
+// {"results":[{"thingName":T[,"shadowName":S]},...][,"nextToken":..],"timestamp":N};
+// shadowName is absent for a classic shadow.
+std::string shadow_list(const std::vector<StoreKey>& keys, const std::optional<std::string>& next_token,
+                        int64_t now);
 
 }  // namespace shadow::responses

@@ -74,6 +74,20 @@ std::optional<std::string> decode_token(std::string_view token) {
   return out;
 }
 
+// The pageSize query value: nullopt when it is not a number in 1..max.
+// Absent: `fallback`.
+std::optional<size_t> page_size_of(std::optional<std::string_view> text, size_t fallback, size_t max) {
+  if (!text) return fallback;
+  size_t n = 0;
+  bool digits = !text->empty() && text->size() <= 4;
+  for (char c : *text) {
+    if (c < '0' || c > '9') digits = false;
+    else n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  if (!digits || n < 1 || n > max) return std::nullopt;
+  return n;
+}
+
 }  // namespace
 
 Service::Service(Config config, Store& store) : config_(std::move(config)), store_(store) {}
@@ -285,19 +299,10 @@ ServiceResponse Service::list_named_shadows(std::string_view thing, std::optiona
   Reply reply(config_, request);
   if (auto e = validate_thing_name(thing, config_)) return reply.reject(*e, {});
 
-  size_t limit = config_.list_default_page_size;
-  if (page_size) {
-    size_t n = 0;
-    bool digits = !page_size->empty() && page_size->size() <= 4;
-    for (char c : *page_size) {
-      if (c < '0' || c > '9') digits = false;
-      else n = n * 10 + static_cast<size_t>(c - '0');
-    }
-    if (!digits || n < 1 || n > config_.list_max_page_size)
-      return reply.reject(Error{400, "pageSize must be between 1 and " + std::to_string(config_.list_max_page_size)},
-                          {});
-    limit = n;
-  }
+  auto limit = page_size_of(page_size, config_.list_default_page_size, config_.list_max_page_size);
+  if (!limit)
+    return reply.reject(Error{400, "pageSize must be between 1 and " + std::to_string(config_.list_max_page_size)},
+                        {});
   std::string after;
   if (next_token) {
     auto decoded = decode_token(*next_token);
@@ -306,11 +311,48 @@ ServiceResponse Service::list_named_shadows(std::string_view thing, std::optiona
   }
   std::vector<std::string> names;
   bool more = false;
-  if (!store_.list_named(thing, after, limit, &names, &more).is_ok()) return reply.reject(internal_error(), {});
+  if (!store_.list_named(thing, after, *limit, &names, &more).is_ok()) return reply.reject(internal_error(), {});
   std::optional<std::string> token;
   if (more && !names.empty()) token = encode_token(names.back());
   ServiceResponse r;
   r.body = responses::named_shadow_list(names, token, now);
+  return r;
+}
+
+ServiceResponse Service::list_shadows(std::optional<std::string_view> page_size,
+                                      std::optional<std::string_view> next_token, int64_t now) {
+  ServiceRequest request;
+  request.channel = Channel::kRest;
+  request.now = now;
+  Reply reply(config_, request);
+  auto limit = page_size_of(page_size, kListAllDefaultPageSize, kListAllMaxPageSize);
+  if (!limit)
+    return reply.reject(Error{400, "pageSize must be between 1 and " + std::to_string(kListAllMaxPageSize)}, {});
+  // The token is the last key returned: thing + '\0' + shadow (empty for a
+  // classic shadow). Thing names never contain '\0'.
+  StoreKey after;
+  if (next_token) {
+    auto decoded = decode_token(*next_token);
+    size_t nul = decoded ? decoded->find('\0') : std::string::npos;
+    if (nul == std::string::npos) return reply.reject(Error{400, "Invalid nextToken"}, {});
+    after.thing = decoded->substr(0, nul);
+    after.shadow = decoded->substr(nul + 1);
+    if (validate_thing_name(after.thing, config_) ||
+        (!after.shadow.empty() && validate_shadow_name(after.shadow, config_)))
+      return reply.reject(Error{400, "Invalid nextToken"}, {});
+  }
+  std::vector<StoreKey> keys;
+  bool more = false;
+  if (!store_.list_shadows(after, *limit, &keys, &more).is_ok()) return reply.reject(internal_error(), {});
+  std::optional<std::string> token;
+  if (more && !keys.empty()) {
+    std::string raw = keys.back().thing;
+    raw.push_back('\0');
+    raw += keys.back().shadow;
+    token = encode_token(raw);
+  }
+  ServiceResponse r;
+  r.body = responses::shadow_list(keys, token, now);
   return r;
 }
 

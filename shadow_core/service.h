@@ -67,6 +67,22 @@ class Service {
                                      std::optional<std::string_view> page_size,
                                      std::optional<std::string_view> next_token, int64_t now);
 
+  // ListShadows: a mosquitto-shadow extension that AWS IoT does not have
+  // (GET /api/shadows), so that a backup can find every shadow. Lists the
+  // live shadows of every thing, classic and named, in key order (thing
+  // bytes; a thing's classic shadow before its named shadows, those by name
+  // bytes). pageSize is 1..kListAllMaxPageSize (default
+  // kListAllDefaultPageSize), larger than ListNamedShadowsForThing's since a
+  // backup reads everything; a bad pageSize or nextToken is a 400. Body:
+  // {"results":[{"thingName":T},{"thingName":T,"shadowName":S},...],
+  //  "nextToken"?,"timestamp"}; nextToken (opaque) only when more follow.
+  // A page is a consistent read of each key, not a snapshot of the whole
+  // store: shadows created or deleted meanwhile may or may not appear.
+  static constexpr size_t kListAllDefaultPageSize = 100;
+  static constexpr size_t kListAllMaxPageSize = 1000;
+  ServiceResponse list_shadows(std::optional<std::string_view> page_size,
+                               std::optional<std::string_view> next_token, int64_t now);
+
  private:
   ServiceResponse get(const ServiceRequest& request);
   ServiceResponse update(const ServiceRequest& request);

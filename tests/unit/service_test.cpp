@@ -198,3 +198,75 @@ TEST_CASE("concurrent writers of one shadow never lose an update", "[service]") 
   for (int t = 0; t < kThreads; ++t)
     CHECK(got->body.find("\"w" + std::to_string(t) + "\":" + std::to_string(kEach - 1)) != std::string::npos);
 }
+
+TEST_CASE("every live shadow is listed in key order with an opaque token (extension)", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  auto update = [&](const std::string& topic) {
+    REQUIRE(s.handle_mqtt("$aws/things/" + topic + "/update", R"({"state":{"reported":{"a":1}}})", 1)->ok());
+  };
+  for (const char* t : {"b/shadow", "a/shadow/name/n2", "a/shadow", "a/shadow/name/n1", "c/shadow/name/x",
+                        "b/shadow/name/gone", "d/shadow"})
+    update(t);
+  REQUIRE(s.handle_mqtt("$aws/things/b/shadow/name/gone/delete", "", 2)->ok());
+  REQUIRE(s.handle_mqtt("$aws/things/d/shadow/delete", "", 2)->ok());
+
+  CHECK(s.list_shadows(std::nullopt, std::nullopt, 5).body ==
+        R"({"results":[{"thingName":"a"},{"thingName":"a","shadowName":"n1"},)"
+        R"({"thingName":"a","shadowName":"n2"},{"thingName":"b"},)"
+        R"({"thingName":"c","shadowName":"x"}],"timestamp":5})");
+
+  // Pages of two, following nextToken, add up to the same list.
+  std::vector<std::string> pages;
+  std::optional<std::string> token;
+  for (int i = 0; i < 10; ++i) {
+    auto r = s.list_shadows("2", token ? std::optional<std::string_view>(*token) : std::nullopt, 6);
+    REQUIRE(r.status == 200);
+    auto pos = r.body.find(R"("nextToken":")");
+    pages.push_back(r.body.substr(0, r.body.find("],") + 1));
+    if (pos == std::string::npos) break;
+    token = r.body.substr(pos + 13, r.body.find('"', pos + 13) - pos - 13);
+  }
+  CHECK(pages == std::vector<std::string>{
+                     R"({"results":[{"thingName":"a"},{"thingName":"a","shadowName":"n1"}])",
+                     R"({"results":[{"thingName":"a","shadowName":"n2"},{"thingName":"b"}])",
+                     R"({"results":[{"thingName":"c","shadowName":"x"}])"});
+
+  // A token naming a classic shadow continues with that thing's named shadows.
+  CHECK(s.list_shadows("1", std::string_view("YgA"), 7).body ==  // "b\0"
+        R"({"results":[{"thingName":"c","shadowName":"x"}],"timestamp":7})");
+
+  for (const char* bad : {"0", "1001", "x", "", "-1", "10000"})
+    CHECK(s.list_shadows(std::string_view(bad), std::nullopt, 8).status == 400);
+  CHECK(s.list_shadows(std::string_view("1000"), std::nullopt, 8).status == 200);
+  CHECK(s.list_shadows(std::nullopt, std::nullopt, 8).body.find("\"message\"") == std::string::npos);
+  for (const char* bad : {"!!", "YWJj" /* "abc": no NUL */, "YmFkLm5hbWUA" /* "bad.name\0" */,
+                          "dABiYWQvbmFtZQ" /* "t\0bad/name" */, "AA" /* "\0": no thing */}) {
+    auto r = s.list_shadows(std::nullopt, std::string_view(bad), 9);
+    CHECK(r.status == 400);
+    CHECK(r.body == R"({"code":400,"message":"Invalid nextToken"})");
+  }
+  CHECK(s.list_shadows(std::string_view("0"), std::nullopt, 9).body ==
+        R"({"code":400,"message":"pageSize must be between 1 and 1000"})");
+}
+
+TEST_CASE("listing every shadow defaults to pages of 100", "[service]") {
+  MemoryStore store;
+  Service s(Config{}, store);
+  for (int i = 0; i < 101; ++i) {
+    std::string thing = "t" + std::string(i < 10 ? "00" : i < 100 ? "0" : "") + std::to_string(i);
+    REQUIRE(s.handle_mqtt("$aws/things/" + thing + "/shadow/update", R"({"state":{}})", 1)->ok());
+  }
+  auto first = s.list_shadows(std::nullopt, std::nullopt, 2);
+  REQUIRE(first.status == 200);
+  size_t listed = 0;
+  for (size_t p = first.body.find("thingName"); p != std::string::npos; p = first.body.find("thingName", p + 1))
+    ++listed;
+  CHECK(listed == 100);
+  CHECK(first.body.find(R"({"thingName":"t099"}],"nextToken":")") != std::string::npos);
+  auto pos = first.body.find(R"("nextToken":")");
+  REQUIRE(pos != std::string::npos);
+  std::string token = first.body.substr(pos + 13, first.body.find('"', pos + 13) - pos - 13);
+  CHECK(s.list_shadows(std::nullopt, std::string_view(token), 3).body ==
+        R"({"results":[{"thingName":"t100"}],"timestamp":3})");
+}
