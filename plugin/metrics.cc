@@ -6,7 +6,7 @@ namespace shadow::plugin {
 namespace {
 
 constexpr const char* kChannelNames[] = {"mqtt", "rest"};
-constexpr const char* kOpNames[] = {"get", "update", "delete", "list", "publish"};
+constexpr const char* kOpNames[] = {"get", "update", "delete", "list", "publish", "list_all"};
 
 std::string code_label(int code) { return code == 0 ? "other" : std::to_string(code); }
 

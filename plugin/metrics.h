@@ -16,7 +16,8 @@
 namespace shadow::plugin {
 
 enum class MetricChannel { kMqtt, kRest };
-enum class MetricOp { kGet, kUpdate, kDelete, kList, kPublish };
+// kListAll: GET /api/shadows, our extension (operation="list_all").
+enum class MetricOp { kGet, kUpdate, kDelete, kList, kPublish, kListAll };
 
 class Metrics {
  public:
@@ -57,7 +58,7 @@ class Metrics {
 
  private:
   static constexpr size_t kChannels = 2;
-  static constexpr size_t kOps = 5;
+  static constexpr size_t kOps = 6;
   static size_t code_index(int status);
 
   using Counter = std::atomic<uint64_t>;

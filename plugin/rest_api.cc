@@ -49,6 +49,7 @@ MetricOp metric_op(RouteKind kind) {
     case RouteKind::kUpdateShadow: return MetricOp::kUpdate;
     case RouteKind::kDeleteShadow: return MetricOp::kDelete;
     case RouteKind::kListNamedShadows: return MetricOp::kList;
+    case RouteKind::kListShadows: return MetricOp::kListAll;
     default: return MetricOp::kPublish;
   }
 }
@@ -158,11 +159,13 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
 }
 
 HttpResponse RestApi::shadow_operation(const Route& route, std::string_view body, int64_t now) {
-  if (route.kind == RouteKind::kListNamedShadows) {
+  if (route.kind == RouteKind::kListNamedShadows || route.kind == RouteKind::kListShadows) {
     std::optional<std::string_view> page_size, next_token;
     if (route.page_size) page_size = *route.page_size;
     if (route.next_token) next_token = *route.next_token;
-    ServiceResponse s = service_.list_named_shadows(route.thing, page_size, next_token, now);
+    ServiceResponse s = route.kind == RouteKind::kListShadows
+                            ? service_.list_shadows(page_size, next_token, now)
+                            : service_.list_named_shadows(route.thing, page_size, next_token, now);
     if (options_.durable) {
       // The list may show a shadow whose create is not durable yet.
       std::string not_durable = await_durable(options_.durable->current_seq());

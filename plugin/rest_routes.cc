@@ -43,6 +43,8 @@ bool has_prefix(std::string_view s, std::string_view prefix) {
 constexpr std::string_view kThingsPrefix = "/things/";
 constexpr std::string_view kListPrefix = "/api/things/shadow/ListNamedShadowsForThing/";
 constexpr std::string_view kTopicsPrefix = "/topics/";
+// Our extension: AWS has no call that lists every shadow.
+constexpr std::string_view kListAllPath = "/api/shadows";
 
 Route shadow_route(std::string_view method, std::string_view raw_thing, const QueryParams& q) {
   RouteKind kind;
@@ -69,6 +71,14 @@ Route list_route(std::string_view method, std::string_view raw_thing, const Quer
   if (!thing) return bad_request("Invalid percent-encoding in the thing name");
   Route r = of_kind(RouteKind::kListNamedShadows);
   r.thing = std::move(*thing);
+  if (auto v = find_param(q, "pageSize")) r.page_size = std::string(*v);
+  if (auto v = find_param(q, "nextToken")) r.next_token = std::string(*v);
+  return r;
+}
+
+Route list_all_route(std::string_view method, const QueryParams& q) {
+  if (method != "GET") return of_kind(RouteKind::kMethodNotAllowed);
+  Route r = of_kind(RouteKind::kListShadows);
   if (auto v = find_param(q, "pageSize")) r.page_size = std::string(*v);
   if (auto v = find_param(q, "nextToken")) r.next_token = std::string(*v);
   return r;
@@ -153,9 +163,11 @@ Route route_request(std::string_view method, std::string_view target) {
   }
 
   // Which family the path belongs to, and its variable part (still encoded).
-  enum { kShadow, kList, kPublish, kNone } family = kNone;
+  enum { kShadow, kList, kListAll, kPublish, kNone } family = kNone;
   std::string_view rest;
-  if (has_prefix(path, kThingsPrefix)) {
+  if (path == kListAllPath) {
+    family = kListAll;
+  } else if (has_prefix(path, kThingsPrefix)) {
     std::string_view tail = path.substr(kThingsPrefix.size());
     constexpr std::string_view kSuffix = "/shadow";
     size_t slash = tail.find('/');
@@ -178,6 +190,7 @@ Route route_request(std::string_view method, std::string_view target) {
   switch (family) {
     case kShadow: return shadow_route(method, rest, *query);
     case kList: return list_route(method, rest, *query);
+    case kListAll: return list_all_route(method, *query);
     case kPublish: return publish_route(method, rest, *query);
     case kNone: break;
   }
@@ -190,6 +203,7 @@ const char* operation_label(RouteKind kind) {
     case RouteKind::kUpdateShadow: return "update";
     case RouteKind::kDeleteShadow: return "delete";
     case RouteKind::kListNamedShadows: return "list";
+    case RouteKind::kListShadows: return "list_all";
     case RouteKind::kPublish: return "publish";
     default: return "";
   }

@@ -35,6 +35,7 @@ enum class RouteKind {
   kUpdateShadow,
   kDeleteShadow,
   kListNamedShadows,
+  kListShadows,       // GET /api/shadows: a mosquitto-shadow extension, not AWS
   kPublish,
   kHealth,
   kMetrics,
@@ -50,8 +51,8 @@ struct Route {
   std::string topic;                       // Publish
   int qos = 0;                             // Publish
   bool retain = false;                     // Publish
-  std::optional<std::string> page_size;    // List, raw value for the service
-  std::optional<std::string> next_token;   // List
+  std::optional<std::string> page_size;    // Lists, raw value for the service
+  std::optional<std::string> next_token;   // Lists
   std::string error;                       // kBadRequest
 };
 
@@ -60,7 +61,7 @@ struct Route {
 Route route_request(std::string_view method, std::string_view target);
 
 // The operation label of a route for logs and metrics: "get", "update",
-// "delete", "list", "publish", or "" for the others.
+// "delete", "list", "list_all", "publish", or "" for the others.
 const char* operation_label(RouteKind kind);
 
 }  // namespace shadow::rest

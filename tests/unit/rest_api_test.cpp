@@ -214,3 +214,35 @@ TEST_CASE("rest api: /metrics may be left open", "[rest]") {
   CHECK(f.call("GET", "/metrics").status == 200);
   CHECK(f.call("GET", "/things/t1/shadow").status == 403);
 }
+
+TEST_CASE("rest api: /api/shadows lists every shadow, signed, with its own metric", "[rest]") {
+  Fixture f(/*auth=*/true);
+  for (const char* target : {"/things/t2/shadow", "/things/t1/shadow?name=n", "/things/t1/shadow"})
+    REQUIRE(f.signed_call("POST", target, R"({"state":{"reported":{"x":1}}})").status == 200);
+
+  CHECK(f.call("GET", "/api/shadows").status == 403);
+  HttpResponse first = f.signed_call("GET", "/api/shadows?pageSize=2");
+  CHECK(first.status == 200);
+  CHECK(first.body.find(R"({"results":[{"thingName":"t1"},{"thingName":"t1","shadowName":"n"}],)"
+                        R"("nextToken":")") == 0);
+  auto pos = first.body.find(R"("nextToken":")") + 13;
+  std::string token = first.body.substr(pos, first.body.find('"', pos) - pos);
+  HttpResponse second = f.signed_call("GET", "/api/shadows?nextToken=" + token + "&pageSize=2");
+  CHECK(second.status == 200);
+  CHECK(second.body.find(R"({"results":[{"thingName":"t2"}],"timestamp":)") == 0);
+
+  HttpResponse bad = f.signed_call("GET", "/api/shadows?pageSize=1001");
+  CHECK(bad.status == 400);
+  CHECK(bad.error_type == "InvalidRequestException");
+  CHECK(bad.body == R"({"code":400,"message":"pageSize must be between 1 and 1000"})");
+  CHECK(f.signed_call("GET", "/api/shadows?nextToken=%21").status == 400);
+  CHECK(f.signed_call("POST", "/api/shadows").status == 405);
+
+  std::string metrics = f.signed_call("GET", "/metrics").body;
+  CHECK(metrics.find(R"(shadow_requests_total{channel="rest",operation="list_all",code="200"} 2)") !=
+        std::string::npos);
+  CHECK(metrics.find(R"(shadow_requests_total{channel="rest",operation="list_all",code="400"} 2)") !=
+        std::string::npos);
+  CHECK(metrics.find(R"(shadow_requests_total{channel="rest",operation="list_all",code="403"} 1)") !=
+        std::string::npos);
+}

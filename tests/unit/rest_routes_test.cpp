@@ -122,3 +122,21 @@ TEST_CASE("rest routes: health and metrics take GET and HEAD only", "[rest]") {
   CHECK(route_request("POST", "/metrics").kind == RouteKind::kMethodNotAllowed);
   CHECK(route_request("DELETE", "/healthz").kind == RouteKind::kMethodNotAllowed);
 }
+
+TEST_CASE("rest routes: /api/shadows (our extension) takes GET with paging values", "[rest]") {
+  Route r = route_request("GET", "/api/shadows?pageSize=500&nextToken=YWI%3D");
+  CHECK(r.kind == RouteKind::kListShadows);
+  CHECK(r.thing.empty());
+  CHECK(r.page_size.value() == "500");
+  CHECK(r.next_token.value() == "YWI=");
+  Route plain = route_request("GET", "/api/shadows");
+  CHECK(plain.kind == RouteKind::kListShadows);
+  CHECK_FALSE(plain.page_size.has_value());
+  CHECK_FALSE(plain.next_token.has_value());
+  CHECK(std::string(operation_label(RouteKind::kListShadows)) == "list_all");
+  for (const char* m : {"POST", "DELETE", "PUT", "HEAD"})
+    CHECK(route_request(m, "/api/shadows").kind == RouteKind::kMethodNotAllowed);
+  for (const char* target : {"/api/shadows/", "/api/shadows/x", "/api/shadowsx", "/api/shadow"})
+    CHECK(route_request("GET", target).kind == RouteKind::kNotFound);
+  CHECK(route_request("GET", "/api/shadows?pageSize=%").kind == RouteKind::kBadRequest);
+}
