@@ -38,7 +38,9 @@ std::string line_error(std::size_t number, const std::string& what) {
 }  // namespace
 
 bool CredentialStore::add(std::string access_key_id, std::string secret_access_key) {
-  return secrets_.emplace(std::move(access_key_id), std::move(secret_access_key)).second;
+  auto [it, added] = secrets_.emplace(access_key_id, std::move(secret_access_key));
+  if (added) key_ids_.push_back(std::move(access_key_id));
+  return added;
 }
 
 const std::string* CredentialStore::find_secret(std::string_view access_key_id) const {

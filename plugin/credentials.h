@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace shadow::rest {
 
@@ -30,8 +31,13 @@ class CredentialStore {
 
   std::size_t size() const { return secrets_.size(); }
 
+  // The access key ids in the order they were added: file order for a
+  // parsed file, so a client can default to the file's first key.
+  const std::vector<std::string>& key_ids() const { return key_ids_; }
+
  private:
   std::map<std::string, std::string, std::less<>> secrets_;
+  std::vector<std::string> key_ids_;
 };
 
 // Either the parsed store, or a one-line message naming the offending line

@@ -65,6 +65,8 @@ TEST_CASE("credentials: pairs, comments, blank lines and mixed whitespace", "[cr
   CHECK(*store.find_secret("AKIDTHREE") == "s3");
   CHECK(store.find_secret("AKIDFOUR") == nullptr);
   CHECK(store.find_secret("akidone") == nullptr);  // key ids are case-sensitive
+  // File order, not sorted order.
+  CHECK(store.key_ids() == std::vector<std::string>{"AKIDONE", "AKIDTWO", "AKIDTHREE"});
 }
 
 TEST_CASE("credentials: an empty or comment-only file gives an empty store", "[credentials]") {
@@ -89,6 +91,7 @@ TEST_CASE("credentials: add refuses a duplicate key id", "[credentials]") {
   CHECK(store.add("AKID", "first"));
   CHECK_FALSE(store.add("AKID", "second"));
   CHECK(*store.find_secret("AKID") == "first");
+  CHECK(store.key_ids() == std::vector<std::string>{"AKID"});
 }
 
 TEST_CASE("credentials: loading a file and its permissions", "[credentials]") {

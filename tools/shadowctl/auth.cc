@@ -1,8 +1,6 @@
 #include "tools/shadowctl/auth.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <variant>
 
 #include "plugin/credentials.h"
@@ -14,21 +12,6 @@ namespace {
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
-}
-
-// The access key id on the first pair line. CredentialStore has no way to
-// enumerate its keys, and the file has already been validated by the
-// broker's parser when this runs, so only the first field is picked here.
-std::string first_key_id(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id;
-    if (!(fields >> id) || id[0] == '#') continue;
-    return id;
-  }
-  return "";
 }
 
 }  // namespace
@@ -55,7 +38,8 @@ std::optional<KeyChoice> choose_access_key(const GlobalOptions& o, std::string* 
       return std::nullopt;
     }
     const auto& store = std::get<shadow::rest::LoadedCredentials>(loaded).store;
-    std::string id = o.access_key.empty() ? first_key_id(o.credentials_file) : o.access_key;
+    std::string id = o.access_key;
+    if (id.empty() && !store.key_ids().empty()) id = store.key_ids().front();  // the file's first
     const std::string* secret = id.empty() ? nullptr : store.find_secret(id);
     if (secret == nullptr) {
       *error = id.empty() ? o.credentials_file + " holds no access key"
