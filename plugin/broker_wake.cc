@@ -44,6 +44,7 @@ std::string BrokerWaker::start() {
   sigaddset(&set, wake_signal());
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   target_ = pthread_self();
+  target_set_ = true;
 
   // The waker thread must not receive the broker's signals itself.
   sigset_t blocked = blocked_set(), previous;
@@ -68,6 +69,13 @@ void BrokerWaker::request() {
     std::lock_guard<std::mutex> g(mu_);
     was_idle = requested_ == acknowledged_;
     requested_++;
+    // The first signal goes out from the calling thread: on a busy machine,
+    // waking the waker thread first can add a scheduling delay of several
+    // milliseconds. The waker thread still repeats it until acknowledged.
+    if (was_idle && target_set_) {
+      pthread_kill(target_, wake_signal());
+      signals_sent_++;
+    }
   }
   if (was_idle) cv_.notify_one();
 }

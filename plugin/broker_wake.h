@@ -54,6 +54,7 @@ class BrokerWaker {
   ~BrokerWaker();
 
   // Any thread: the broker should drain soon. Cheap when a wake is pending.
+  // The first signal is sent right here; the waker thread repeats it.
   void request();
   // Broker thread, before it takes the queue: every request made so far is
   // being served.
@@ -65,6 +66,7 @@ class BrokerWaker {
   void run();
 
   pthread_t target_{};
+  bool target_set_ = false;  // start() succeeded
   mutable std::mutex mu_;
   std::condition_variable cv_;
   uint64_t requested_ = 0;
