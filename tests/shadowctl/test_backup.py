@@ -71,7 +71,7 @@ class Backup(CtlTestCase):
     def test_things_from_stdin_and_export_to_stdout(self):
         before = self.make_shadows()
         things = sorted({t for t, _ in before})
-        out = self.ctl("export", stdin="# things\n%s\n\n%s\n" % tuple(things),
+        out = self.ctl("export", "--things", "-", stdin="# things\n%s\n\n%s\n" % tuple(things),
                        expect=EXIT_OK).stdout
         self.assertEqual(len(out.splitlines()), 4)
 
@@ -120,8 +120,9 @@ class Backup(CtlTestCase):
         proc = self.ctl("import", self.path("bad.jsonl"), expect=EXIT_REQUEST)
         self.assertIn("imported 0 shadows, 1 failed", proc.stderr)
 
-    def test_export_without_things_on_a_file_stdin_is_empty(self):
-        proc = self.ctl("export", stdin="", expect=EXIT_OK)
+    def test_an_empty_things_list_exports_nothing(self):
+        self.make_shadows()
+        proc = self.ctl("export", "--things", "-", stdin="# none\n", expect=EXIT_OK)
         self.assertEqual(proc.stdout, "")
         self.assertIn("exported 0 shadows of 0 things", proc.stderr)
 

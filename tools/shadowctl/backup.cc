@@ -5,11 +5,13 @@
 // (an update cannot set metadata, timestamps or versions); "version" records
 // what was backed up.
 //
-// The REST API has no "list all things" call, so export is given the thing
-// names; for each it saves the classic shadow and every named shadow.
+// With no thing named, export lists every shadow with GET /api/shadows (a
+// mosquitto-shadow extension: AWS has no call that lists things). Named
+// things (arguments or --things) are a filter: for each, the classic shadow
+// and every named shadow, found with ListNamedShadowsForThing.
 #include <rapidjson/document.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -36,22 +38,13 @@ std::vector<std::string> split_names(const std::string& text) {
   return names;
 }
 
-// The things to export: arguments, then --things FILE, else stdin when it is
-// not a terminal.
-std::optional<std::vector<std::string>> export_things(const Context& ctx, std::string* error) {
+// The things named on the command line: arguments, then --things FILE
+// ('-': stdin). Empty when none are named: then every shadow is exported.
+std::optional<std::vector<std::string>> named_things(const Context& ctx, std::string* error) {
   const CommandArgs& a = ctx.args();
   std::vector<std::string> things = a.things;
-  std::string source = a.things_file;
-  if (source.empty() && things.empty()) {
-    if (isatty(STDIN_FILENO) == 1) {
-      *error = "name the things to export (the REST API cannot list things): "
-               "shadowctl export THING..., --things FILE, or names on stdin";
-      return std::nullopt;
-    }
-    source = "-";
-  }
-  if (!source.empty()) {
-    auto text = read_input(source, error);
+  if (!a.things_file.empty()) {
+    auto text = read_input(a.things_file, error);
     if (!text) return std::nullopt;
     for (auto& n : split_names(*text)) things.push_back(std::move(n));
   }
@@ -103,16 +96,139 @@ std::string failure_text(const HttpResponse& r) {
          error_message(r);
 }
 
+// Writes backup lines to the sink and keeps the tally; shared by the two
+// ways of finding the shadows.
+class Exporter {
+ public:
+  Exporter(Context& ctx, std::ostream& sink, ProgressBar& bar) : ctx_(ctx), sink_(sink), bar_(bar) {}
+
+  // Saves one shadow. false: stop (no connection to the server).
+  bool save(const ShadowRef& ref) {
+    HttpResponse r = ctx_.api.get(ref);
+    if (r.status == 404) return true;  // no classic shadow, or deleted since listed
+    if (!r.ok()) return failed(r, &ref, "cannot read " + ref.describe());
+    auto line = backup_line(ref, r.body);
+    if (!line) {
+      bar_.clear();
+      ctx_.out.error("the answer for " + ref.describe() + " is not a shadow document");
+      tally_.fail(kExitServerError);
+      return true;
+    }
+    sink_ << *line << "\n";
+    ++tally_.ok;
+    return true;
+  }
+
+  // Reports a failed request. false when it had no answer (stop).
+  bool failed(const HttpResponse& r, const ShadowRef* ref, const std::string& what) {
+    bar_.clear();
+    if (r.status == 0) {
+      report_failure(ctx_, r, ref);
+      tally_.fail(kExitConnection);
+      return false;
+    }
+    ctx_.out.error(what + ": " + failure_text(r));
+    tally_.fail(exit_code_for_status(r.status));
+    return true;
+  }
+
+  const Tally& tally() const { return tally_; }
+  Tally& tally() { return tally_; }
+
+ private:
+  Context& ctx_;
+  std::ostream& sink_;
+  ProgressBar& bar_;
+  Tally tally_;
+};
+
+// ListNamedShadowsForThing accepts at most 100 names a page.
+constexpr int kMaxNamedPageSize = 100;
+
+// The named things: each one's classic shadow and every named shadow.
+// Returns the number of things.
+std::size_t export_things(Context& ctx, const std::vector<std::string>& things, Exporter& ex,
+                          ProgressBar& bar) {
+  int page_size = std::min(ctx.args().page_size, kMaxNamedPageSize);
+  for (std::size_t i = 0; i < things.size(); ++i) {
+    const std::string& thing = things[i];
+    bar.update(i, things.size(), thing);
+    if (!ex.save(ShadowRef{thing, std::nullopt})) break;
+    ListResult named = list_all_named(ctx.api, thing, page_size);
+    if (!named.failure.ok() &&
+        !ex.failed(named.failure, nullptr, "cannot list the named shadows of '" + thing + "'"))
+      break;
+    bool connected = true;
+    for (const auto& name : named.names) {
+      connected = ex.save(ShadowRef{thing, name});
+      if (!connected) break;
+    }
+    if (!connected) break;
+  }
+  bar.update(things.size(), things.size(), "");
+  return things.size();
+}
+
+// Every shadow on the server, page by page from GET /api/shadows (our
+// extension): each page's shadows are read before the next page is asked
+// for, so memory stays bounded however many shadows there are. Returns the
+// number of things seen.
+std::size_t export_everything(Context& ctx, Exporter& ex, ProgressBar& bar) {
+  std::size_t things = 0, listed = 0;
+  std::string last_thing, token;
+  // A server that keeps returning tokens must not keep us here forever.
+  for (int page = 0; page < 10000000; ++page) {
+    HttpResponse r = ctx.api.list_all_page(ctx.args().page_size, token);
+    if (!r.ok()) {
+      bar.clear();
+      if (page == 0 && (r.status == 404 || r.status == 405)) {
+        // An older mosquitto-shadow, or AWS IoT itself: no such route.
+        ctx.out.error("the server cannot list all shadows (GET /api/shadows answered " +
+                      std::to_string(r.status) + ")");
+        ctx.out.hint("name the things to export: shadowctl export THING... or --things FILE");
+        ex.tally().fail(kExitRequestError);
+      } else if (r.status == 0 || r.status == 403) {
+        ex.tally().fail(report_failure(ctx, r, nullptr));
+      } else {
+        ex.failed(r, nullptr, "cannot list the shadows");
+      }
+      break;
+    }
+    auto parsed = parse_shadow_page(r.body);
+    if (!parsed) {
+      bar.clear();
+      ctx.out.error("the answer to GET /api/shadows is not {\"results\":[{\"thingName\":...}]}");
+      ex.tally().fail(kExitServerError);
+      break;
+    }
+    bool connected = true;
+    for (const ShadowRef& ref : parsed->shadows) {
+      if (ref.thing != last_thing) {
+        ++things;
+        last_thing = ref.thing;
+      }
+      bar.count(++listed, ref.thing);
+      connected = ex.save(ref);
+      if (!connected) break;
+    }
+    if (!connected || parsed->next_token.empty() || parsed->next_token == token) break;
+    token = std::move(parsed->next_token);
+  }
+  return things;
+}
+
 }  // namespace
 
 int cmd_export(Context& ctx) {
   const CommandArgs& a = ctx.args();
   std::string error;
-  auto things = export_things(ctx, &error);
+  auto things = named_things(ctx, &error);
   if (!things) {
     ctx.out.error(error);
     return kExitUsage;
   }
+  // Names (even an empty --things file) filter; nothing named: everything.
+  const bool everything = a.things.empty() && a.things_file.empty();
 
   std::ofstream file;
   std::string tmp_path;
@@ -128,58 +244,10 @@ int cmd_export(Context& ctx) {
   }
   std::ostream& sink = tmp_path.empty() ? std::cout : file;
 
-  ProgressBar bar(ctx.out.stderr_is_terminal(), "things");
-  Tally tally;
-  auto save = [&](const ShadowRef& ref) -> bool {  // false: stop (no connection)
-    HttpResponse r = ctx.api.get(ref);
-    if (r.status == 404) return true;  // no classic shadow, or deleted since listed
-    if (!r.ok()) {
-      bar.clear();
-      if (r.status == 0) {
-        report_failure(ctx, r, &ref);
-        tally.fail(kExitConnection);
-        return false;
-      }
-      ctx.out.error("cannot read " + ref.describe() + ": " + failure_text(r));
-      tally.fail(exit_code_for_status(r.status));
-      return true;
-    }
-    auto line = backup_line(ref, r.body);
-    if (!line) {
-      bar.clear();
-      ctx.out.error("the answer for " + ref.describe() + " is not a shadow document");
-      tally.fail(kExitServerError);
-      return true;
-    }
-    sink << *line << "\n";
-    ++tally.ok;
-    return true;
-  };
-
-  bool connected = true;
-  for (std::size_t i = 0; i < things->size() && connected; ++i) {
-    const std::string& thing = (*things)[i];
-    bar.update(i, things->size(), thing);
-    connected = save(ShadowRef{thing, std::nullopt});
-    if (!connected) break;
-    ListResult named = list_all_named(ctx.api, thing, a.page_size);
-    if (!named.failure.ok()) {
-      bar.clear();
-      if (named.failure.status == 0) {
-        report_failure(ctx, named.failure, nullptr);
-        tally.fail(kExitConnection);
-        break;
-      }
-      ctx.out.error("cannot list the named shadows of '" + thing +
-                    "': " + failure_text(named.failure));
-      tally.fail(exit_code_for_status(named.failure.status));
-    }
-    for (const auto& name : named.names) {
-      connected = save(ShadowRef{thing, name});
-      if (!connected) break;
-    }
-  }
-  bar.update(things->size(), things->size(), "");
+  ProgressBar bar(ctx.out.stderr_is_terminal(), everything ? "shadows" : "things");
+  Exporter ex(ctx, sink, bar);
+  std::size_t thing_count =
+      everything ? export_everything(ctx, ex, bar) : export_things(ctx, *things, ex, bar);
   bar.clear();
 
   sink.flush();
@@ -191,7 +259,8 @@ int cmd_export(Context& ctx) {
       return kExitUsage;
     }
   }
-  std::cerr << "exported " << tally.ok << " shadows of " << things->size() << " things"
+  const Tally& tally = ex.tally();
+  std::cerr << "exported " << tally.ok << " shadows of " << thing_count << " things"
             << (tally.failed ? ", " + std::to_string(tally.failed) + " failed" : "")
             << (tmp_path.empty() ? "" : " to " + a.out_file) << std::endl;
   return tally.first_failure;

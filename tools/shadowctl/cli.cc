@@ -14,7 +14,7 @@ Examples:
   shadowctl update dev1 --desired '{"lights":"on"}'
   shadowctl --json list dev1 | jq -r '.results[]'
   shadowctl watch dev1 --shadow config
-  shadowctl export dev1 dev2 --file backup.jsonl && shadowctl import backup.jsonl
+  shadowctl export --file backup.jsonl && shadowctl import backup.jsonl
 
 Environment: SHADOWCTL_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_REGION, NO_COLOR.
@@ -182,23 +182,30 @@ Examples:
 
   // export
   CLI::App* exp = app.add_subcommand(
-      "export", "Back up shadows as JSON Lines (classic and every named shadow of each thing)");
-  exp->add_option("things", a.things, "Things to back up (default: names read from --things or stdin)")
+      "export", "Back up shadows as JSON Lines (every shadow, or those of the named things)");
+  exp->add_option("things", a.things, "Only these things (default: every shadow on the broker)")
       ->type_name("THING...");
-  exp->add_option("--things", a.things_file, "File with one thing name per line ('-': stdin)")
+  exp->add_option("--things", a.things_file,
+                  "Only the things named in FILE, one per line ('-': stdin)")
       ->type_name("FILE");
   exp->add_option("-f,--file", a.out_file, "Write the backup to FILE (default: stdout)")
       ->type_name("FILE");
-  exp->add_option("--page-size", a.page_size, "Names per list request, 1-100")
-      ->check(CLI::Range(1, 100))
+  exp->add_option("--page-size", a.page_size,
+                  "Shadows per list request, 1-1000 (default: server's, 100); "
+                  "with named things at most 100 are asked for")
+      ->check(CLI::Range(1, 1000))
       ->type_name("N");
-  exp->footer(R"x(The REST API cannot list things, so name them: as arguments, in a file
-(--things FILE, one per line, # comments allowed) or on stdin. Each output line
-is {"thing":T,"shadow":null|NAME,"version":N,"state":{"desired":...,"reported":...}}.
-A summary goes to stderr, with a progress bar on a terminal.
+  exp->footer(R"x(Without thing names, every shadow (classic and named) of every thing is
+exported, listed with GET /api/shadows: a mosquitto-shadow extension that
+AWS IoT does not have. Naming things (arguments, or --things FILE with one
+per line and # comments) limits the backup to them, found with
+ListNamedShadowsForThing. Each output line is
+{"thing":T,"shadow":null|NAME,"version":N,"state":{"desired":...,"reported":...}}.
+A summary goes to stderr, with progress on a terminal.
 
 Examples:
-  shadowctl export dev1 dev2 --file backup.jsonl
+  shadowctl export --file backup.jsonl
+  shadowctl export dev1 dev2 --file some.jsonl
   shadowctl export --things things.txt > backup.jsonl)x");
 
   // import

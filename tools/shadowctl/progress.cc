@@ -21,6 +21,17 @@ void ProgressBar::update(std::size_t done, std::size_t total, const std::string&
   drawn_ = true;
 }
 
+void ProgressBar::count(std::size_t done, const std::string& label) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (drawn_ && now - last_ < std::chrono::milliseconds(50)) return;
+  last_ = now;
+  std::string shown = label.size() > 40 ? label.substr(0, 37) + "..." : label;
+  std::fprintf(stderr, "\r%zu %s %s\033[K", done, unit_.c_str(), shown.c_str());
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
 void ProgressBar::clear() {
   if (!enabled_ || !drawn_) return;
   std::fputs("\r\033[K", stderr);

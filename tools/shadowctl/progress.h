@@ -16,6 +16,8 @@ class ProgressBar {
   // Redraws "[#####.....] done/total unit label" (at most every 50 ms, and
   // always when done == total).
   void update(std::size_t done, std::size_t total, const std::string& label);
+  // Redraws "done unit label" when the total is not known (same pacing).
+  void count(std::size_t done, const std::string& label);
   // Erases the bar, e.g. before printing an error line.
   void clear();
 

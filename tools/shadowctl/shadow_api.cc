@@ -33,8 +33,9 @@ HttpResponse ShadowApi::remove(const ShadowRef& ref) {
   return http_.send("DELETE", shadow_path(ref), shadow_query(ref));
 }
 
-HttpResponse ShadowApi::list_page(const std::string& thing, int page_size,
-                                  const std::string& next_token) {
+namespace {
+
+std::string paging_query(int page_size, const std::string& next_token) {
   std::string query;
   // Sorted by key, though the signer sorts them anyway.
   if (!next_token.empty()) query = "nextToken=" + percent_encode(next_token);
@@ -42,8 +43,44 @@ HttpResponse ShadowApi::list_page(const std::string& thing, int page_size,
     if (!query.empty()) query += "&";
     query += "pageSize=" + std::to_string(page_size);
   }
+  return query;
+}
+
+}  // namespace
+
+HttpResponse ShadowApi::list_page(const std::string& thing, int page_size,
+                                  const std::string& next_token) {
   return http_.send("GET", "/api/things/shadow/ListNamedShadowsForThing/" + percent_encode(thing),
-                    query);
+                    paging_query(page_size, next_token));
+}
+
+HttpResponse ShadowApi::list_all_page(int page_size, const std::string& next_token) {
+  return http_.send("GET", "/api/shadows", paging_query(page_size, next_token));
+}
+
+std::optional<ShadowPage> parse_shadow_page(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  auto results = doc.FindMember("results");
+  if (results == doc.MemberEnd() || !results->value.IsArray()) return std::nullopt;
+  ShadowPage page;
+  for (const auto& item : results->value.GetArray()) {
+    if (!item.IsObject()) return std::nullopt;
+    auto thing = item.FindMember("thingName");
+    if (thing == item.MemberEnd() || !thing->value.IsString()) return std::nullopt;
+    ShadowRef ref{std::string(thing->value.GetString(), thing->value.GetStringLength()), std::nullopt};
+    auto shadow = item.FindMember("shadowName");
+    if (shadow != item.MemberEnd()) {
+      if (!shadow->value.IsString()) return std::nullopt;
+      ref.shadow = std::string(shadow->value.GetString(), shadow->value.GetStringLength());
+    }
+    page.shadows.push_back(std::move(ref));
+  }
+  auto next = doc.FindMember("nextToken");
+  if (next != doc.MemberEnd() && next->value.IsString())
+    page.next_token.assign(next->value.GetString(), next->value.GetStringLength());
+  return page;
 }
 
 ListResult list_all_named(ShadowApi& api, const std::string& thing, int page_size) {

@@ -28,6 +28,10 @@ class ShadowApi {
   HttpResponse remove(const ShadowRef& ref);
   // One page of ListNamedShadowsForThing; page_size 0 leaves it to the server.
   HttpResponse list_page(const std::string& thing, int page_size, const std::string& next_token);
+  // One page of GET /api/shadows: every shadow of every thing. A
+  // mosquitto-shadow extension, not an AWS call (AWS answers 404 or 403).
+  // page_size 0 leaves it to the server.
+  HttpResponse list_all_page(int page_size, const std::string& next_token);
 
   HttpClient& http() { return http_; }
 
@@ -44,5 +48,14 @@ struct ListResult {
   int pages = 0;
 };
 ListResult list_all_named(ShadowApi& api, const std::string& thing, int page_size);
+
+// A parsed /api/shadows page: the shadows in it and the token of the next
+// page ("" on the last one).
+struct ShadowPage {
+  std::vector<ShadowRef> shadows;
+  std::string next_token;
+};
+// nullopt when the body is not {"results":[{"thingName":...},...]}.
+std::optional<ShadowPage> parse_shadow_page(const std::string& body);
 
 }  // namespace shadowctl
