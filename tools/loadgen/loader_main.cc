@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   loadgen::BrokerSpec spec;
   spec.plugin = SHADOW_LOADGEN_DEFAULT_PLUGIN;
   spec.mosquitto = "mosquitto";
-  bool start_broker = false, sync_writes = false, restart = true;
+  bool start_broker = false, sync_writes = false, restart = true, load = true;
   std::vector<std::string> plugin_opts;
   double get_rate = 1000, get_duration = 10;
   int get_things = 10000, get_connections = 4;
@@ -107,6 +107,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 65000));
   app.add_option("--qos", lc.qos, "QoS of the updates")->capture_default_str()->check(CLI::IsMember({0, 1}));
   app.add_option("--prefix", lc.thing_prefix, "Thing name prefix")->capture_default_str();
+  app.add_flag("!--no-load", load,
+               "Skip loading: measure a fleet created earlier (--start-broker --data-dir DIR, with the "
+               "same --shadows and --prefix)");
   app.add_flag("!--no-restart", restart, "With --start-broker: do not measure a restart");
   app.add_option("--get-rate", get_rate, "Gets/s in the get phase, open loop (0 = no get phase)")
       ->capture_default_str()->check(CLI::Range(0.0, 1e6));
@@ -146,7 +149,12 @@ int main(int argc, char** argv) {
   long rss_idle = broker.rss_kb();
 
   // 1. Load.
-  loadgen::LoaderResult lr = loadgen::load_shadows(lc, &g_interrupted);
+  loadgen::LoaderResult lr;
+  if (load) {
+    lr = loadgen::load_shadows(lc, &g_interrupted);
+  } else {
+    lr.accepted = lc.shadows;  // taken as given; the get phase checks them
+  }
   if (!lr.error.empty()) {
     std::string hint = start_broker ? "" : " (is a broker with the shadow plugin running there? try --start-broker)";
     std::fprintf(stderr, "shadow_loader: %s%s\n", lr.error.c_str(),
@@ -155,18 +163,24 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("\n");
-  row("shadows created (accepted)", num(static_cast<double>(lr.accepted)));
-  row("rejected", num(static_cast<double>(lr.rejected)));
-  if (!lr.first_rejection.empty()) row("first rejection", lr.first_rejection);
-  row("load time", num(lr.seconds, "%.1f s"));
-  row("load rate", num(lr.seconds > 0 ? static_cast<double>(lr.accepted) / lr.seconds : 0, "%.0f shadows/s"));
-  if (start_broker) {
+  if (load) {
+    row("shadows created (accepted)", num(static_cast<double>(lr.accepted)));
+    row("rejected", num(static_cast<double>(lr.rejected)));
+    if (!lr.first_rejection.empty()) row("first rejection", lr.first_rejection);
+    row("load time", num(lr.seconds, "%.1f s"));
+    row("load rate", num(lr.seconds > 0 ? static_cast<double>(lr.accepted) / lr.seconds : 0, "%.0f shadows/s"));
+  } else if (start_broker) {
+    row("start-up until port accepts", num(broker.startup_seconds(), "%.3f s"));
+  }
+  if (start_broker && load) {
     row("broker CPU s (whole run so far)", num(broker.cpu_seconds(), "%.1f"));
     row("broker RSS idle before load", num(static_cast<double>(rss_idle) / 1024, "%.1f MB"));
     row("broker RSS after load", num(static_cast<double>(broker.rss_kb()) / 1024, "%.1f MB"));
     auto [apparent, allocated] = disk_usage(broker.data_dir());
     row("data dir after load", mb(static_cast<double>(apparent)) + " (allocated " +
                                    mb(static_cast<double>(allocated)) + ")");
+  } else if (start_broker) {
+    row("broker RSS idle", num(static_cast<double>(rss_idle) / 1024, "%.1f MB"));
   }
 
   // 2. Restart: time until the listener accepts again.
@@ -206,7 +220,10 @@ int main(int argc, char** argv) {
     rc_get.seed = false;
     rc_get.client_prefix = "shadow-loader-get";
     loadgen::Probes probes;
-    if (start_broker) probes.broker_cpu = [&broker] { return broker.cpu_seconds(); };
+    if (start_broker) {
+      probes.broker_cpu = [&broker] { return broker.cpu_seconds(); };
+      probes.broker_wait = [&broker] { return broker.run_queue_wait_seconds(); };
+    }
     loadgen::RunResult r = loadgen::run_load(rc_get, probes, &g_interrupted);
     if (!r.error.empty()) {
       std::fprintf(stderr, "shadow_loader: get phase: %s\n", r.error.c_str());
@@ -224,6 +241,9 @@ int main(int argc, char** argv) {
                                                  ms(r.latency.percentile(90)) + " / " +
                                                  ms(r.latency.percentile(99)) + " / " + ms(r.latency.max()));
     if (!r.first_failure.empty()) row("get phase failure", r.first_failure);
+    if (r.broker_cpu_s >= 0)
+      row("broker CPU / wait for CPU in get phase", num(r.broker_cpu_s, "%.2f s") + " / " +
+                                                       num(r.broker_wait_s, "%.2f s"));
     if (start_broker)
       row("broker RSS after gets", num(static_cast<double>(broker.rss_kb()) / 1024, "%.1f MB"));
     if (r.accepted == 0 || r.errors > 0 || r.missing > 0) rc = 1;
