@@ -161,23 +161,40 @@ class NoListRoute(http.server.BaseHTTPRequestHandler):
 
 class ExportFromAServerWithoutTheExtension(unittest.TestCase):
 
-    def test_says_to_name_the_things(self):
+    def export(self, port, *args):
+        return subprocess.run(
+            [shadowctl_path(), "--endpoint", "http://127.0.0.1:%d" % port, "--no-auth",
+             "export"] + list(args),
+            capture_output=True, text=True, env=clean_env(), timeout=RUN_TIMEOUT_S)
+
+    def test_says_to_name_the_things_and_keeps_the_old_backup(self):
         server = http.server.HTTPServer(("127.0.0.1", 0), NoListRoute)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        tmp = tempfile.mkdtemp(prefix="shadowctl-export-all-")
+        backup = os.path.join(tmp, "backup.jsonl")
+        with open(backup, "w") as f:
+            f.write('{"thing":"kept","shadow":null,"state":{}}\n')
         try:
-            proc = subprocess.run(
-                [shadowctl_path(), "--endpoint", "http://127.0.0.1:%d" % server.server_port,
-                 "--no-auth", "export"],
-                capture_output=True, text=True, env=clean_env(), timeout=RUN_TIMEOUT_S)
+            proc = self.export(server.server_port)
+            to_file = self.export(server.server_port, "--file", backup)
         finally:
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
+            with open(backup) as f:
+                kept = f.read()
+            for name in os.listdir(tmp):
+                os.unlink(os.path.join(tmp, name))
+            os.rmdir(tmp)
         self.assertEqual(proc.returncode, EXIT_REQUEST, proc.stderr)
         self.assertIn("cannot list all shadows", proc.stderr)
         self.assertIn("shadowctl export THING", proc.stderr)
         self.assertEqual(proc.stdout, "")
+        # An export that could not list the shadows never replaces a backup.
+        self.assertEqual(to_file.returncode, EXIT_REQUEST, to_file.stderr)
+        self.assertIn("left unchanged", to_file.stderr)
+        self.assertEqual(kept, '{"thing":"kept","shadow":null,"state":{}}\n')
 
 
 if __name__ == "__main__":

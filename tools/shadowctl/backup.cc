@@ -125,6 +125,7 @@ class Exporter {
     if (r.status == 0) {
       report_failure(ctx_, r, ref);
       tally_.fail(kExitConnection);
+      incomplete_ = true;
       return false;
     }
     ctx_.out.error(what + ": " + failure_text(r));
@@ -135,11 +136,17 @@ class Exporter {
   const Tally& tally() const { return tally_; }
   Tally& tally() { return tally_; }
 
+  // Some shadows were never even found (a list request failed, or the
+  // connection was lost): how many are missing is unknown.
+  void set_incomplete() { incomplete_ = true; }
+  bool incomplete() const { return incomplete_; }
+
  private:
   Context& ctx_;
   std::ostream& sink_;
   ProgressBar& bar_;
   Tally tally_;
+  bool incomplete_ = false;
 };
 
 // ListNamedShadowsForThing accepts at most 100 names a page.
@@ -155,9 +162,11 @@ std::size_t export_things(Context& ctx, const std::vector<std::string>& things, 
     bar.update(i, things.size(), thing);
     if (!ex.save(ShadowRef{thing, std::nullopt})) break;
     ListResult named = list_all_named(ctx.api, thing, page_size);
-    if (!named.failure.ok() &&
-        !ex.failed(named.failure, nullptr, "cannot list the named shadows of '" + thing + "'"))
-      break;
+    if (!named.failure.ok()) {
+      ex.set_incomplete();
+      if (!ex.failed(named.failure, nullptr, "cannot list the named shadows of '" + thing + "'"))
+        break;
+    }
     bool connected = true;
     for (const auto& name : named.names) {
       connected = ex.save(ShadowRef{thing, name});
@@ -181,6 +190,7 @@ std::size_t export_everything(Context& ctx, Exporter& ex, ProgressBar& bar) {
     HttpResponse r = ctx.api.list_all_page(ctx.args().page_size, token);
     if (!r.ok()) {
       bar.clear();
+      ex.set_incomplete();
       if (page == 0 && (r.status == 404 || r.status == 405)) {
         // An older mosquitto-shadow, or AWS IoT itself: no such route.
         ctx.out.error("the server cannot list all shadows (GET /api/shadows answered " +
@@ -197,6 +207,7 @@ std::size_t export_everything(Context& ctx, Exporter& ex, ProgressBar& bar) {
     auto parsed = parse_shadow_page(r.body);
     if (!parsed) {
       bar.clear();
+      ex.set_incomplete();
       ctx.out.error("the answer to GET /api/shadows is not {\"results\":[{\"thingName\":...}]}");
       ex.tally().fail(kExitServerError);
       break;
@@ -251,7 +262,14 @@ int cmd_export(Context& ctx) {
   bar.clear();
 
   sink.flush();
-  if (!tmp_path.empty()) {
+  if (!tmp_path.empty() && ex.incomplete()) {
+    // Never replace a backup with one that misses an unknown number of
+    // shadows; what was saved stays in FILE.tmp for a look.
+    file.close();
+    ctx.out.error("the export is incomplete: " + a.out_file + " is left unchanged; what was " +
+                  "saved is in " + tmp_path);
+    tmp_path.clear();
+  } else if (!tmp_path.empty()) {
     file.close();
     if (!file || std::rename(tmp_path.c_str(), a.out_file.c_str()) != 0) {
       ctx.out.error("cannot write " + a.out_file);
