@@ -26,7 +26,7 @@ struct HttpConfig {
   std::string credentials_file;      // required with sigv4 when enabled
   std::string tls_cert;              // PEM files; both or neither
   std::string tls_key;
-  int threads = 4;                   // HTTP worker threads
+  int threads = 64;                  // most HTTP connections served at once
   bool metrics_auth = true;          // /metrics needs a signature (with sigv4)
   bool enabled() const { return !host.empty(); }
   bool tls() const { return !tls_cert.empty(); }

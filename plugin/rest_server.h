@@ -23,7 +23,7 @@ namespace shadow::rest {
 struct RestServerOptions {
   std::string host;
   int port = 0;
-  int threads = 4;
+  int threads = 64;  // most connections served at once (a thread each)
   std::string tls_cert;  // PEM paths; both empty: plain HTTP
   std::string tls_key;
   size_t max_body_bytes = 131072;  // larger bodies get 413 without being kept

@@ -226,7 +226,7 @@ TEST_CASE("plugin options: the HTTP listener is off by default", "[plugin][rest]
   PluginConfig c = parse_ok({{"db_path", "d"}});
   CHECK_FALSE(c.http.enabled());
   CHECK(c.http.auth_sigv4);
-  CHECK(c.http.threads == 4);
+  CHECK(c.http.threads == 64);
   CHECK(c.http.metrics_auth);
   CHECK_FALSE(c.http.tls());
   // Without http_listen the credentials file is not needed.
