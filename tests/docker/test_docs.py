@@ -51,6 +51,8 @@ ELSEWHERE = {
     "docker compose -f docker/compose.yml ps": "docker.compose",
     "docker compose -f docker/compose.yml down -v": "docker.compose",
     "ctest --test-dir build -R '^docker\\.'": "CI: scripts/test.sh runs every ctest entry",
+    "scripts/gen-certs.sh certs sensor-17 sensor-18":
+        "docker.stack_broker (through init-certs.sh) and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR DEVICE...",
 }
 
 
