@@ -77,6 +77,8 @@ std::string EchoResponder::start(const std::string& host, int port, int qos, boo
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (impl_->state != 1) {
+    quit_ = true;
+    thread_.join();  // the failure text is written on the responder thread
     std::string why = impl_->failure().empty() ? "no SUBACK within 5 s" : impl_->failure();
     stop();
     return "echo responder: " + why;

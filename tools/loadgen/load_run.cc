@@ -35,6 +35,7 @@ struct Shared {
   std::atomic<int64_t> budget{0};  // requests left when cfg->max_requests > 0
   std::atomic<bool> quit{false};   // leave the loops now
   std::atomic<int> settled{0};     // clients that are ready or failed
+  std::atomic<int> failed{0};      // clients that failed during setup
 };
 
 // Counters of one loop thread; only that thread writes them.
@@ -203,6 +204,7 @@ class LoadConnection : public Client {
   void settle() {
     if (settled_) return;
     settled_ = true;
+    if (!failure().empty()) sh_->failed.fetch_add(1);
     sh_->settled.fetch_add(1);
   }
 
@@ -342,6 +344,7 @@ class EventSubscriber : public Client {
   void settle() {
     if (settled_) return;
     settled_ = true;
+    if (!failure().empty()) sh_->failed.fetch_add(1);
     sh_->settled.fetch_add(1);
   }
   Shared* sh_;
@@ -482,15 +485,16 @@ RunResult run_load(const RunConfig& cfg, const Probes& probes, const std::atomic
          !(interrupted && interrupted->load())) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
-  std::string failure;
-  for (auto& c : loads)
-    if (failure.empty() && !c->failure().empty()) failure = c->failure();
-  for (auto& s : subs)
-    if (failure.empty() && !s->failure().empty()) failure = s->failure();
-  if (failure.empty() && sh.settled.load() < total)
-    failure = "clients were not connected, subscribed and seeded within 30 s";
-  if (!failure.empty() || (interrupted && interrupted->load())) {
+  if (sh.settled.load() < total || sh.failed.load() > 0 || (interrupted && interrupted->load())) {
+    // Stop the loops first: a client's failure text is written on its loop thread.
     finish();
+    std::string failure;
+    for (auto& c : loads)
+      if (failure.empty() && !c->failure().empty()) failure = c->failure();
+    for (auto& s : subs)
+      if (failure.empty() && !s->failure().empty()) failure = s->failure();
+    if (failure.empty() && sh.settled.load() < total && !(interrupted && interrupted->load()))
+      failure = "clients were not connected, subscribed and seeded within 30 s";
     result.error = failure.empty() ? "interrupted" : "setup failed: " + failure;
     return result;
   }

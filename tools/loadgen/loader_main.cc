@@ -211,8 +211,7 @@ int main(int argc, char** argv) {
     rc_get.things = static_cast<int>(sample);
     rc_get.thing_prefix = lc.thing_prefix;
     rc_get.thing_step = std::max<int64_t>(1, lc.shadows / sample);
-    // Continue past --first? Keep it simple: sample from index 0 (a resumed
-    // load also contains things from 0 when started from the same fleet).
+    // The sample starts at index 0 (a load continued with --first contains it too).
     rc_get.warmup_s = 1;
     rc_get.duration_s = get_duration;
     rc_get.rate = get_rate;
