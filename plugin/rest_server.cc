@@ -1,6 +1,7 @@
 #include "plugin/rest_server.h"
 
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <charconv>
@@ -31,6 +32,7 @@ constexpr time_t kReadTimeoutS = 2;
 constexpr time_t kWriteTimeoutS = 5;
 constexpr time_t kKeepAliveIdleS = 2;
 constexpr size_t kKeepAliveMaxRequests = 100;
+constexpr int kListenBacklog = 128;
 
 const char* kRequestIdHeader = "x-amzn-RequestId";
 
@@ -144,6 +146,17 @@ class OnDemandPool final : public httplib::TaskQueue {
   bool stopping_ = false;
 };
 
+// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections
+// beyond that has its SYNs dropped and waits for the client's retransmission
+// (1 s, then 3 s). The listening socket is only reachable from a subclass.
+template <class Base>
+class WideBacklog final : public Base {
+ public:
+  using Base::Base;
+  // Linux takes a second listen() on a listening socket as a new backlog.
+  bool widen_backlog() { return ::listen(this->svr_sock_, kListenBacklog) == 0; }
+};
+
 }  // namespace
 
 struct RestServer::Impl {
@@ -211,9 +224,12 @@ std::variant<std::unique_ptr<RestServer>, std::string> RestServer::start(
   impl->api = &api;
   impl->max_body_bytes = options.max_body_bytes;
 
+  std::function<bool()> widen_backlog;
   if (!options.tls_cert.empty()) {
-    impl->server = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
-                                                        options.tls_key.c_str());
+    auto server = std::make_unique<WideBacklog<httplib::SSLServer>>(options.tls_cert.c_str(),
+                                                                     options.tls_key.c_str());
+    widen_backlog = [p = server.get()] { return p->widen_backlog(); };
+    impl->server = std::move(server);
     if (!impl->server->is_valid()) {
       return "cannot use the TLS certificate '" + options.tls_cert + "' with key '" +
              options.tls_key +
@@ -221,7 +237,9 @@ std::variant<std::unique_ptr<RestServer>, std::string> RestServer::start(
              "matches the certificate";
     }
   } else {
-    impl->server = std::make_unique<httplib::Server>();
+    auto server = std::make_unique<WideBacklog<httplib::Server>>();
+    widen_backlog = [p = server.get()] { return p->widen_backlog(); };
+    impl->server = std::move(server);
   }
   httplib::Server& s = *impl->server;
   Impl* self = impl.get();
@@ -305,6 +323,8 @@ std::variant<std::unique_ptr<RestServer>, std::string> RestServer::start(
            (err != 0 ? std::string(std::strerror(err)) : std::string("bind failed")) +
            "; is another process using the port, or is the address not local?";
   }
+  // Without it bursts of connections only wait longer: not fatal.
+  widen_backlog();
   self->thread = std::thread([self] { self->server->listen_after_bind(); });
   // stop() is a no-op until the accept loop runs: wait for it (bounded), so
   // the destructor can always stop the server.
