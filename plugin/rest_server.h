@@ -2,8 +2,10 @@
 // listening on plugin_opt_http_listen, optionally with TLS. Only transport
 // here: every request is handed to RestApi, which routes and answers it.
 //
-// Worker threads are cpp-httplib's pool; they never call a broker function
-// (rest_api.h, publish_queue.h). Create and destroy the server on the broker
+// Each connection is served on one worker thread, started on demand up to
+// `threads`; workers never call a broker function (rest_api.h,
+// publish_queue.h). A body that would be refused is answered from the request
+// head, without reading it, and the connection is then closed. Create and destroy the server on the broker
 // thread; signals the broker handles must be blocked by the caller while the
 // server is created, so its threads inherit the mask.
 #pragma once
