@@ -3,8 +3,17 @@
 # mosquitto-shadow. Safe to run again: packages already installed are
 # skipped, and the package index is refreshed only when something is missing.
 #
-# Usage: scripts/install-deps.sh        (as root, on Debian 12)
+# Usage: scripts/install-deps.sh [--build-only]   (as root, on Debian 12)
+#   --build-only   only what building needs (no test clients, no Node.js):
+#                  for the Docker image's build stage.
 set -euo pipefail
+
+build_only=false
+case "${1:-}" in
+  "") ;;
+  --build-only) build_only=true ;;
+  *) echo "usage: $0 [--build-only]" >&2; exit 2 ;;
+esac
 
 log() { echo "install-deps: $*"; }
 die() { echo "install-deps: error: $*" >&2; exit 1; }
@@ -18,10 +27,12 @@ PACKAGES=(
   libcpp-httplib-dev libcli11-dev
 )
 # Tests, benchmarks and client interoperability checks.
-PACKAGES+=(
-  catch2 libbenchmark-dev
-  python3 python3-paho-mqtt python3-boto3 awscli
-)
+if ! $build_only; then
+  PACKAGES+=(
+    catch2 libbenchmark-dev
+    python3 python3-paho-mqtt python3-boto3 python3-yaml awscli
+  )
+fi
 
 if [[ $(id -u) -ne 0 ]]; then
   die "must run as root (it installs Debian packages with apt-get); try: sudo $0"
@@ -43,7 +54,9 @@ fi
 # Node.js runs the JavaScript SDK tests. Some images already carry a newer
 # Node.js (with its own npm) from another source; only fall back to Debian's
 # packages when there is no node at all, so the two never fight.
-if ! command -v node >/dev/null 2>&1; then
+if $build_only; then
+  :
+elif ! command -v node >/dev/null 2>&1; then
   PACKAGES+=(nodejs npm)
 elif ! command -v npm >/dev/null 2>&1; then
   log "warning: node is installed but npm is not; the JavaScript SDK tests need npm"
