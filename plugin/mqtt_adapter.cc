@@ -79,8 +79,13 @@ void MqttAdapter::on_message(mosquitto_evt_message* ev) {
   if (ev->topic == nullptr) return;
   std::string_view topic(ev->topic);
   if (!may_be_shadow_request(topic, short_topics_)) return;
-  auto parsed = parse_request_topic(topic, short_topics_);
+  std::string_view payload;
+  if (ev->payload != nullptr) {
+    payload = std::string_view(static_cast<const char*>(ev->payload), ev->payloadlen);
+  }
+  auto parsed = service_.mqtt_request(topic, payload, static_cast<int64_t>(std::time(nullptr)));
   if (!parsed) return;
+  ServiceRequest& request = *parsed;
 
   if (ticks_ == 0 && !warned_no_tick_ &&
       std::chrono::steady_clock::now() - started_ > std::chrono::seconds(10)) {
@@ -90,18 +95,6 @@ void MqttAdapter::on_message(mosquitto_evt_message* ev) {
                          "MQTT messages caused by REST requests are only published when MQTT "
                          "requests arrive");
   }
-
-  std::string_view payload;
-  if (ev->payload != nullptr) {
-    payload = std::string_view(static_cast<const char*>(ev->payload), ev->payloadlen);
-  }
-  ServiceRequest request;
-  request.channel = Channel::kMqtt;
-  request.op = parsed->op;
-  request.id = std::move(parsed->id);
-  request.form = parsed->form;
-  request.payload = payload;
-  request.now = static_cast<int64_t>(std::time(nullptr));
 
   auto started = std::chrono::steady_clock::now();
   if (limiter_ != nullptr && !limiter_->allow(request.id.thing, started)) {

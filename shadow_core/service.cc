@@ -151,7 +151,8 @@ std::optional<Error> validate_id(const ShadowId& id, const Config& config) {
 
 }  // namespace
 
-std::optional<ServiceResponse> Service::handle_mqtt(std::string_view topic, std::string_view payload, int64_t now) {
+std::optional<ServiceRequest> Service::mqtt_request(std::string_view topic, std::string_view payload,
+                                                    int64_t now) const {
   auto parsed = parse_request_topic(topic, config_.short_topics);
   if (!parsed) return std::nullopt;
   // A short-form topic with names no shadow can have is an application's own
@@ -165,7 +166,13 @@ std::optional<ServiceResponse> Service::handle_mqtt(std::string_view topic, std:
   request.form = parsed->form;
   request.payload = payload;
   request.now = now;
-  return handle(request);
+  return request;
+}
+
+std::optional<ServiceResponse> Service::handle_mqtt(std::string_view topic, std::string_view payload, int64_t now) {
+  auto request = mqtt_request(topic, payload, now);
+  if (!request) return std::nullopt;
+  return handle(*request);
 }
 
 ServiceResponse Service::handle(const ServiceRequest& request) {

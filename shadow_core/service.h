@@ -57,7 +57,13 @@ class Service {
 
   ServiceResponse handle(const ServiceRequest& request);
 
-  // Parses `topic`; nullopt when it is not a shadow request topic.
+  // The request an MQTT publish on `topic` makes, or nullopt when the topic
+  // is not a shadow request (adapters that lock or rate-limit per shadow
+  // before handling call this, then handle()).
+  std::optional<ServiceRequest> mqtt_request(std::string_view topic, std::string_view payload,
+                                             int64_t now) const;
+
+  // mqtt_request() then handle().
   std::optional<ServiceResponse> handle_mqtt(std::string_view topic, std::string_view payload,
                                              int64_t now);
 
