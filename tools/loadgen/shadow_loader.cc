@@ -117,9 +117,17 @@ void print_progress(int64_t done, int64_t total, double seconds) {
   int fill = static_cast<int>(frac * kWidth);
   double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
   double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0;
-  std::fprintf(stderr, "\r[%.*s%*s] %5.1f%% %lld/%lld shadows, %.0f/s, ETA %.0f s   ",
+  // A terminal gets a bar redrawn in place; a log file one line per 10 %.
+  static const bool tty = ::isatty(STDERR_FILENO) == 1;
+  static int logged_tenths = -1;
+  if (!tty) {
+    int tenths = static_cast<int>(frac * 10);
+    if (tenths == logged_tenths) return;
+    logged_tenths = tenths;
+  }
+  std::fprintf(stderr, "%s[%.*s%*s] %5.1f%% %lld/%lld shadows, %.0f/s, ETA %.0f s   %s", tty ? "\r" : "",
                fill, "##############################", kWidth - fill, "", frac * 100,
-               static_cast<long long>(done), static_cast<long long>(total), rate, eta);
+               static_cast<long long>(done), static_cast<long long>(total), rate, eta, tty ? "" : "\n");
 }
 
 }  // namespace
