@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string_view>
 
+#include <unistd.h>
+
 #include "tools/loadgen/mqtt_loop.h"
 
 namespace loadgen {
