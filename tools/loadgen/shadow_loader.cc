@@ -1,7 +1,5 @@
 #include "tools/loadgen/shadow_loader.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <string_view>
