@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sanitizer and fuzzing stage of CI:
 #  1. builds an AddressSanitizer + UndefinedBehaviorSanitizer tree (gcc,
-#     -DSHADOW_SANITIZE=ON) and runs the unit tests and the integration tests
+#     -DSHADOW_SANITIZE=ON) and runs the unit, integration and REST tests
 #     under it; the brokers those tests start load the instrumented plugin
 #     through tests/fuzz/asan-mosquitto.sh, and every sanitizer report a broker
 #     writes fails the stage, even when the test that caused it passed;
@@ -16,8 +16,8 @@
 #   SHADOW_FUZZ_BUILD_DIR   fuzzer tree          (default: build-fuzz)
 #   SHADOW_FUZZ_SECONDS     fuzzing time budget  (default: 60)
 #   SHADOW_SANITIZE_TESTS   ctest regex of the non-unit tests to run under
-#                           ASan (default: '^integration\.'; e.g.
-#                           '^(integration|rest)\.' adds the REST suite)
+#                           ASan (default: '^(integration|rest)\.'; e.g.
+#                           '^(integration|rest|sdk)\.' adds the SDK suite)
 #   SHADOW_ASAN_TARGETS     targets built in the ASan tree
 #                           (default: unit_tests mosquitto_shadow)
 # Needs the packages of scripts/install-deps.sh; installs clang and
@@ -29,7 +29,7 @@ root=$PWD
 asan_dir=${SHADOW_ASAN_BUILD_DIR:-build-asan}
 fuzz_dir=${SHADOW_FUZZ_BUILD_DIR:-build-fuzz}
 fuzz_seconds=${SHADOW_FUZZ_SECONDS:-60}
-tests_regex=${SHADOW_SANITIZE_TESTS:-'^integration\.'}
+tests_regex=${SHADOW_SANITIZE_TESTS:-'^(integration|rest)\.'}
 # What the tests above run: the unit test binary and the broker plugin (the
 # tools are left to the main build; add them here if a suite under ASan uses them).
 asan_targets=${SHADOW_ASAN_TARGETS:-unit_tests mosquitto_shadow}
