@@ -25,6 +25,17 @@ for dir in tests/sdk examples; do
   fi
 done
 
+# CI also runs the unit and broker tests under AddressSanitizer and
+# UndefinedBehaviorSanitizer and fuzzes the service for a minute. It runs
+# first, so that the last thing printed is the summary of the main run.
+sanitize_rc=0
+if [[ ${CI:-} == true || ${SHADOW_SANITIZE_CI:-} == 1 ]]; then
+  scripts/ci-sanitize.sh || sanitize_rc=$?
+fi
+
 # --no-tests=error: a build that lost its tests must fail, not pass quietly.
 # --timeout bounds any test that does not set its own TIMEOUT.
-exec ctest --test-dir "$build_dir" --output-on-failure -j2 --no-tests=error --timeout 600 "$@"
+ctest_rc=0
+ctest --test-dir "$build_dir" --output-on-failure -j2 --no-tests=error --timeout 600 "$@" || ctest_rc=$?
+if [[ $ctest_rc -ne 0 ]]; then exit "$ctest_rc"; fi
+exit "$sanitize_rc"

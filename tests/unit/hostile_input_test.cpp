@@ -305,7 +305,8 @@ TEST_CASE("numbers out of range", "[hostile]") {
     auto before = h.record();
     auto r = h.update(payload);
     if (r.status == 200) {
-      const J* v = h.get_state().get("reported")->get("n");
+      const J state = h.get_state();  // kept alive: v points into it
+      const J* v = state.get("reported")->get("n");
       REQUIRE(v);
       REQUIRE(v->t == J::T::Num);
       REQUIRE(v->d == Approx(std::strtod(n, nullptr)));
