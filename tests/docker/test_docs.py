@@ -6,10 +6,16 @@
   the examples. Each documented output block must appear in what the commands
   print, line by line in order, with timestamps as the only free values and
   `…` standing for any text.
-- Every ```sh block of README.md and docs/getting-started.md is accounted
-  for: its commands either run here or are listed in ELSEWHERE with the test
-  or CI step that runs them. A new command in those files without either
-  fails this test, so the documentation cannot quietly rot.
+- The blocks listed in doc_blocks.RUN (docs/rest-api.md, docs/shadowctl.md,
+  docs/operations.md) run with bash or python3 against brokers started with
+  scripts/run-broker.sh on free ports, one with the REST API and the
+  credentials file of docs/configuration.md.
+- Every shell block (```sh, ```bash, ```shell, ```console) and ```python
+  block of every user document (README.md, docs/*.md, docker/README.md,
+  examples/README.md, tests/*/README.md) is accounted for: its commands
+  either run here or are listed in ELSEWHERE with the test or CI step that
+  runs them (or why nothing can). A new command without either fails this
+  test, so the documentation cannot quietly rot.
 
 The mosquitto clients read their default port from $XDG_CONFIG_HOME/<client>
 (a documented feature of the clients), so the commands run verbatim; only the
@@ -28,13 +34,17 @@ import threading
 import time
 import unittest
 
+import doc_blocks
 import harness
+from doc_blocks import commands, sh_blocks
 
 README = os.path.join(harness.REPO, "README.md")
 GETTING_STARTED = os.path.join(harness.REPO, "docs", "getting-started.md")
+CONFIGURATION = os.path.join(harness.REPO, "docs", "configuration.md")
 WAIT_S = 15.0
 
-# Commands in ```sh blocks that this file does not run, and what does.
+# Commands of the documents' shell blocks that this file does not run, and
+# the test or CI step that runs them (or why nothing can).
 ELSEWHERE = {
     "scripts/install-deps.sh && scripts/build.sh && scripts/run-broker.sh":
         "CI: .ci/run runs scripts/test.sh (install-deps.sh, build.sh); run-broker.sh runs in this file",
@@ -53,46 +63,90 @@ ELSEWHERE = {
     "ctest --test-dir build -R '^docker\\.'": "CI: scripts/test.sh runs every ctest entry",
     "scripts/gen-certs.sh certs sensor-17 sensor-18":
         "docker.stack_broker (through init-certs.sh) and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR DEVICE...",
+    # docs/benchmarks.md: benchmark runs take minutes; CI builds the same
+    # targets and smoke-tests the load generator.
+    "cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release": "CI: scripts/build.sh configures the same CMakeLists",
+    "cmake --build build-bench -j2 --target engine_bench": "CI: scripts/build.sh builds engine_bench",
+    "./build-bench/tools/engine_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true":
+        "not run (a benchmark of minutes); CI builds engine_bench",
+    "cmake -S . -B build-bench-prof -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-g -DSHADOW_BUILD_TESTS=OFF":
+        "CI: scripts/build.sh configures the same CMakeLists",
+    "cmake --build build-bench-prof -j2 --target engine_bench": "CI: scripts/build.sh builds engine_bench",
+    "valgrind --tool=callgrind --toggle-collect='*run_requests*' --callgrind-out-file=cg.out "
+    "./build-bench-prof/tools/engine_bench --benchmark_filter=BM_UpdatePartial/ --benchmark_min_time=0.05":
+        "not run (a profiling session); CI builds engine_bench",
+    "callgrind_annotate --inclusive=yes cg.out | less": "not run (reads the profile above)",
+    "cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2": "CI: scripts/build.sh",
+    "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2": "CI: scripts/build.sh",
+    "B=build/tools/shadow_loadgen; P=build/mosquitto_shadow.so": "loadgen.smoke runs shadow_loadgen --start-broker --plugin",
+    "$B --start-broker --plugin $P --connections 20 --inflight 10 --payload-bytes 500 --qos 1 --duration 10":
+        "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
+    "$B --start-broker --plugin $P --sync-writes --connections 20 --inflight 10 --payload-bytes 500 --qos 1 --duration 10":
+        "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
+    "$B --start-broker --plugin $P [--sync-writes] --connections 20 --inflight 10 --payload-bytes 500 --qos 1 "
+    "--duration 10 --rate 2000": "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
+    "build/tools/shadow_loadgen --start-broker --baseline --connections 20 --inflight 10 --payload-bytes 500 "
+    "--qos 1 --duration 10": "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
+    "build/tools/shadow_loadgen --start-broker --sync-writes --duration 10": "loadgen.smoke (shorter)",
+    "build/tools/shadow_loadgen --start-broker --baseline --rate 4000 --duration 10": "loadgen.smoke (shorter)",
+    "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m":
+        "not run (a million shadows take minutes); CI builds shadow_loader",
+    "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
+        "not run (see above); CI builds shadow_loader",
+    # docs/operations.md
+    "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
+    "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
+    "systemctl start mosquitto": "cannot run here: no systemd on CI",
+    # docs/security.md
+    "scripts/gen-certs.sh pki dev1 dev2 app-console": "security.mtls and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR NAME...",
+    "mosquitto_sub -h localhost -p 8883 --cafile pki/ca.crt --cert pki/dev1.crt --key pki/dev1.key -i dev1 "
+    "-t '$aws/things/dev1/shadow/update/+' -v &": "security.mtls (the same cert_cn broker, with paho)",
+    "mosquitto_pub -h localhost -p 8883 --cafile pki/ca.crt --cert pki/dev1.crt --key pki/dev1.key -i dev1-pub "
+    "-t '$aws/things/dev1/shadow/update' -q 1 -m '{\"state\":{\"reported\":{\"temp\":21}}}'":
+        "security.mtls (the same cert_cn broker, with paho)",
+    # docs/shadowctl.md: watch runs until Ctrl-C.
+    "shadowctl watch dev1": "shadowctl.watch",
+    "shadowctl watch dev1 --shadow config --mqtt-port 1884": "shadowctl.watch (--shadow, --mqtt-port)",
+    "shadowctl watch dev1 --mqtt-port 8883 --mqtt-cafile ca.crt --mqtt-cert app.crt --mqtt-key app.key":
+        "shadowctl.tls (watch over mutual TLS)",
+    "shadowctl --json watch dev1 --count 1 --timeout 30": "shadowctl.watch (--json, --count, --timeout)",
+    # docker/README.md: no Docker engine on CI.
+    "docker compose -f docker/compose.yml exec broker mosquitto_sub -v -t '$aws/things/dev1/shadow/#'": "docker.compose",
+    "docker compose -f docker/compose.yml --profile examples run --rm application application.js --endpoint localhost "
+    "--port 8883 --ca_file /certs/ca.crt --cert /certs/application.crt --key /certs/application.key --thing_name dev1 "
+    "--desired '{\"lights\":\"on\"}'": "docker.compose; docker.examples runs application.js with these options",
+    "docker compose -f docker/compose.yml logs device": "docker.compose",
+    "docker compose -f docker/compose.yml cp broker:/mosquitto/certs ./stack-certs": "docker.stack_broker (init-certs.sh fills the certs volume)",
+    "mosquitto_pub -p 8883 --cafile stack-certs/ca.crt --cert stack-certs/dev1.crt --key stack-certs/dev1.key "
+    "-t '$aws/things/dev1/shadow/get' -n": "docker.stack_broker (a get over mutual TLS on 8883 with the stack's certificates)",
+    "shadowctl --credentials-file stack-certs/rest-credentials get dev1":
+        "docker.stack_broker (the REST API with the stack's rest-credentials); --credentials-file runs in this file",
+    "docker build -f docker/Dockerfile -t mosquitto-shadow .": "cannot run here (no Docker engine): docker.dockerfile",
+    "docker volume create shadow-certs": "cannot run here (no Docker engine): docker.compose",
+    "docker run --rm -v shadow-certs:/mosquitto/certs mosquitto-shadow shadow-init-certs": "docker.stack_broker runs init-certs.sh",
+    "docker run -d --name shadow -p 127.0.0.1:1883:1883 -p 8883:8883 -p 127.0.0.1:8080:8080 -v "
+    "shadow-certs:/mosquitto/certs -v shadow-data:/mosquitto/data mosquitto-shadow":
+        "cannot run here (no Docker engine): docker.stack_broker runs the image's broker configuration",
+    # examples/README.md
+    "scripts/gen-certs.sh certs dev1 application": "security.mtls and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR NAME...",
+    "node examples/device.js --endpoint localhost --ca_file certs/ca.crt --cert certs/dev1.crt --key certs/dev1.key "
+    "--thing_name dev1": "partly: docker.examples runs device.js over plain TCP, docker.stack_broker "
+        "the stack's mutual TLS listener with these certificates",
+    "docker compose -f docker/compose.yml cp broker:/mosquitto/certs ./certs": "docker.stack_broker (the certs volume)",
+    "cd aws-iot-device-sdk-python-v2/samples": "not run: the Python SDK is not packaged in Debian 12 (no PyPI); sdk.v2 runs the JS SDK",
+    "python3 shadow.py --endpoint localhost --port 8883 --ca_file ../../certs/ca.crt --cert ../../certs/dev1.crt "
+    "--key ../../certs/dev1.key --thing_name dev1 --client_id dev1 --shadow_property lights":
+        "not run: the Python SDK is not packaged in Debian 12 (no PyPI); sdk.v2 runs the JS SDK's shadow sample flow",
+    # tests/*/README.md: how to run the suites, which CI does.
+    "cmake -S . -B build && cmake --build build -j2": "CI: scripts/build.sh",
+    "cd build && ctest -R integration --output-on-failure": "CI: scripts/test.sh runs every ctest entry",
+    "cd tests/integration": "CI: ctest runs the integration suites from tests/integration",
+    "SHADOW_PLUGIN=$PWD/../../build/mosquitto_shadow.so /usr/bin/python3 -m unittest -v test_rejections":
+        "CI: ctest integration.rejections runs the same command",
+    "npm ci --prefix tests/sdk": "CI: scripts/test.sh",
+    "ctest --test-dir build -R sdk": "CI: scripts/test.sh runs every ctest entry",
+    "cd tests/sdk && SHADOW_PLUGIN=../../build/mosquitto_shadow.so node --test --test-force-exit": "CI: ctest sdk.v2, sdk.v1",
 }
-
-
-def sh_blocks(path):
-    """[(first line number, language, text)] of the fenced blocks of a file."""
-    blocks = []
-    with open(path) as f:
-        lines = f.read().split("\n")
-    i = 0
-    while i < len(lines):
-        m = re.match(r"^(\s*)```(\w*)\s*$", lines[i])
-        if m:
-            indent, lang = m.groups()
-            j = i + 1
-            while j < len(lines) and lines[j].strip() != "```":
-                j += 1
-            body = "\n".join(l[len(indent):] for l in lines[i + 1:j])
-            blocks.append((i + 1, lang, body))
-            i = j + 1
-        else:
-            i += 1
-    return blocks
-
-
-def commands(block_text):
-    """The commands of a sh block: comment lines dropped, continuations joined,
-    trailing `# comments` removed."""
-    out = []
-    pending = ""
-    for line in block_text.split("\n"):
-        if not pending and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1].rstrip() + " "
-            continue
-        text = (pending + line).strip()
-        pending = ""
-        text = re.sub(r"\s+#\s.*$", "", text)  # `cmd   # explanation`
-        out.append(re.sub(r"\s+", " ", text))
-    return out
 
 
 def tour_blocks():
@@ -298,25 +352,145 @@ class ReadmeTour(unittest.TestCase):
                        '[device dev2] reported {"lights":"off"} -> version 3'], what="device")
 
 
+class OtherDocumentsRun(unittest.TestCase):
+    """The blocks of doc_blocks.RUN, run with bash (python blocks with
+    python3) in a fresh directory each. Ports, the credentials file and
+    system paths are replaced the way the README tour does it; shadowctl is
+    the built one (on PATH), aws is Debian's AWS CLI v2."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.environ.get("SHADOW_BUILD_DIR"):
+            raise unittest.SkipTest("SHADOW_BUILD_DIR (the CMake build tree) is not set")
+        cls.tmp = tempfile.mkdtemp(prefix="shadow-docker-docs-other-")
+        cls.bin = os.path.join(cls.tmp, "bin")
+        os.makedirs(cls.bin)
+        shadowctl = os.environ.get("SHADOWCTL")
+        if shadowctl:
+            os.symlink(shadowctl, os.path.join(cls.bin, "shadowctl"))
+        # The credentials file as docs/configuration.md shows it.
+        example = [b for _, lang, b in sh_blocks(CONFIGURATION) if lang == "" and "AKIDSHADOWADMIN0001" in b]
+        assert len(example) == 1, example
+        cls.creds = os.path.join(cls.tmp, "shadow-credentials")
+        with open(cls.creds, "w") as f:
+            f.write(example[0] + "\n")
+        os.chmod(cls.creds, 0o600)
+        key, secret = example[0].split("\n")[-1].split()
+        cls.keys = {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
+                    "AWS_DEFAULT_REGION": "us-east-1"}
+        cls.sigv4 = doc_blocks.RunBroker(
+            ["--opt", "http_listen=127.0.0.1:8080", "--opt", "http_credentials_file=" + cls.creds],
+            cls.tmp, "sigv4")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sigv4.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_every_run_entry_names_a_block(self):
+        keys = {(os.path.relpath(p, harness.REPO), k) for p, _, lang, body in doc_blocks.shell_blocks()
+                for k in doc_blocks.block_keys(lang, body)}
+        self.assertEqual([k for k in doc_blocks.RUN if k not in keys], [], "stale doc_blocks.RUN keys")
+
+    def test_the_blocks_as_written(self):
+        if not os.environ.get("SHADOWCTL"):
+            self.fail("SHADOWCTL (the built shadowctl) is not set; the documents use it")
+        ran = 0
+        for path, n, lang, body in doc_blocks.shell_blocks():
+            rel = os.path.relpath(path, harness.REPO)
+            entry = doc_blocks.run_entry(rel, lang, body)
+            if entry is None:
+                continue
+            with self.subTest(block="%s:%d" % (rel, n)):
+                self.run_block("%s:%d" % (rel, n), lang, body, entry)
+            ran += 1
+        self.assertEqual(ran, len(doc_blocks.RUN))
+
+    def run_block(self, where, lang, body, entry):
+        work = tempfile.mkdtemp(prefix="block-", dir=self.tmp)
+        brokers = []
+        endpoint_broker = self.sigv4 if entry.get("broker") == "sigv4" else None
+        try:
+            script = []
+            if lang != "python":
+                for cmd in commands(body, lang):
+                    if cmd in entry.get("skip", ()):
+                        continue
+                    if cmd.startswith("scripts/run-broker.sh"):
+                        b = doc_blocks.RunBroker(shlex.split(cmd)[1:], work, "broker%d" % len(brokers))
+                        brokers.append(b)
+                        if b.http_port:
+                            endpoint_broker = b
+                        continue
+                    if cmd in entry.get("allow_exit", {}):
+                        cmd = "%s || test $? -eq %d" % (cmd, entry["allow_exit"][cmd])
+                    script.append(cmd)
+            env = dict(os.environ, PATH=self.bin + ":/usr/bin:/bin", **self.keys)
+            subs = {"/etc/mosquitto/shadow-credentials": self.creds}
+            if endpoint_broker is not None:
+                env["SHADOWCTL_ENDPOINT"] = "http://127.0.0.1:%d" % endpoint_broker.http_port
+                subs["127.0.0.1:8080"] = "127.0.0.1:%d" % endpoint_broker.http_port
+            for old, new in entry.get("subs", {}).items():
+                subs[old] = new.replace("{tmp}", work)
+
+            def substituted(text):
+                for old, new in subs.items():
+                    text = text.replace(old, new)
+                return text
+
+            setup = "\n".join(entry.get("setup", []))
+            if setup:
+                r = subprocess.run(["/bin/bash", "-eo", "pipefail", "-c", setup], cwd=work, env=env,
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(r.returncode, 0, "%s: setup failed:\n%s%s" % (where, r.stdout, r.stderr))
+            if lang == "python":
+                argv = ["/usr/bin/python3", "-c", substituted(body)]
+            else:
+                options = "set -eo pipefail" if entry.get("errexit", True) else "set -o pipefail"
+                text = "\n".join([options] + script + [entry.get("post", "")])
+                argv = ["/bin/bash", "-c", substituted(text)]
+            r = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 0, "%s exited with %d:\n%s\n--- stdout\n%s--- stderr\n%s"
+                             % (where, r.returncode, argv[-1], r.stdout, r.stderr))
+            for text in entry.get("expect", []):
+                self.assertIn(text, r.stdout, "%s: output lacks %r" % (where, text))
+            if "check_dir" in entry:
+                self.assertTrue(os.path.isdir(os.path.join(work, entry["check_dir"])), where)
+        finally:
+            for b in brokers:
+                b.stop()
+
+
 class EveryCommandIsExercised(unittest.TestCase):
 
-    def test_every_sh_block_is_run_here_or_elsewhere(self):
-        tour = {(n, body) for n, lang, body in tour_blocks() if lang == "sh"}
+    def test_every_shell_block_is_run_here_or_elsewhere(self):
         unaccounted = []
-        for path in (README, GETTING_STARTED):
-            for n, lang, body in sh_blocks(path):
-                if lang != "sh" or (path == README and (n, body) in tour):
+        for path, n, lang, body in doc_blocks.shell_blocks():
+            rel = os.path.relpath(path, harness.REPO)
+            if lang == "python":
+                if doc_blocks.run_entry(rel, lang, body) is None:
+                    unaccounted.append("%s:%d: a python block (run it in doc_blocks.RUN)" % (rel, n))
+                continue
+            entry = doc_blocks.run_entry(rel, lang, body)
+            for cmd in commands(body, lang):
+                if cmd in ELSEWHERE or (entry is not None and cmd not in entry.get("skip", ())):
                     continue
-                for cmd in commands(body):
-                    if cmd not in ELSEWHERE and not self.runs_here(path, cmd):
-                        unaccounted.append("%s:%d: %s" % (os.path.relpath(path, harness.REPO), n, cmd))
-        self.assertEqual(unaccounted, [], "add a test for these commands, or list them in ELSEWHERE")
+                if not self.runs_in_tour(path, cmd):
+                    unaccounted.append("%s:%d: %s" % (rel, n, cmd))
+        self.assertEqual(unaccounted, [], "run these commands in doc_blocks.RUN, or list them "
+                                         "in ELSEWHERE with the test or CI step that runs them")
 
-    def runs_here(self, path, cmd):
-        # docs/getting-started.md repeats commands of the README tour, which
-        # the tour test runs.
+    def test_every_skipped_command_is_listed_elsewhere(self):
+        for key, entry in doc_blocks.RUN.items():
+            for cmd in entry.get("skip", ()):
+                self.assertIn(cmd, ELSEWHERE, "%s skips %r" % (key, cmd))
+
+    def runs_in_tour(self, path, cmd):
+        # Other documents repeat commands of the README tour, which the tour
+        # test runs.
         tour_cmds = {c for _, lang, b in tour_blocks() if lang == "sh" for c in commands(b)}
-        return path == GETTING_STARTED and cmd in tour_cmds
+        return cmd in tour_cmds
 
 
 if __name__ == "__main__":

@@ -1,0 +1,230 @@
+"""The fenced command blocks of the user documentation, and the blocks that
+tests/docker/test_docs.py runs for real (RUN).
+
+Every user document is scanned: README.md, docs/*.md, docker/README.md,
+examples/README.md and tests/*/README.md. A block is a shell block
+(```sh, ```bash, ```shell, ```console) or a ```python block; test_docs.py
+fails when one of its commands is neither run here nor listed in its
+ELSEWHERE inventory.
+"""
+
+import glob
+import os
+import re
+import signal
+import subprocess
+import time
+
+import harness
+
+SHELL_LANGS = {"sh", "bash", "shell", "console"}
+
+
+def user_docs():
+    """Every user document, in a stable order."""
+    paths = [os.path.join(harness.REPO, "README.md")]
+    paths += sorted(glob.glob(os.path.join(harness.REPO, "docs", "*.md")))
+    paths += [os.path.join(harness.REPO, d, "README.md") for d in ("docker", "examples")]
+    paths += sorted(glob.glob(os.path.join(harness.REPO, "tests", "*", "README.md")))
+    return [p for p in paths if os.path.isfile(p)]
+
+
+def sh_blocks(path):
+    """[(first line number, language, text)] of the fenced blocks of a file."""
+    blocks = []
+    with open(path) as f:
+        lines = f.read().split("\n")
+    i = 0
+    while i < len(lines):
+        m = re.match(r"^(\s*)```(\w*)\s*$", lines[i])
+        if m:
+            indent, lang = m.groups()
+            j = i + 1
+            while j < len(lines) and lines[j].strip() != "```":
+                j += 1
+            body = "\n".join(l[len(indent):] for l in lines[i + 1:j])
+            blocks.append((i + 1, lang, body))
+            i = j + 1
+        else:
+            i += 1
+    return blocks
+
+
+def shell_blocks():
+    """[(path, line, language, text)] of every shell and python block of the
+    user documents."""
+    return [(path, n, lang, body) for path in user_docs() for n, lang, body in sh_blocks(path)
+            if lang in SHELL_LANGS or lang == "python"]
+
+
+def commands(block_text, lang="sh"):
+    """The commands of a shell block: comment lines dropped, continuations
+    joined, trailing `# comments` removed. In a ```console block only the
+    lines after a `$ ` prompt are commands."""
+    out = []
+    pending = ""
+    for line in block_text.split("\n"):
+        if lang == "console" and not pending:
+            if not line.startswith("$ "):
+                continue
+            line = line[2:]
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1].rstrip() + " "
+            continue
+        text = (pending + line).strip()
+        pending = ""
+        text = re.sub(r"\s+#\s.*$", "", text)  # `cmd   # explanation`
+        out.append(re.sub(r"\s+", " ", text))
+    return out
+
+
+def block_keys(lang, body):
+    """The RUN keys a block may have, most specific first: its first two
+    commands (for blocks that start alike), its first command."""
+    if lang == "python":
+        cmds = [l for l in body.split("\n") if l.strip()]
+    else:
+        cmds = commands(body, lang)
+    return [" … ".join(cmds[:2])] * (len(cmds) > 1) + cmds[:1]
+
+
+# The blocks run here, in this order, keyed by (document, first command), or
+# (document, "first command … second command") for blocks that start alike.
+# broker: "sigv4" runs the block against the shared broker (scripts/run-broker.sh
+#         with the REST API on a free port and the documented credentials file);
+#         None: the block starts its own brokers with its run-broker.sh lines.
+# setup:  commands run first (what the reader did in earlier sections).
+# skip:   commands not run here; each must be in test_docs.ELSEWHERE.
+# subs:   extra text replacements ({tmp} is the block's working directory).
+# allow_exit: {command: status} a command may also end with.
+# errexit: False for a block that inspects $? itself.
+# expect: text its output must contain.
+RUN = {
+    ("docs/operations.md", "scripts/run-broker.sh"): {"broker": None},
+    ("docs/operations.md", "cmake --install build --prefix /usr/local"): {
+        "broker": None,
+        "skip": ["cmake --install build --prefix /usr/local"],
+        "subs": {"/var/lib/mosquitto-shadow": "{tmp}/var-lib/mosquitto-shadow"},
+        "check_dir": "var-lib/mosquitto-shadow"},
+    ("docs/operations.md", "systemctl stop mosquitto"): {
+        "broker": None,
+        "skip": ["systemctl stop mosquitto", "systemctl start mosquitto"],
+        "setup": ["mkdir -p var-lib/mosquitto-shadow && echo x > var-lib/mosquitto-shadow/CURRENT"],
+        "subs": {"-C /var/lib ": "-C {tmp}/var-lib "},
+        "post": "tar -tzf shadows-*.tar.gz | grep -q mosquitto-shadow/CURRENT"},
+    ("docs/rest-api.md", "curl -s --aws-sigv4 aws:amz:us-east-1:iotdata --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" 'http://127.0.0.1:8080/api/shadows?pageSize=1000'"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --shadow config --reported '{\"fw\":\"1.2\"}' >/dev/null"],
+        "expect": ['{"thingName":"dev1","shadowName":"config"}']},
+    ("docs/rest-api.md", "import json"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --desired '{\"lights\":\"off\"}' >/dev/null"],
+        "expect": ["{'desired': {'lights': 'on'}", "['config']", "stale version: Version conflict"]},
+    ("docs/rest-api.md", "export AWS_ACCESS_KEY_ID=AKIDSHADOWADMIN0001"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --shadow config --reported '{\"fw\":\"1.2\"}' >/dev/null"],
+        "expect": ['"desired":{"lights":"on"}', '"config"']},
+    ("docs/rest-api.md", "curl -s --aws-sigv4 aws:amz:us-east-1:iotdata --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" http://127.0.0.1:8080/things/dev1/shadow"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --desired '{\"lights\":\"on\"}' >/dev/null"],
+        "expect": ['"desired":{"lights":"on"}']},
+    ("docs/shadowctl.md", "shadowctl update dev1 --desired '{\"lights\":\"on\"}'"): {
+        "broker": "sigv4", "skip": ["shadowctl watch dev1"], "expect": ['"lights": "on"']},
+    ("docs/shadowctl.md", "scripts/run-broker.sh --opt http_listen=127.0.0.1:8080 --opt http_auth=none"): {
+        "broker": None,
+        "setup": ["shadowctl --no-auth update dev1 --desired '{\"lights\":\"on\"}' >/dev/null"],
+        "expect": ['"lights": "on"']},
+    ("docs/shadowctl.md", "shadowctl --credentials-file /etc/mosquitto/shadow-credentials get dev1"): {
+        "broker": "sigv4", "setup": ["shadowctl update dev1 --desired '{\"lights\":\"on\"}' >/dev/null"]},
+    ("docs/shadowctl.md", "shadowctl get dev1 --shadow config >/dev/null 2>&1"): {
+        "broker": "sigv4", "errexit": False,
+        "setup": ["shadowctl update dev1 --shadow config --reported '{\"fw\":\"1.2\"}' >/dev/null"],
+        "expect": ["exists"]},
+    ("docs/shadowctl.md", "shadowctl get dev1"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --desired '{\"lights\":\"on\"}' --reported '{\"lights\":\"off\"}' >/dev/null",
+                  "shadowctl update dev1 --shadow config --reported '{\"fw\":\"1.2\"}' >/dev/null"],
+        "expect": ['"lights": "on"']},
+    ("docs/shadowctl.md", "shadowctl update dev1 --desired '{\"lights\":\"on\"}' … "
+                          "shadowctl update dev1 --reported '{\"lights\":\"on\",\"temp\":21.5}' --desired '{\"lights\":null}'"): {
+        "broker": "sigv4",
+        "setup": ["echo '{\"state\":{\"desired\":{\"mode\":\"eco\"}}}' > request.json"],
+        # The example's version 7 is whatever the reader last saw; here the
+        # shadow is at another one, so the update is refused as a conflict.
+        "allow_exit": {"echo '{\"state\":{\"desired\":{\"fan\":2}},\"version\":7}' | shadowctl update dev1 -": 3},
+        "expect": ['"temp": 21.5', '"mode": "eco"']},
+    ("docs/shadowctl.md", "shadowctl delete dev1"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --desired '{\"lights\":\"on\"}' >/dev/null"],
+        "expect": ["deleted classic shadow of 'dev1'"]},
+    ("docs/shadowctl.md", "shadowctl list dev1"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev1 --shadow config --reported '{\"fw\":\"1.2\"}' >/dev/null"],
+        "expect": ["config"]},
+    ("docs/shadowctl.md", "shadowctl export --file backup.jsonl"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl update dev2 --desired '{\"lights\":\"on\"}' >/dev/null",
+                  "printf 'dev1\\n' > things.txt"],
+        "post": "grep -q '\"thing\":\"dev2\"' backup.jsonl && grep -q '\"thing\":\"dev2\"' some.jsonl"},
+    ("docs/shadowctl.md", "shadowctl import backup.jsonl"): {
+        "broker": "sigv4",
+        "setup": ["shadowctl export --file backup.jsonl 2>/dev/null"]},
+    ("docs/shadowctl.md", "shadowctl export --file backup.jsonl … shadowctl import --replace backup.jsonl"): {
+        "broker": "sigv4", "post": "grep -q '\"thing\":\"dev2\"' backup.jsonl"},
+}
+
+
+def run_entry(rel, lang, body):
+    """The RUN entry of a block, or None."""
+    for key in block_keys(lang, body):
+        if (rel, key) in RUN:
+            return RUN[(rel, key)]
+    return None
+
+
+class RunBroker:
+    """scripts/run-broker.sh with a document's arguments, moved to a free
+    MQTT port (and a free REST port if it has http_listen) and a data
+    directory under `tmp`."""
+
+    def __init__(self, args, tmp, name):
+        build_dir = os.environ.get("SHADOW_BUILD_DIR")
+        if not build_dir:
+            raise RuntimeError("SHADOW_BUILD_DIR (the CMake build tree) is not set")
+        rel_build = os.path.relpath(build_dir, harness.REPO)
+        self.log_path = os.path.join(tmp, name + ".log")
+        has_http = any("http_listen=" in a for a in args)
+        for _attempt in range(3):
+            self.port, self.http_port = harness.free_ports(2)
+            rewritten = [re.sub(r"http_listen=[\d.]+:\d+", "http_listen=127.0.0.1:%d" % self.http_port, a)
+                         for a in args]
+            with open(self.log_path, "ab") as log:
+                # The last --port and --data win, so the document's own
+                # values are overridden.
+                self.proc = subprocess.Popen(
+                    [os.path.join(harness.REPO, "scripts", "run-broker.sh")] + rewritten +
+                    ["--port", str(self.port), "--data", os.path.join(tmp, name)],
+                    env=dict(os.environ, SHADOW_BUILD_DIR=rel_build), stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=log)
+            ports = [self.port] + ([self.http_port] if has_http else [])
+            deadline = time.monotonic() + harness.START_TIMEOUT_S
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if all(harness.listening(p) for p in ports):
+                    if not has_http:
+                        self.http_port = None
+                    return
+                time.sleep(0.05)
+            self.stop()
+        with open(self.log_path) as f:
+            raise AssertionError("run-broker.sh %s did not start:\n%s" % (" ".join(args), f.read()))
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=harness.STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
