@@ -97,7 +97,8 @@ def block_keys(lang, body):
 #         None: the block starts its own brokers with its run-broker.sh lines.
 # setup:  commands run first (what the reader did in earlier sections).
 # skip:   commands not run here; each must be in test_docs.ELSEWHERE.
-# subs:   extra text replacements ({tmp} is the block's working directory).
+# subs:   extra text replacements ({tmp} is the block's working directory,
+#         {repo} the repository).
 # allow_exit: {command: status} a command may also end with.
 # errexit: False for a block that inspects $? itself.
 # expect: text its output must contain.
@@ -114,6 +115,10 @@ RUN = {
         "setup": ["mkdir -p var-lib/mosquitto-shadow && echo x > var-lib/mosquitto-shadow/CURRENT"],
         "subs": {"-C /var/lib ": "-C {tmp}/var-lib "},
         "post": "tar -tzf shadows-*.tar.gz | grep -q mosquitto-shadow/CURRENT"},
+    ("docs/security.md", "scripts/gen-certs.sh pki dev1 dev2 app-console"): {
+        "broker": None,
+        "subs": {"scripts/gen-certs.sh": "{repo}/scripts/gen-certs.sh"},
+        "post": "openssl verify -CAfile pki/ca.crt pki/dev1.crt pki/dev2.crt pki/app-console.crt pki/server.crt"},
     ("docs/rest-api.md", "curl -s --aws-sigv4 aws:amz:us-east-1:iotdata --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" 'http://127.0.0.1:8080/api/shadows?pageSize=1000'"): {
         "broker": "sigv4",
         "setup": ["shadowctl update dev1 --shadow config --reported '{\"fw\":\"1.2\"}' >/dev/null"],

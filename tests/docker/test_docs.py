@@ -98,7 +98,6 @@ ELSEWHERE = {
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
     "systemctl start mosquitto": "cannot run here: no systemd on CI",
     # docs/security.md
-    "scripts/gen-certs.sh pki dev1 dev2 app-console": "security.mtls and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR NAME...",
     "mosquitto_sub -h localhost -p 8883 --cafile pki/ca.crt --cert pki/dev1.crt --key pki/dev1.key -i dev1 "
     "-t '$aws/things/dev1/shadow/update/+' -v &": "security.mtls (the same cert_cn broker, with paho)",
     "mosquitto_pub -h localhost -p 8883 --cafile pki/ca.crt --cert pki/dev1.crt --key pki/dev1.key -i dev1-pub "
@@ -431,7 +430,7 @@ class OtherDocumentsRun(unittest.TestCase):
                 env["SHADOWCTL_ENDPOINT"] = "http://127.0.0.1:%d" % endpoint_broker.http_port
                 subs["127.0.0.1:8080"] = "127.0.0.1:%d" % endpoint_broker.http_port
             for old, new in entry.get("subs", {}).items():
-                subs[old] = new.replace("{tmp}", work)
+                subs[old] = new.replace("{tmp}", work).replace("{repo}", harness.REPO)
 
             def substituted(text):
                 for old, new in subs.items():
