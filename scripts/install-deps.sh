@@ -30,7 +30,7 @@ PACKAGES=(
 if ! $build_only; then
   PACKAGES+=(
     catch2 libbenchmark-dev
-    python3 python3-paho-mqtt python3-boto3 python3-yaml awscli
+    python3 python3-paho-mqtt python3-boto3 python3-yaml awscli curl jq
   )
 fi
 
