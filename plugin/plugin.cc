@@ -176,6 +176,7 @@ std::string start_rest(PluginContext* ctx) {
   shadow::rest::RestApiOptions api_options;
   api_options.metrics_auth = http.metrics_auth;
   api_options.durable = ctx->durable.get();
+  api_options.limiter = ctx->limiter.get();  // the same buckets as MQTT; null when off
   if (http.auth_sigv4) {
     auto loaded = shadow::rest::load_credentials_file(http.credentials_file);
     if (auto* error = std::get_if<std::string>(&loaded)) {

@@ -4,6 +4,7 @@
 #include <mutex>
 #include <random>
 
+#include "plugin/rate_limiter.h"
 #include "plugin/sigv4.h"
 #include "shadow_core/errors.h"
 #include "shadow_core/json.h"
@@ -186,6 +187,7 @@ HttpResponse RestApi::shadow_operation(const Route& route, std::string_view body
   // GetThingShadow has no body; whatever a client sends is not a request.
   if (request.op != Operation::kGet) request.payload = body;
   request.now = now;
+  if (throttled(route.thing)) return shadow_error(429, service_.config().throttled_message);
   if (request.op != Operation::kGet && !has_room()) return queue_full();
 
   ServiceResponse s;
@@ -212,13 +214,17 @@ HttpResponse RestApi::publish(const Route& route, std::string_view body, int64_t
                               std::string_view request_id) {
   if (body.size() > service_.config().max_payload_bytes)
     return shadow_error(413, messages::kTooLarge);
+  auto request_topic = parse_request_topic(route.topic, service_.config().short_topics);
+  // A shadow request costs the thing a token as over MQTT; a throttled one
+  // is not forwarded either, so nothing of it reaches MQTT.
+  if (request_topic && throttled(request_topic->id.thing))
+    return shadow_error(429, service_.config().throttled_message);
   if (!has_room()) return queue_full();
 
   // The message itself reaches MQTT subscribers like any publish; a shadow
   // request topic also runs the shadow service exactly as over MQTT, and its
   // replies follow the request (the order MQTT clients see, research §0.3).
   QueuedMessage original{route.topic, std::string(body), route.qos, route.retain};
-  auto request_topic = parse_request_topic(route.topic, service_.config().short_topics);
   if (!request_topic) {
     hand_over({std::move(original)});
   } else {
@@ -249,6 +255,11 @@ bool RestApi::has_room() const {
   if (!queue_.has_room()) return false;
   return options_.durable == nullptr ||
          options_.durable->queue().size() < plugin::PublishQueue::kSoftLimit;
+}
+
+bool RestApi::throttled(std::string_view thing) const {
+  return options_.limiter != nullptr &&
+         !options_.limiter->allow(thing, std::chrono::steady_clock::now());
 }
 
 std::string RestApi::await_durable(uint64_t tag) {

@@ -21,6 +21,10 @@
 #include "plugin/rest_routes.h"
 #include "shadow_core/service.h"
 
+namespace shadow::plugin {
+class RateLimiter;
+}
+
 namespace shadow::rest {
 
 struct HttpRequest {
@@ -47,6 +51,12 @@ struct RestApiOptions {
   // durable_timeout), and MQTT messages are held back until durable.
   plugin::DurableMode* durable = nullptr;
   std::chrono::milliseconds durable_timeout{10000};
+  // The per-thing rate limit (plugin_opt_rate_limit_per_thing), shared with
+  // the MQTT adapter: AWS throttles a thing whatever the channel. Shadow
+  // get/update/delete and Publish to a shadow request topic take a token;
+  // over the limit they get 429 ThrottlingException and publish nothing.
+  // nullptr: no limit. Must be thread-safe (RateLimiter is).
+  plugin::RateLimiter* limiter = nullptr;
 };
 
 // A fresh request id, formatted like a UUID (version 4).
@@ -76,6 +86,8 @@ class RestApi {
   // from a shadow operation.
   void hand_over(std::vector<plugin::QueuedMessage> messages);
   bool has_room() const;
+  // True when a request on `thing` is over the rate limit.
+  bool throttled(std::string_view thing) const;
   // Durable mode: "" when every write up to `tag` is durable, else why not.
   std::string await_durable(uint64_t tag);
 

@@ -1,8 +1,11 @@
 // Token buckets: the per-thing request rate limit and the log budget.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "plugin/rate_limiter.h"
 
@@ -85,6 +88,45 @@ TEST_CASE("rate limiter: the number of buckets is bounded", "[ratelimit]") {
   RateLimiter limiter(1, /*max_keys=*/50);
   for (int i = 0; i < 1000; i++) limiter.allow("k" + std::to_string(i), t0);
   CHECK(limiter.tracked_keys() == 50);
+}
+
+TEST_CASE("rate limiter: shared by threads, a second never allows more than the burst",
+          "[ratelimit]") {
+  // The broker thread and the REST workers share one limiter. Every thread
+  // hammers the same keys at the same instant: without the lock, racing
+  // take()s would hand out more tokens (or lose some).
+  constexpr int kThreads = 4, kCallsPerKey = 500, kBurst = 7;
+  const std::vector<std::string> keys = {"a", "b", "c"};
+  RateLimiter limiter(kBurst);
+  std::atomic<bool> go{false};
+  std::atomic<int> done_at_t0{0};  // a barrier: no thread runs ahead to t0 + 500 ms
+  std::atomic<int> allowed_at_t0[3] = {0, 0, 0};
+  std::atomic<int> allowed_later[3] = {0, 0, 0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&] {
+      while (!go.load()) std::this_thread::yield();
+      for (int i = 0; i < kCallsPerKey; i++) {
+        for (size_t k = 0; k < keys.size(); k++) {
+          if (limiter.allow(keys[k], t0)) allowed_at_t0[k]++;
+        }
+      }
+      done_at_t0++;
+      while (done_at_t0.load() < kThreads) std::this_thread::yield();
+      // Half a second later each bucket has earned floor(3.5) tokens more.
+      for (int i = 0; i < kCallsPerKey; i++) {
+        for (size_t k = 0; k < keys.size(); k++) {
+          if (limiter.allow(keys[k], t0 + 500ms)) allowed_later[k]++;
+        }
+      }
+    });
+  }
+  go = true;
+  for (auto& th : threads) th.join();
+  for (size_t k = 0; k < keys.size(); k++) {
+    CHECK(allowed_at_t0[k].load() == kBurst);
+    CHECK(allowed_later[k].load() == 3);
+  }
 }
 
 TEST_CASE("log budget: passes a burst, then counts what it suppressed", "[ratelimit]") {

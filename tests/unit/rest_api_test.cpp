@@ -7,6 +7,7 @@
 #include <chrono>
 #include <string>
 
+#include "plugin/rate_limiter.h"
 #include "plugin/rest_api.h"
 #include "plugin/sigv4.h"
 #include "store/memory_store.h"
@@ -37,14 +38,16 @@ struct Fixture {
   CredentialStore credentials;
   RestApi api;
 
-  explicit Fixture(bool auth = false, bool metrics_auth = true)
-      : api(service, queue, locks, metrics, nullptr, options(auth, metrics_auth)) {}
+  explicit Fixture(bool auth = false, bool metrics_auth = true,
+                   shadow::plugin::RateLimiter* limiter = nullptr)
+      : api(service, queue, locks, metrics, nullptr, options(auth, metrics_auth, limiter)) {}
 
-  RestApiOptions options(bool auth, bool metrics_auth) {
+  RestApiOptions options(bool auth, bool metrics_auth, shadow::plugin::RateLimiter* limiter) {
     credentials.add("AKIDTEST", "secret");
     RestApiOptions o;
     o.credentials = auth ? &credentials : nullptr;
     o.metrics_auth = metrics_auth;
+    o.limiter = limiter;
     return o;
   }
 
@@ -186,6 +189,42 @@ TEST_CASE("rest api: Publish to any other topic queues it with qos and retain", 
   HttpResponse too_big = f.call("POST", "/topics/a", big);
   CHECK(too_big.status == 413);
   CHECK(f.queue.take_all().empty());
+}
+
+TEST_CASE("rest api: over the per-thing rate limit, 429 ThrottlingException and no MQTT",
+          "[rest][ratelimit]") {
+  // A rate of 2 per second: the test runs well within a second, so each
+  // thing's bucket holds 2 tokens for the whole test (refill adds < 1).
+  shadow::plugin::RateLimiter limiter(2);
+  Fixture f(false, true, &limiter);
+  CHECK(f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"a":1}}})").status == 200);
+  CHECK(f.call("GET", "/things/t1/shadow").status == 200);
+  f.queue.take_all();
+
+  HttpResponse r = f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"a":2}}})");
+  CHECK(r.status == 429);
+  CHECK(r.error_type == "ThrottlingException");
+  CHECK(r.body == R"({"code":429,"message":"Too Many Requests"})");
+  CHECK(f.queue.take_all().empty());
+  CHECK(f.call("DELETE", "/things/t1/shadow").status == 429);
+  // Publish to a shadow request topic of the same thing: refused, and
+  // neither the request nor any reply reaches MQTT.
+  HttpResponse p = f.call("POST", "/topics/%24aws%2Fthings%2Ft1%2Fshadow%2Fupdate",
+                          R"({"state":{"desired":{"a":3}}})");
+  CHECK(p.status == 429);
+  CHECK(p.error_type == "ThrottlingException");
+  CHECK(f.queue.take_all().empty());
+  // Nothing of the throttled requests was applied.
+  auto doc = f.service.handle_mqtt("$aws/things/t1/shadow/get", "", 0);
+  REQUIRE(doc);
+  REQUIRE_FALSE(doc->messages.empty());
+  CHECK(doc->messages[0].payload.find(R"("version":1)") != std::string::npos);
+
+  // Another thing, and topics outside the shadow namespace, are not affected.
+  CHECK(f.call("GET", "/things/t2/shadow").status == 404);
+  CHECK(f.call("POST", "/topics/sensors%2Ft1", "x").status == 200);
+  CHECK(f.call("POST", "/topics/sensors%2Ft1", "x").status == 200);
+  CHECK(f.call("POST", "/topics/sensors%2Ft1", "x").status == 200);
 }
 
 TEST_CASE("rest api: SigV4 is required except for /healthz", "[rest]") {
