@@ -1,10 +1,17 @@
 """plugin_opt_rate_limit_per_thing: requests over the per-thing rate are
-rejected with 429 before the service runs; other things are not affected."""
+rejected with 429 before the service runs; other things are not affected.
+MQTT and REST requests on a thing draw from the same bucket."""
 
+import json
+import os
+import sys
 import time
 import unittest
 
 from sec_client import V311, SecurityCase, prefix, token_of
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rest"))
+from rest_case import ClientError, RestBroker, make_client  # noqa: E402
 
 RATE = 5
 BURST_SENT = 20
@@ -55,6 +62,102 @@ class RateLimitTest(SecurityCase):
             c.publish(hot + "/get", {"clientToken": "h%d" % i})
         outcome, doc = self.request(c, calm, "get")
         self.assertEqual((outcome, doc.get("code")), ("rejected", 404))  # served, not 429
+        self.assert_broker_alive()
+
+
+class RestRateLimitTest(SecurityCase):
+    """The same limit over REST: 429 ThrottlingException, nothing published."""
+    OPTIONS = {"rate_limit_per_thing": str(RATE)}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = RestBroker(options=cls.OPTIONS, extra=cls.extra_lines()).start()
+        # Retries off (make_client): botocore would retry a 429 itself.
+        cls.iot = make_client(cls.broker)
+
+    def rest_call(self, kind, thing, token, n):
+        """One REST update or Publish to the update topic; returns "ok" or
+        "throttled" (any other error fails the test)."""
+        body = json.dumps({"state": {"reported": {"n": n}}, "clientToken": token}).encode()
+        try:
+            if kind == "update":
+                self.iot.update_thing_shadow(thingName=thing, payload=body)
+            else:
+                self.iot.publish(topic="$aws/things/%s/shadow/update" % thing, qos=1, payload=body)
+            return "ok"
+        except ClientError as e:
+            err = e.response
+            self.assertEqual(err["Error"]["Code"], "ThrottlingException", err)
+            self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 429, err)
+            self.assertEqual(err["Error"]["Message"], "Too Many Requests", err)
+            return "throttled"
+
+    def test_mqtt_and_rest_share_the_bucket(self):
+        thing = "mixed-" + os.urandom(4).hex()
+        p = "$aws/things/%s/shadow" % thing
+        c = self.connect()
+        c.subscribe(p + "/update", p + "/update/accepted", p + "/update/rejected", p + "/get/+")
+        # MQTT first, back to back, then a REST burst far faster than 5/s.
+        mqtt_tokens = ["m%02d" % i for i in range(RATE)]
+        for i, token in enumerate(mqtt_tokens):
+            c.publish(p + "/update", {"state": {"reported": {"n": i}}, "clientToken": token})
+        rest = {}  # token -> (kind, outcome)
+        for i in range(BURST_SENT):
+            kind = "update" if i % 2 == 0 else "publish"
+            token = "r%02d" % i
+            rest[token] = (kind, self.rest_call(kind, thing, token, 100 + i))
+
+        mqtt_accepted = 0
+        for token in mqtt_tokens:
+            m = c.take([p + "/update/accepted", p + "/update/rejected"],
+                       match=lambda m, t=token: token_of(m) == t)
+            mqtt_accepted += m.topic.endswith("/accepted")
+        rest_ok = [t for t, (_, outcome) in rest.items() if outcome == "ok"]
+        throttled = [t for t, (_, outcome) in rest.items() if outcome == "throttled"]
+        self.assertGreater(len(throttled), 0, rest)
+        # Every REST request that passed was applied and announced over MQTT.
+        for token in rest_ok:
+            c.take(p + "/update/accepted", match=lambda m, t=token: token_of(m) == t)
+            if rest[token][0] == "publish":  # the request itself is forwarded too
+                c.take(p + "/update", match=lambda m, t=token: token_of(m) == t)
+
+        # Read the result over MQTT once a token is back: the broker sends
+        # queued REST messages of this shadow before answering, so after it
+        # every message the REST burst caused has arrived.
+        for _ in range(200):
+            outcome, doc = self.request(c, p, "get")
+            if outcome == "accepted":
+                break
+            self.assertEqual(doc["code"], 429)
+            time.sleep(0.1)
+        self.assertEqual(outcome, "accepted", doc)
+        self.assertEqual(doc["version"], mqtt_accepted + len(rest_ok))
+        leaked = [m for m in c.messages() if token_of(m) in throttled]
+        self.assertEqual(leaked, [])
+
+    def rest_outcomes(self, call, thing):
+        """Error codes of BURST_SENT back-to-back calls ("ok" for a success)."""
+        outcomes = []
+        for _ in range(BURST_SENT):
+            try:
+                call(thingName=thing)
+                outcomes.append("ok")
+            except ClientError as e:
+                outcomes.append(e.response["Error"]["Code"])
+        return outcomes
+
+    def test_rest_get_and_delete_are_limited_per_thing(self):
+        thing = "rest-" + os.urandom(4).hex()
+        # The shadow does not exist: passed requests are 404s, the rest 429s.
+        gets = self.rest_outcomes(self.iot.get_thing_shadow, thing)
+        self.assertEqual(set(gets), {"ResourceNotFoundException", "ThrottlingException"}, gets)
+        deletes = self.rest_outcomes(self.iot.delete_thing_shadow, thing)
+        self.assertIn("ThrottlingException", deletes)
+        self.assertLessEqual(set(deletes), {"ResourceNotFoundException", "ThrottlingException"})
+        # Another thing still has its full bucket.
+        with self.assertRaises(ClientError) as ctx:
+            self.iot.get_thing_shadow(thingName="calm-" + os.urandom(4).hex())
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ResourceNotFoundException")
         self.assert_broker_alive()
 
 
