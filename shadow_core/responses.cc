@@ -184,6 +184,26 @@ std::string error(const Error& error, const std::optional<int64_t>& timestamp, c
   return take(buffer);
 }
 
+namespace {
+
+void string_value(Writer& w, std::string_view text) {
+  w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+}
+
+// The members after "results" in both list answers, and the closing brace.
+void end_list(Writer& w, const std::optional<std::string>& next_token, int64_t now) {
+  w.EndArray();
+  if (next_token) {
+    key(w, "nextToken");
+    string_value(w, *next_token);
+  }
+  key(w, "timestamp");
+  w.Int64(now);
+  w.EndObject();
+}
+
+}  // namespace
+
 std::string named_shadow_list(const std::vector<std::string>& names, const std::optional<std::string>& next_token,
                               int64_t now) {
   rapidjson::StringBuffer buffer;
@@ -191,15 +211,8 @@ std::string named_shadow_list(const std::vector<std::string>& names, const std::
   w.StartObject();
   key(w, "results");
   w.StartArray();
-  for (const auto& name : names) w.String(name.data(), static_cast<rapidjson::SizeType>(name.size()));
-  w.EndArray();
-  if (next_token) {
-    key(w, "nextToken");
-    w.String(next_token->data(), static_cast<rapidjson::SizeType>(next_token->size()));
-  }
-  key(w, "timestamp");
-  w.Int64(now);
-  w.EndObject();
+  for (const auto& name : names) string_value(w, name);
+  end_list(w, next_token, now);
   return take(buffer);
 }
 
@@ -213,21 +226,14 @@ std::string shadow_list(const std::vector<StoreKey>& keys, const std::optional<s
   for (const StoreKey& k : keys) {
     w.StartObject();
     key(w, "thingName");
-    w.String(k.thing.data(), static_cast<rapidjson::SizeType>(k.thing.size()));
+    string_value(w, k.thing);
     if (!k.shadow.empty()) {
       key(w, "shadowName");
-      w.String(k.shadow.data(), static_cast<rapidjson::SizeType>(k.shadow.size()));
+      string_value(w, k.shadow);
     }
     w.EndObject();
   }
-  w.EndArray();
-  if (next_token) {
-    key(w, "nextToken");
-    w.String(next_token->data(), static_cast<rapidjson::SizeType>(next_token->size()));
-  }
-  key(w, "timestamp");
-  w.Int64(now);
-  w.EndObject();
+  end_list(w, next_token, now);
   return take(buffer);
 }
 
