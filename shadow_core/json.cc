@@ -1,9 +1,14 @@
 #include "shadow_core/json.h"
 
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <unordered_map>
 
+#include <rapidjson/encodedstream.h>
 #include <rapidjson/error/en.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 namespace shadow::json {
 
@@ -42,25 +47,84 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
+namespace {
+
+// Forwards parse events to a document but converts numbers itself.
+// RapidJSON 1.1.0's full-precision conversion returns wildly wrong values for
+// some integers above 2^64 (18446744073709551615700001000 became 7.2e75,
+// through an undefined clz(0)), and its fast conversion can be one unit off.
+// Integers that fit 64 bits stay exact; everything else goes through strtod,
+// which glibc rounds correctly.
+struct NumberConvertingHandler {
+  Document& doc;
+
+  bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
+    std::string_view t(text, length);
+    if (t.find_first_of(".eE") == std::string_view::npos) {
+      if (t.front() == '-') {
+        int64_t v = 0;
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (ec == std::errc() && end == t.data() + t.size()) return doc.Int64(v);
+      } else {
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+        if (ec == std::errc() && end == t.data() + t.size()) return doc.Uint64(v);
+      }
+    }
+    std::string terminated(t);
+    double d = std::strtod(terminated.c_str(), nullptr);
+    if (!std::isfinite(d)) return false;  // 1e400: not representable, invalid
+    return doc.Double(d);
+  }
+
+  bool Null() { return doc.Null(); }
+  bool Bool(bool b) { return doc.Bool(b); }
+  bool Int(int i) { return doc.Int(i); }
+  bool Uint(unsigned i) { return doc.Uint(i); }
+  bool Int64(int64_t i) { return doc.Int64(i); }
+  bool Uint64(uint64_t i) { return doc.Uint64(i); }
+  bool Double(double d) { return doc.Double(d); }
+  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc.String(s, n, copy); }
+  bool StartObject() { return doc.StartObject(); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc.Key(s, n, copy); }
+  bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
+  bool StartArray() { return doc.StartArray(); }
+  bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
+};
+
+// Iterative parsing: no recursion, so a 100,000-level document cannot
+// overflow the stack.
+template <unsigned kExtraFlags, typename Stream>
+bool parse_stream(Stream& stream, Document* doc) {
+  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag | kExtraFlags;
+  bool ok = false;
+  auto generate = [&](Document& target) {
+    NumberConvertingHandler handler{target};
+    rapidjson::Reader reader;
+    ok = !reader.Parse<kFlags>(stream, handler).IsError();
+    return ok;
+  };
+  doc->Populate(generate);
+  return ok;
+}
+
+}  // namespace
+
 bool parse(std::string_view text, Document* doc) {
-  // Iterative parsing: no recursion, so a 100,000-level document cannot
-  // overflow the stack. Full precision keeps numbers as written.
-  constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
   // RapidJSON takes a NUL byte for the end of input and would ignore what
   // follows; a raw NUL is never valid JSON anyway.
   if (text.find('\0') != std::string_view::npos) return false;
-  doc->Parse<kFlags>(text.data(), text.size());
-  return !doc->HasParseError();
+  rapidjson::MemoryStream memory(text.data(), text.size());
+  rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
+  return parse_stream<rapidjson::kParseNoFlags>(stream, doc);
 }
 
 bool parse_in_place(std::string& text, Document* doc) {
-  constexpr unsigned kFlags =
-      rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseInsituFlag;
   // In-situ parsing reads up to the terminating NUL std::string guarantees,
   // so an embedded NUL would hide the rest of the text.
   if (text.find('\0') != std::string::npos) return false;
-  doc->ParseInsitu<kFlags>(text.data());
-  return !doc->HasParseError();
+  rapidjson::InsituStringStream stream(text.data());
+  return parse_stream<rapidjson::kParseInsituFlag>(stream, doc);
 }
 
 const Value* find_last(const Value& object, std::string_view name) {

@@ -32,6 +32,27 @@ TEST_CASE("parsing is safe for deep input and strict about numbers", "[json]") {
   CHECK(json::write(d) == "{\"a\\u0000b\":\"x\\u0000y\"}");
 }
 
+TEST_CASE("numbers convert to the nearest value, also past 64 bits", "[json]") {
+  // Found by the fuzzer (UBSan: clz(0) in RapidJSON 1.1.0's full-precision
+  // conversion): this integer used to become 7.2e75.
+  json::Document d;
+  REQUIRE(json::parse("[18446744073709551615700001000,1844674407370955161570000100]", &d));
+  CHECK(d[0].GetDouble() == 1.8446744073709551615700001000e28);
+  CHECK(d[1].GetDouble() == 1.844674407370955161570000100e27);
+  REQUIRE(json::parse("[18446744073709551615,-9223372036854775808,0.1,22.5,4.9e-324]", &d));
+  CHECK(d[0].GetUint64() == 18446744073709551615ull);
+  CHECK(d[1].GetInt64() == INT64_MIN);
+  CHECK(d[2].GetDouble() == 0.1);
+  CHECK(d[3].GetDouble() == 22.5);
+  CHECK(d[4].GetDouble() == 4.9e-324);
+  CHECK_FALSE(json::parse("[1e400]", &d));
+  CHECK_FALSE(json::parse("[01]", &d));
+  std::string stored = "[123,-4.5e10]";
+  REQUIRE(json::parse_in_place(stored, &d));
+  CHECK(d[0].GetUint64() == 123);
+  CHECK(d[1].GetDouble() == -4.5e10);
+}
+
 TEST_CASE("duplicate keys keep the first position and the last value", "[json]") {
   json::Document d;
   REQUIRE(json::parse(R"({"a":1,"b":{"x":1,"x":{"y":1,"y":2}},"a":3})", &d));
