@@ -22,6 +22,17 @@ size_t member_value(Writer& w, const rapidjson::StringBuffer& buffer, const Valu
   return buffer.GetSize() - before - 1;
 }
 
+// The closing members of the accepted documents: "version","timestamp"
+// and the clientToken when the request had one, then the closing brace.
+void version_timestamp_token(Writer& w, uint64_t version, int64_t now, const Token& token) {
+  key(w, "version");
+  w.Uint64(version);
+  key(w, "timestamp");
+  w.Int64(now);
+  token_member(w, token);
+  w.EndObject();
+}
+
 // "state":{...},"metadata":{...} of a stored document, optionally with delta.
 // Adds the compact sizes of desired and reported to *state_bytes.
 void state_and_metadata(Writer& w, const rapidjson::StringBuffer& buffer, const ShadowDocument& doc,
@@ -84,12 +95,7 @@ std::string update_accepted(const Value& request_state, const Value& metadata, u
   request_state.Accept(w);
   key(w, "metadata");
   metadata.Accept(w);
-  key(w, "version");
-  w.Uint64(version);
-  key(w, "timestamp");
-  w.Int64(now);
-  token_member(w, token);
-  w.EndObject();
+  version_timestamp_token(w, version, now, token);
   return take(buffer);
 }
 
@@ -145,12 +151,7 @@ std::string get_accepted(const ShadowDocument& doc, const Delta& delta, int64_t 
   Writer w(buffer);
   w.StartObject();
   state_and_metadata(w, buffer, doc, &delta, nullptr);
-  key(w, "version");
-  w.Uint64(doc.version());
-  key(w, "timestamp");
-  w.Int64(now);
-  token_member(w, token);
-  w.EndObject();
+  version_timestamp_token(w, doc.version(), now, token);
   return take(buffer);
 }
 
@@ -158,12 +159,7 @@ std::string delete_accepted(uint64_t version, int64_t now, const Token& token) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();
-  key(w, "version");
-  w.Uint64(version);
-  key(w, "timestamp");
-  w.Int64(now);
-  token_member(w, token);
-  w.EndObject();
+  version_timestamp_token(w, version, now, token);
   return take(buffer);
 }
 
