@@ -231,4 +231,12 @@ std::string BrokerProcess::log_tail(size_t max_bytes) const {
   return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
 }
 
+void BrokerSpec::add_cli_plugin_options(bool sync_writes, const std::vector<std::string>& key_values) {
+  if (sync_writes) plugin_options.emplace_back("sync_writes", "true");
+  for (const auto& o : key_values) {
+    size_t eq = o.find('=');
+    plugin_options.emplace_back(o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1));
+  }
+}
+
 }  // namespace loadgen

@@ -18,6 +18,10 @@ struct BrokerSpec {
   std::vector<std::string> extra_conf;  // raw mosquitto.conf lines
   std::string data_dir;  // RocksDB directory to use; empty: <temp dir>/db
   bool keep_dir = false;  // leave the temporary directory behind (log, data)
+
+  // Adds the options both tools take on their command line: --sync-writes
+  // and --plugin-opt KEY=VALUE (repeatable).
+  void add_cli_plugin_options(bool sync_writes, const std::vector<std::string>& key_values);
 };
 
 class BrokerProcess {

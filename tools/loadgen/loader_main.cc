@@ -129,11 +129,7 @@ int main(int argc, char** argv) {
 
   loadgen::BrokerProcess broker;
   if (start_broker) {
-    if (sync_writes) spec.plugin_options.emplace_back("sync_writes", "true");
-    for (const auto& o : plugin_opts) {
-      size_t eq = o.find('=');
-      spec.plugin_options.emplace_back(o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1));
-    }
+    spec.add_cli_plugin_options(sync_writes, plugin_opts);
     if (std::string err = broker.start(spec); !err.empty()) {
       std::fprintf(stderr, "shadow_loader: cannot start the broker: %s\n", err.c_str());
       return 1;

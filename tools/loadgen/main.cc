@@ -103,11 +103,7 @@ int run(const Cli& cli) {
       spec.plugin = cli.plugin;
       spec.keep_dir = cli.keep_dirs;
       spec.extra_conf = cli.broker_conf;
-      if (cli.sync_writes) spec.plugin_options.emplace_back("sync_writes", "true");
-      for (const auto& o : cli.plugin_opts) {
-        size_t eq = o.find('=');
-        spec.plugin_options.emplace_back(o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1));
-      }
+      spec.add_cli_plugin_options(cli.sync_writes, cli.plugin_opts);
       if (std::string err = broker.start(spec); !err.empty()) {
         std::fprintf(stderr, "shadow_loadgen: cannot start the broker: %s\n", err.c_str());
         return 1;
