@@ -1,30 +1,26 @@
 """Shared fixtures for the shadowctl tests: a real mosquitto with the plugin
 and its REST listener on, and a helper that runs the built shadowctl binary.
 
-Uses tests/integration/broker.py unchanged. The binary comes from the
+Uses the REST tests' broker (tests/rest/rest_case.py) unchanged. The binary comes from the
 SHADOWCTL environment variable and the plugin from SHADOW_PLUGIN (both set
 by tests/shadowctl/CMakeLists.txt)."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, os.path.join(HERE, "..", "rest"))
 
-from broker import Broker, BrokerError, free_port  # noqa: E402
+from broker import Broker, BrokerError, free_port  # noqa: E402,F401  (re-exported)
+from rest_case import ACCESS_KEY, SECRET_KEY, RestBroker  # noqa: E402,F401  (re-exported)
+from rest_case import ACCESS_KEY_2 as OTHER_KEY, SECRET_KEY_2 as OTHER_SECRET  # noqa: E402,F401
 from shadow_case import report_unexpected_exit  # noqa: E402
 
-ACCESS_KEY = "AKIDSHADOWCTL0001"
-SECRET_KEY = "ctl/K7MDENG+bPxRfiCYsecret0001"
-OTHER_KEY = "AKIDSHADOWCTL0002"
-OTHER_SECRET = "another+secret/0002"
 RUN_TIMEOUT_S = 60
-HTTP_READY_TIMEOUT_S = 10.0
 
 # Exit statuses promised by docs/shadowctl.md.
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3
@@ -47,56 +43,17 @@ def clean_env(**extra):
     return env
 
 
-class CtlBroker(Broker):
-    """A Broker whose plugin also serves the REST API on a free port.
-    `auth` is "none" or "sigv4" (with a credentials file of two keys)."""
+class CtlBroker(RestBroker):
+    """The REST tests' broker (tests/rest/rest_case.py): the plugin also serves
+    the REST API on a free port. `auth` is "none" or "sigv4" (a credentials
+    file of two keys); TLS when the options name a certificate and key."""
 
     def __init__(self, auth="none", options=None):
-        super().__init__(options=options)
-        self.http_port = None
-        self.credentials_path = os.path.join(self.dir, "credentials")
-        with open(self.credentials_path, "w") as f:
-            f.write("# shadowctl test keys\n%s %s\n%s %s\n"
-                    % (ACCESS_KEY, SECRET_KEY, OTHER_KEY, OTHER_SECRET))
-        os.chmod(self.credentials_path, 0o600)
-        self.options["http_auth"] = auth
-        self.scheme = "https" if "http_tls_cert" in self.options else "http"
-        if auth == "sigv4":
-            self.options["http_credentials_file"] = self.credentials_path
-
-    @property
-    def endpoint(self):
-        return "%s://127.0.0.1:%d" % (self.scheme, self.http_port)
-
-    def start(self):
-        # If the HTTP port was taken meanwhile the plugin fails to start;
-        # try another one.
-        last = None
-        for _attempt in range(3):
-            self.http_port = free_port()
-            self.options["http_listen"] = "127.0.0.1:%d" % self.http_port
-            try:
-                super().start()
-            except BrokerError as e:
-                last = e
-                if "in use" in str(e).lower() or "bind" in str(e).lower():
-                    continue
-                raise
-            self._wait_http_ready()
-            return self
-        raise last
-
-    def _wait_http_ready(self):
-        deadline = time.monotonic() + HTTP_READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise BrokerError("mosquitto exited; log:\n" + self.log())
-            try:
-                with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise BrokerError("REST listener not ready on %d; log:\n%s" % (self.http_port, self.log()))
+        options = dict(options or {})
+        tls = None
+        if "http_tls_cert" in options:
+            tls = (options.pop("http_tls_cert"), options.pop("http_tls_key"))
+        super().__init__(options=options, auth=auth, tls=tls)
 
 
 class CtlTestCase(unittest.TestCase):
