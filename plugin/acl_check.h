@@ -15,9 +15,9 @@
 
 #include <chrono>
 
-#include "plugin/authorization.h"
-#include "plugin/metrics.h"
-#include "plugin/rate_limiter.h"
+#include "plugin/authz/authorization.h"
+#include "plugin/runtime/metrics.h"
+#include "plugin/runtime/rate_limiter.h"
 
 struct mosquitto;
 

@@ -11,9 +11,8 @@
 #include <mosquitto_broker.h>
 
 #include "plugin/broker_wake.h"
-#include "plugin/group_commit.h"
-#include "plugin/rate_limiter.h"
-#include "plugin/topic_filter.h"
+#include "plugin/runtime/group_commit.h"
+#include "plugin/runtime/rate_limiter.h"
 #include "shadow_core/request.h"
 #include "shadow_core/responses.h"
 
@@ -78,7 +77,7 @@ int MqttAdapter::on_tick_callback(int /*event*/, void* /*event_data*/, void* use
 void MqttAdapter::on_message(mosquitto_evt_message* ev) {
   if (ev->topic == nullptr) return;
   std::string_view topic(ev->topic);
-  if (!may_be_shadow_request(topic, short_topics_)) return;
+  if (!may_be_request_topic(topic, short_topics_)) return;
   std::string_view payload;
   if (ev->payload != nullptr) {
     payload = std::string_view(static_cast<const char*>(ev->payload), ev->payloadlen);

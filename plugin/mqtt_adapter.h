@@ -15,8 +15,8 @@
 #include <chrono>
 #include <cstdint>
 
-#include "plugin/metrics.h"
-#include "plugin/publish_queue.h"
+#include "plugin/runtime/metrics.h"
+#include "plugin/runtime/publish_queue.h"
 #include "shadow_core/service.h"
 
 struct mosquitto_evt_message;  // mosquitto_broker.h

@@ -2,7 +2,7 @@
 // become a PluginConfig, the store and service are built, callbacks are
 // registered, the REST server is started when configured; cleanup undoes it
 // in reverse. The MQTT work is in mqtt_adapter.cc, the REST API in
-// rest_api.cc and rest_server.cc.
+// plugin/rest/.
 //
 // Start-up failures (bad option, database cannot be opened) are logged with
 // what to do and make plugin_init return non-zero, which makes the broker
@@ -26,17 +26,17 @@
 
 #include "plugin/acl_check.h"
 #include "plugin/broker_wake.h"
-#include "plugin/credentials.h"
-#include "plugin/group_commit.h"
-#include "plugin/metrics.h"
+#include "common/credentials.h"
+#include "plugin/runtime/group_commit.h"
+#include "plugin/runtime/metrics.h"
 #include "plugin/mqtt_adapter.h"
-#include "plugin/options.h"
-#include "plugin/publish_queue.h"
-#include "plugin/rate_limiter.h"
-#include "plugin/rest_api.h"
-#include "plugin/rest_server.h"
+#include "plugin/options/options.h"
+#include "plugin/runtime/publish_queue.h"
+#include "plugin/runtime/rate_limiter.h"
+#include "plugin/rest/api.h"
+#include "plugin/rest/server.h"
 #include "shadow_core/service.h"
-#include "store/rocksdb_store.h"
+#include "store/rocksdb/rocksdb_store.h"
 
 #ifndef SHADOW_VERSION
 #define SHADOW_VERSION "unknown"

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <variant>
 
-#include "plugin/credentials.h"
+#include "common/credentials.h"
 
 namespace shadowctl {
 

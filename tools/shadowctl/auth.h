@@ -1,6 +1,6 @@
 // Which access key shadowctl signs with, from the global options and the
 // environment. The credentials file has the broker's format and is read with
-// the broker's own parser (plugin/credentials.h).
+// the broker's own parser (common/credentials.h).
 #pragma once
 
 #include <optional>

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "plugin/sigv4.h"
+#include "common/sigv4.h"
 
 namespace shadowctl {
 

@@ -1,0 +1,315 @@
+#include "plugin/authz/authorization.h"
+
+#include <algorithm>
+#include <charconv>
+#include <utility>
+
+namespace shadow::plugin {
+namespace {
+
+constexpr std::string_view kReservedLast[] = {"accepted", "rejected", "delta", "documents"};
+
+std::vector<std::string_view> split_levels(std::string_view s) {
+  std::vector<std::string_view> levels;
+  size_t start = 0;
+  while (true) {
+    size_t slash = s.find('/', start);
+    if (slash == std::string_view::npos) {
+      levels.push_back(s.substr(start));
+      return levels;
+    }
+    levels.push_back(s.substr(start, slash - start));
+    start = slash + 1;
+  }
+}
+
+bool is_wild(std::string_view level) { return level == "+" || level == "#"; }
+
+// Which thing names a filter level must (or must not) be: the principal's
+// own thing, or any thing other than it.
+struct ThingPredicate {
+  std::optional<std::string_view> own;  // nullopt: the principal owns nothing
+  bool want_own;                         // true: X == own; false: X != own
+  // Some single topic level satisfies the predicate and matches `level`
+  // ('+' or a literal; '#' is handled by the callers).
+  bool satisfiable_by(std::string_view level) const {
+    if (want_own) return own.has_value() && (level == "+" || level == *own);
+    if (level == "+") return true;  // some other name always exists
+    return !own.has_value() || level != *own;
+  }
+};
+
+// Can filter `f` match a topic $aws/things/X/shadow[/...] with X per `pred`?
+bool intersects_aws(const std::vector<std::string_view>& f, const ThingPredicate& pred) {
+  if (f[0] != "$aws") return false;  // wildcards at the first level never match '$' topics
+  const std::string_view required[] = {"$aws", "things", "", "shadow"};
+  for (size_t i = 1; i < 4; i++) {
+    if (i >= f.size()) return false;  // the filter's topics are too short
+    if (f[i] == "#") return i != 2 || pred.satisfiable_by("+");
+    if (i == 2) {
+      if (!pred.satisfiable_by(f[i])) return false;
+    } else if (f[i] != "+" && f[i] != required[i]) {
+      return false;
+    }
+  }
+  return true;  // deeper levels are free
+}
+
+// Can filter `f` match a topic X/shadow[/...] with X per `pred` (X not '$...')?
+bool intersects_short(const std::vector<std::string_view>& f, const ThingPredicate& pred) {
+  if (f[0] == "#") return pred.satisfiable_by("+");
+  if (f[0] != "+" && f[0].starts_with('$')) return false;
+  if (!pred.satisfiable_by(f[0])) return false;
+  if (f.size() < 2) return false;
+  return f[1] == "#" || f[1] == "+" || f[1] == "shadow";
+}
+
+// Does every topic `f` matches lie in the namespace of a thing per `pred`?
+// (For want_own == false any thing is accepted: "some shadow namespace".)
+bool subset_aws(const std::vector<std::string_view>& f, const ThingPredicate& pred) {
+  if (f.size() < 4 || f[0] != "$aws" || f[1] != "things" || f[3] != "shadow") return false;
+  if (f[2] == "#") return false;
+  return pred.want_own ? (pred.own.has_value() && f[2] == *pred.own) : true;
+}
+
+bool subset_short(const std::vector<std::string_view>& f, const ThingPredicate& pred) {
+  if (f.size() < 2 || f[0] == "#" || f[1] != "shadow") return false;
+  if (f[0] != "+" && f[0].starts_with('$')) return false;
+  return pred.want_own ? (pred.own.has_value() && f[0] == *pred.own) : true;
+}
+
+// "$share/group/filter" subscribes to "filter".
+std::string_view strip_shared(std::string_view filter) {
+  if (!filter.starts_with("$share/")) return filter;
+  std::string_view rest = filter.substr(7);
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos) return {};
+  return rest.substr(slash + 1);
+}
+
+Decision decide_filter(const Principal& principal, Access access, std::string_view filter,
+                       bool short_topics) {
+  filter = strip_shared(filter);
+  if (filter.empty()) return Decision::kNoObjection;
+  std::vector<std::string_view> f = split_levels(filter);
+  ThingPredicate own{principal.thing, true};
+  ThingPredicate other{principal.thing, false};
+  ThingPredicate any{std::nullopt, false};
+
+  bool touches = intersects_aws(f, any) || (short_topics && intersects_short(f, any));
+  if (!touches) return Decision::kNoObjection;
+  if (access == Access::kUnsubscribe) return Decision::kAllow;  // dropping access is harmless
+  bool only_shadow = subset_aws(f, any) || (short_topics && subset_short(f, any));
+  if (!only_shadow) return Decision::kNoObjection;  // each delivery is checked (kRead)
+  if (principal.admin) return Decision::kAllow;
+  bool only_own = subset_aws(f, own) || (short_topics && subset_short(f, own));
+  if (only_own) return Decision::kAllow;
+  bool foreign = intersects_aws(f, other) || (short_topics && intersects_short(f, other));
+  return foreign ? Decision::kDeny : Decision::kAllow;
+}
+
+bool parse_count(std::string_view value, uint32_t max, uint32_t* out) {
+  if (value.empty() || value.front() < '0' || value.front() > '9') return false;
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size() || v > max) return false;
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+std::string invalid(std::string_view key, std::string_view value, std::string_view expected) {
+  std::string m = "plugin_opt_";
+  m.append(key).append(": '").append(value).append("' is not valid; expected ").append(expected);
+  return m;
+}
+
+const char* identity_name(IdentitySource s) {
+  switch (s) {
+    case IdentitySource::kNone: return "none";
+    case IdentitySource::kClientId: return "client_id";
+    case IdentitySource::kUsername: return "username";
+    case IdentitySource::kCertCn: return "cert_cn";
+  }
+  return "?";
+}
+
+constexpr uint32_t kMaxRate = 1000000;
+
+}  // namespace
+
+bool is_authz_option(std::string_view key) {
+  return key == "thing_identity" || key == "admin_usernames" || key == "admin_pattern" ||
+         key == "acl_fallback" || key == "rate_limit_per_thing";
+}
+
+std::string parse_authz_option(std::string_view key, std::string_view value, AuthzConfig* c) {
+  if (key == "thing_identity") {
+    if (value == "none") c->identity = IdentitySource::kNone;
+    else if (value == "client_id") c->identity = IdentitySource::kClientId;
+    else if (value == "username") c->identity = IdentitySource::kUsername;
+    else if (value == "cert_cn") c->identity = IdentitySource::kCertCn;
+    else return invalid(key, value, "none, client_id, username or cert_cn");
+  } else if (key == "admin_usernames") {
+    std::vector<std::string> names;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string_view::npos) comma = value.size();
+      std::string_view name = value.substr(start, comma - start);
+      while (!name.empty() && (name.front() == ' ' || name.front() == '\t')) name.remove_prefix(1);
+      while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
+      if (name.empty()) return invalid(key, value, "a comma-separated list of usernames, none empty");
+      names.emplace_back(name);
+      start = comma + 1;
+    }
+    c->admin_usernames = std::move(names);
+  } else if (key == "admin_pattern") {
+    if (value.empty() || value.find_first_not_of('*') == std::string_view::npos) {
+      return invalid(key, value, "a glob naming admin usernames, e.g. app-* (not only '*')");
+    }
+    c->admin_pattern = std::string(value);
+  } else if (key == "acl_fallback") {
+    if (value == "defer") c->fallback = AclFallback::kDefer;
+    else if (value == "allow") c->fallback = AclFallback::kAllow;
+    else return invalid(key, value, "defer or allow");
+    c->fallback_given = true;
+  } else if (key == "rate_limit_per_thing") {
+    if (!parse_count(value, kMaxRate, &c->rate_limit_per_thing)) {
+      return invalid(key, value, "requests per second per thing, 0 (off) to 1000000");
+    }
+  } else {
+    return "not an authorization option: " + std::string(key);
+  }
+  return "";
+}
+
+std::string describe_authz(const AuthzConfig& c) {
+  std::string s = std::string("thing_identity=") + identity_name(c.identity);
+  if (!c.admin_usernames.empty()) {
+    s += " admin_usernames=";
+    for (size_t i = 0; i < c.admin_usernames.size(); i++) {
+      if (i > 0) s += ',';
+      s += c.admin_usernames[i];
+    }
+  }
+  if (!c.admin_pattern.empty()) s += " admin_pattern=" + c.admin_pattern;
+  if (c.acl_check_wanted()) {
+    s += std::string(" acl_fallback=") + (c.fallback == AclFallback::kAllow ? "allow" : "defer");
+  } else {
+    s += " acl_check=off";
+  }
+  s += " rate_limit_per_thing=" + std::to_string(c.rate_limit_per_thing);
+  return s;
+}
+
+std::string_view strip_sdk_metrics(std::string_view username) {
+  return username.substr(0, username.find('?'));
+}
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  // Iterative matcher with single-star backtracking: linear memory, and
+  // O(|pattern| * |text|) worst case, so a hostile username cannot blow up.
+  size_t p = 0, t = 0;
+  size_t star = std::string_view::npos, star_text = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      p++;
+      t++;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      star_text = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++star_text;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') p++;
+  return p == pattern.size();
+}
+
+Principal resolve_principal(const AuthzConfig& config, const ClientFacts& facts) {
+  Principal principal;
+  std::optional<std::string_view> username;
+  if (facts.username) username = strip_sdk_metrics(*facts.username);
+
+  std::optional<std::string_view> thing;
+  switch (config.identity) {
+    case IdentitySource::kNone: break;
+    case IdentitySource::kClientId: thing = facts.client_id; break;
+    case IdentitySource::kUsername: thing = username; break;
+    case IdentitySource::kCertCn: thing = facts.cert_cn; break;
+  }
+  // A name that cannot be a single topic level owns no namespace.
+  if (thing && !thing->empty() && thing->find_first_of("/+#") == std::string_view::npos &&
+      thing->find('\0') == std::string_view::npos) {
+    principal.thing = std::string(*thing);
+  }
+
+  std::optional<std::string_view> admin_key =
+      config.identity == IdentitySource::kCertCn ? facts.cert_cn : username;
+  if (admin_key && !admin_key->empty()) {
+    principal.admin =
+        std::find(config.admin_usernames.begin(), config.admin_usernames.end(), *admin_key) !=
+            config.admin_usernames.end() ||
+        (!config.admin_pattern.empty() && glob_match(config.admin_pattern, *admin_key));
+  }
+  return principal;
+}
+
+bool may_touch_shadow_namespace(std::string_view s, bool short_topics) {
+  if (s.starts_with("$share/")) return true;  // the real filter follows; let decide() strip it
+  if (s.starts_with("$aws/")) return true;
+  if (!short_topics || s.starts_with('$')) return false;
+  // Short form: second level "shadow", or a wildcard that may stand for it.
+  size_t slash = s.find('/');
+  if (slash == std::string_view::npos) return s == "#";
+  std::string_view second = s.substr(slash + 1);
+  second = second.substr(0, second.find('/'));
+  return second == "shadow" || is_wild(second) || s.substr(0, slash) == "#";
+}
+
+std::optional<std::string_view> namespace_thing(std::string_view topic, bool short_topics) {
+  if (topic.starts_with("$aws/things/")) {
+    std::string_view rest = topic.substr(12);
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    std::string_view after = rest.substr(slash + 1);
+    if (after == "shadow" || after.starts_with("shadow/")) return rest.substr(0, slash);
+    return std::nullopt;
+  }
+  if (!short_topics || topic.starts_with('$')) return std::nullopt;
+  size_t slash = topic.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  std::string_view after = topic.substr(slash + 1);
+  if (after == "shadow" || after.starts_with("shadow/")) return topic.substr(0, slash);
+  return std::nullopt;
+}
+
+bool is_reserved_topic(std::string_view topic, bool short_topics) {
+  size_t slash = topic.rfind('/');
+  if (slash == std::string_view::npos) return false;
+  std::string_view last = topic.substr(slash + 1);
+  if (std::find(std::begin(kReservedLast), std::end(kReservedLast), last) == std::end(kReservedLast)) {
+    return false;
+  }
+  // In a namespace, a last level other than "shadow" lies below "shadow".
+  return namespace_thing(topic, short_topics).has_value();
+}
+
+Decision decide(const AuthzConfig& config, const Principal& principal, Access access,
+                std::string_view topic, bool short_topics) {
+  if (access == Access::kSubscribe || access == Access::kUnsubscribe) {
+    if (!config.binding()) return Decision::kNoObjection;
+    return decide_filter(principal, access, topic, short_topics);
+  }
+  auto thing = namespace_thing(topic, short_topics);
+  if (!thing) return Decision::kNoObjection;
+  if (access == Access::kWrite && is_reserved_topic(topic, short_topics)) return Decision::kDeny;
+  if (!config.binding()) return Decision::kNoObjection;
+  if (principal.admin) return Decision::kAllow;
+  return principal.thing && *thing == *principal.thing ? Decision::kAllow : Decision::kDeny;
+}
+
+}  // namespace shadow::plugin

@@ -1,0 +1,261 @@
+#include "plugin/options/options.h"
+
+#include <charconv>
+#include <limits>
+#include <set>
+#include <string_view>
+
+namespace shadow::plugin {
+namespace {
+
+constexpr const char* kKnownOptions =
+    "db_path, sync_writes, short_topics, event_topics, max_document_bytes, max_depth, "
+    "max_payload_bytes, tombstone_retention_s, block_cache_mb, tombstone_bumps_version, "
+    "delta_on_unchanged, documents_previous, error_timestamp, reserved_shadow_names, "
+    "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
+    "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
+    "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth, "
+    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing";
+
+// Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
+// plain true/false switches, one table so parsing and logging stay in step.
+struct BoolChoice {
+  const char* key;
+  bool Config::*field;
+};
+constexpr BoolChoice kBoolChoices[] = {
+    {"tombstone_bumps_version", &Config::tombstone_bumps_version},
+    {"delta_on_unchanged", &Config::delta_on_unchanged},
+    {"error_timestamp", &Config::error_timestamp},
+    {"reserved_shadow_names", &Config::reserved_shadow_names},
+    {"rest_update_publishes_accepted", &Config::rest_update_publishes_accepted},
+    {"rest_delete_publishes_accepted", &Config::rest_delete_publishes_accepted},
+    {"rest_not_found_thing_tilde_shadow", &Config::rest_not_found_thing_tilde_shadow},
+};
+
+std::string_view trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  size_t first = s.find_first_not_of(ws);
+  if (first == std::string_view::npos) return {};
+  size_t last = s.find_last_not_of(ws);
+  return s.substr(first, last - first + 1);
+}
+
+std::string invalid(std::string_view key, std::string_view value, std::string_view expected) {
+  std::string m = "plugin_opt_";
+  m.append(key).append(": '").append(value).append("' is not valid; expected ").append(expected);
+  return m;
+}
+
+// Accepts only "true" or "false": a typo must not silently pick a default.
+bool parse_bool(std::string_view value, bool* out) {
+  if (value == "true") { *out = true; return true; }
+  if (value == "false") { *out = false; return true; }
+  return false;
+}
+
+// A plain decimal integer in [min, max]: no sign, no suffix, no spaces.
+bool parse_int(std::string_view value, int64_t min, int64_t max, int64_t* out) {
+  if (value.empty() || value.front() < '0' || value.front() > '9') return false;
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || end != value.data() + value.size()) return false;
+  if (v < min || v > max) return false;
+  *out = v;
+  return true;
+}
+
+std::string range_text(int64_t min, int64_t max) {
+  return "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+}
+
+// "host:port" or "[v6addr]:port"; the host is kept without brackets.
+bool parse_listen(std::string_view value, HttpConfig* http) {
+  size_t colon = value.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = value.substr(0, colon);
+  int64_t port = 0;
+  if (!parse_int(value.substr(colon + 1), 1, 65535, &port)) return false;
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+  } else if (host.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 address needs brackets
+  }
+  if (host.find_first_of(" \t[]/") != std::string_view::npos) return false;
+  http->host = std::string(host);
+  http->port = static_cast<int>(port);
+  return true;
+}
+
+const BoolChoice* find_bool_choice(std::string_view key) {
+  for (const BoolChoice& c : kBoolChoices)
+    if (key == c.key) return &c;
+  return nullptr;
+}
+
+// Applies one option to *config; returns an error message or "".
+std::string apply(std::string_view key, std::string_view value, PluginConfig* config) {
+  auto integer = [&](int64_t min, int64_t max, int64_t* out) -> std::string {
+    return parse_int(value, min, max, out) ? "" : invalid(key, value, range_text(min, max));
+  };
+  int64_t n = 0;
+  std::string err;
+
+  if (key == "db_path") {
+    if (value.empty()) return invalid(key, value, "a directory path");
+    config->db_path = std::string(value);
+  } else if (key == "sync_writes") {
+    if (!parse_bool(value, &config->sync_writes)) return invalid(key, value, "true or false");
+  } else if (key == "debug_sync_log") {
+    // A test aid, so deliberately left out of kKnownOptions (group_commit.h).
+    if (value.empty()) return invalid(key, value, "a file path");
+    config->debug_sync_log = std::string(value);
+  } else if (key == "short_topics") {
+    if (!parse_bool(value, &config->engine.short_topics)) return invalid(key, value, "true or false");
+  } else if (key == "event_topics") {
+    if (value == "both") config->engine.event_topics = EventTopics::kBoth;
+    else if (value == "aws") config->engine.event_topics = EventTopics::kAws;
+    else if (value == "short") config->engine.event_topics = EventTopics::kShort;
+    else return invalid(key, value, "both, aws or short");
+  } else if (key == "max_document_bytes") {
+    if (!(err = integer(1, 16 << 20, &n)).empty()) return err;
+    config->engine.max_document_bytes = static_cast<size_t>(n);
+  } else if (key == "max_depth") {
+    if (!(err = integer(1, 64, &n)).empty()) return err;
+    config->engine.max_depth = static_cast<int>(n);
+  } else if (key == "max_payload_bytes") {
+    // 268435455 is the largest MQTT packet the protocol can describe.
+    if (!(err = integer(1, 268435455, &n)).empty()) return err;
+    config->engine.max_payload_bytes = static_cast<size_t>(n);
+  } else if (key == "tombstone_retention_s") {
+    if (!(err = integer(0, std::numeric_limits<int64_t>::max(), &n)).empty()) return err;
+    config->engine.tombstone_retention_s = n;
+  } else if (key == "block_cache_mb") {
+    if (!(err = integer(0, 1 << 20, &n)).empty()) return err;
+    config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
+  } else if (key == "documents_previous") {
+    if (value == "null") config->engine.documents_previous_null = true;
+    else if (value == "omit") config->engine.documents_previous_null = false;
+    else return invalid(key, value, "null or omit");
+  } else if (key == "invalid_json_message" || key == "null_in_array_message") {
+    if (value.empty()) return invalid(key, value, "a non-empty message");
+    (key == "invalid_json_message" ? config->engine.invalid_json_message
+                                   : config->engine.null_in_array_message) = std::string(value);
+  } else if (key == "http_listen") {
+    if (!parse_listen(value, &config->http))
+      return invalid(key, value, "host:port, e.g. 127.0.0.1:8080 or [::1]:8080 (port 1 to 65535)");
+  } else if (key == "http_auth") {
+    if (value == "sigv4") config->http.auth_sigv4 = true;
+    else if (value == "none") config->http.auth_sigv4 = false;
+    else return invalid(key, value, "sigv4 or none");
+  } else if (key == "http_credentials_file" || key == "http_tls_cert" || key == "http_tls_key") {
+    if (value.empty()) return invalid(key, value, "a file path");
+    (key == "http_credentials_file" ? config->http.credentials_file
+     : key == "http_tls_cert"       ? config->http.tls_cert
+                                    : config->http.tls_key) = std::string(value);
+  } else if (key == "http_threads") {
+    if (!(err = integer(1, 256, &n)).empty()) return err;
+    config->http.threads = static_cast<int>(n);
+  } else if (key == "http_metrics_auth") {
+    if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
+  } else if (is_authz_option(key)) {
+    return parse_authz_option(key, value, &config->authz);
+  } else if (const BoolChoice* choice = find_bool_choice(key)) {
+    if (!parse_bool(value, &(config->engine.*(choice->field)))) return invalid(key, value, "true or false");
+  } else {
+    std::string m = "unknown option plugin_opt_";
+    m.append(key).append("; valid options are: ").append(kKnownOptions);
+    return m;
+  }
+  return "";
+}
+
+const char* event_topics_name(EventTopics e) {
+  switch (e) {
+    case EventTopics::kBoth: return "both";
+    case EventTopics::kAws: return "aws";
+    case EventTopics::kShort: return "short";
+  }
+  return "?";
+}
+
+}  // namespace
+
+ParseResult parse_options(const std::vector<Option>& options) {
+  PluginConfig config;
+  std::set<std::string_view> seen;
+  for (const auto& [raw_key, raw_value] : options) {
+    std::string_view key = trim(raw_key);
+    if (!seen.insert(key).second) {
+      return "plugin_opt_" + std::string(key) + " is given more than once; keep one line";
+    }
+    std::string err = apply(key, trim(raw_value), &config);
+    if (!err.empty()) return err;
+  }
+  if (config.db_path.empty()) {
+    return std::string(
+        "plugin_opt_db_path is required: the directory where shadows are stored, created if "
+        "missing and writable by the broker's user (usually 'mosquitto'), e.g. "
+        "plugin_opt_db_path /var/lib/mosquitto/shadow");
+  }
+  if (!config.engine.short_topics && config.engine.event_topics == EventTopics::kShort) {
+    return std::string(
+        "plugin_opt_event_topics short needs plugin_opt_short_topics true; with short topics "
+        "off, events can only use the $aws form (use both or aws)");
+  }
+  const HttpConfig& http = config.http;
+  if (http.tls_cert.empty() != http.tls_key.empty()) {
+    return std::string(
+        "plugin_opt_http_tls_cert and plugin_opt_http_tls_key go together: give both (PEM "
+        "certificate and private key) for HTTPS, or neither for plain HTTP");
+  }
+  if (http.enabled() && http.auth_sigv4 && http.credentials_file.empty()) {
+    return std::string(
+        "plugin_opt_http_credentials_file is required when plugin_opt_http_listen is set and "
+        "plugin_opt_http_auth is sigv4 (the default): a file with one 'ACCESS_KEY_ID "
+        "SECRET_ACCESS_KEY' pair per line; or set plugin_opt_http_auth none for local "
+        "development only");
+  }
+  const AuthzConfig& authz = config.authz;
+  if (!authz.binding() && (!authz.admin_usernames.empty() || !authz.admin_pattern.empty())) {
+    return std::string(
+        "plugin_opt_admin_usernames and plugin_opt_admin_pattern need plugin_opt_thing_identity "
+        "(client_id, username or cert_cn): without thing binding every client may use every "
+        "shadow, so there is nothing to be an admin of");
+  }
+  return config;
+}
+
+std::string describe(const PluginConfig& c) {
+  std::string s;
+  s += "db_path=" + c.db_path;
+  s += std::string(" sync_writes=") + (c.sync_writes ? "true" : "false");
+  if (!c.debug_sync_log.empty()) s += " debug_sync_log=" + c.debug_sync_log;
+  s += std::string(" short_topics=") + (c.engine.short_topics ? "true" : "false");
+  s += std::string(" event_topics=") + event_topics_name(c.engine.event_topics);
+  s += " max_document_bytes=" + std::to_string(c.engine.max_document_bytes);
+  s += " max_depth=" + std::to_string(c.engine.max_depth);
+  s += " max_payload_bytes=" + std::to_string(c.engine.max_payload_bytes);
+  s += " tombstone_retention_s=" + std::to_string(c.engine.tombstone_retention_s);
+  s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
+  for (const BoolChoice& choice : kBoolChoices)
+    s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
+  s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");
+  if (c.http.enabled()) {
+    bool v6 = c.http.host.find(':') != std::string::npos;
+    s += " http_listen=" + (v6 ? "[" + c.http.host + "]" : c.http.host) + ":" +
+         std::to_string(c.http.port);
+    s += std::string(" http_auth=") + (c.http.auth_sigv4 ? "sigv4" : "none");
+    if (c.http.auth_sigv4) s += " http_credentials_file=" + c.http.credentials_file;
+    s += std::string(" http_tls=") + (c.http.tls() ? "on" : "off");
+    s += " http_threads=" + std::to_string(c.http.threads);
+    s += std::string(" http_metrics_auth=") + (c.http.metrics_auth ? "true" : "false");
+  } else {
+    s += " http_listen=off";
+  }
+  s += " " + describe_authz(c.authz);
+  return s;
+}
+
+}  // namespace shadow::plugin

@@ -1,0 +1,62 @@
+// The plugin's options (the `plugin_opt_*` lines of mosquitto.conf) and their
+// parsing. Pure code: no broker headers, so the unit tests can call it.
+//
+// Every option is optional except db_path. An unknown key, a repeated key or
+// an invalid value is an error: the plugin refuses to start rather than run
+// with a setting the operator did not ask for.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "plugin/authz/authorization.h"
+#include "shadow_core/config.h"
+
+namespace shadow::plugin {
+
+// The REST API's HTTP listener (docs/rest-api.md). Off unless http_listen
+// is given; the other http_* options are then ignored.
+struct HttpConfig {
+  std::string host;                  // from http_listen host:port; "" = off
+  int port = 0;
+  bool auth_sigv4 = true;            // http_auth sigv4 | none
+  std::string credentials_file;      // required with sigv4 when enabled
+  std::string tls_cert;              // PEM files; both or neither
+  std::string tls_key;
+  int threads = 64;                  // most HTTP connections served at once
+  bool metrics_auth = true;          // /metrics needs a signature (with sigv4)
+  bool enabled() const { return !host.empty(); }
+  bool tls() const { return !tls_cert.empty(); }
+};
+
+struct PluginConfig {
+  std::string db_path;                     // RocksDB directory (required)
+  bool sync_writes = false;                // fsync every write before replying
+  uint64_t block_cache_bytes = 32ull << 20;
+  Config engine;                           // limits and topic forms for the Service
+  HttpConfig http;
+  AuthzConfig authz;                       // thing binding, admins, rate limit
+  // TEST AID, not for production: with sync_writes, append the group
+  // commit's sync and ack events to this file (plugin/group_commit.h,
+  // SyncTrace). Empty: off.
+  std::string debug_sync_log;
+};
+
+// One `plugin_opt_KEY VALUE` line, with the "plugin_opt_" prefix removed as
+// the broker passes it to the plugin.
+using Option = std::pair<std::string, std::string>;
+
+// Either the configuration, or a one-line message naming the offending
+// option and saying what is valid.
+using ParseResult = std::variant<PluginConfig, std::string>;
+
+ParseResult parse_options(const std::vector<Option>& options);
+
+// "db_path=/var/lib/x sync_writes=false ..." — every option in effect, for
+// the start-up log line.
+std::string describe(const PluginConfig& config);
+
+}  // namespace shadow::plugin

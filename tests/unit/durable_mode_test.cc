@@ -1,0 +1,223 @@
+// Durable mode end to end without a broker: the REST API answers only once
+// the writes its answer may reveal are fsynced, holds its MQTT messages back
+// until then, answers 500 when the fsync fails; the store's sequence number
+// that group commit relies on; the test-aid option.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "plugin/runtime/group_commit.h"
+#include "plugin/options/options.h"
+#include "plugin/rest/api.h"
+#include "store/memory_store.h"
+#include "store/rocksdb/rocksdb_store.h"
+
+using namespace std::chrono_literals;
+using shadow::plugin::DurableEntry;
+using shadow::plugin::DurableMode;
+using shadow::rest::HttpRequest;
+using shadow::rest::HttpResponse;
+
+namespace {
+
+const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1672628645));
+
+// A MemoryStore that numbers its successful writes, like RocksDB's sequence.
+class NumberedStore final : public shadow::Store {
+ public:
+  shadow::StoreStatus get(const shadow::StoreKey& k, shadow::ShadowRecord* out) override {
+    return inner_.get(k, out);
+  }
+  shadow::StoreStatus compare_and_set(const shadow::StoreKey& k,
+                                      const std::optional<shadow::RecordStamp>& expected,
+                                      const shadow::ShadowRecord& next) override {
+    shadow::StoreStatus s = inner_.compare_and_set(k, expected, next);
+    if (s.is_ok()) seq_++;
+    return s;
+  }
+  shadow::StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
+                                 std::vector<std::string>* names, bool* more) override {
+    return inner_.list_named(thing, after, limit, names, more);
+  }
+  shadow::StoreStatus list_shadows(const shadow::StoreKey& after, size_t limit,
+                                   std::vector<shadow::StoreKey>* keys, bool* more) override {
+    return inner_.list_shadows(after, limit, keys, more);
+  }
+  uint64_t seq() const { return seq_.load(); }
+
+ private:
+  shadow::MemoryStore inner_;
+  std::atomic<uint64_t> seq_{0};
+};
+
+// An fsync the test can hold at a gate or make fail.
+struct Disk {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool hold = false;
+  int started = 0;
+  std::string error;
+  std::string sync() {
+    std::unique_lock<std::mutex> lock(mu);
+    started++;
+    cv.notify_all();
+    cv.wait(lock, [this] { return !hold; });
+    return error;
+  }
+  void set_hold(bool on) {
+    std::lock_guard<std::mutex> g(mu);
+    hold = on;
+    cv.notify_all();
+  }
+  bool wait_started(int n) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, 10s, [&] { return started >= n; });
+  }
+};
+
+struct Fixture {
+  NumberedStore store;
+  shadow::Service service{shadow::Config{}, store};
+  shadow::plugin::PublishQueue queue;
+  shadow::plugin::OrderingLocks locks;
+  shadow::plugin::Metrics metrics;
+  Disk disk;
+  DurableMode durable{[this] { return store.seq(); }, [this] { return disk.sync(); }, [] {},
+                      nullptr};
+  shadow::rest::RestApi api{service, queue, locks, metrics, nullptr, options()};
+
+  shadow::rest::RestApiOptions options() {
+    shadow::rest::RestApiOptions o;
+    o.durable = &durable;
+    o.durable_timeout = 10s;
+    return o;
+  }
+  HttpResponse call(std::string_view method, std::string_view target, std::string_view body = {}) {
+    HttpRequest r{method, target, {}, body};
+    return api.handle(r, "req-1", kNow);
+  }
+  std::vector<std::string> released_topics() {
+    std::vector<std::string> topics;
+    durable.queue().release(durable.committer().durable(), [&](const DurableEntry& e) {
+      for (const auto& m : e.messages) topics.push_back(m.topic);
+    });
+    return topics;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("durable rest: an update answers only after its fsync; events wait too", "[durable]") {
+  Fixture f;
+  f.disk.set_hold(true);
+  std::atomic<bool> done{false};
+  HttpResponse r;
+  std::thread client([&] {
+    r = f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"x":1}}})");
+    done = true;
+  });
+  REQUIRE(f.disk.wait_started(1));  // the fsync covering the write began and is held
+  std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(done.load());         // so the answer must not have been sent
+  CHECK(f.queue.take_all().messages.empty());  // nothing bypasses the hold-back
+  CHECK(f.released_topics().empty());
+  f.disk.set_hold(false);
+  client.join();
+  CHECK(r.status == 200);
+  CHECK(f.durable.committer().durable() >= 1);
+  std::vector<std::string> topics = f.released_topics();
+  REQUIRE_FALSE(topics.empty());
+  CHECK(topics.front() == "$aws/things/t1/shadow/update/accepted");
+  CHECK(std::count(topics.begin(), topics.end(), "$aws/things/t1/shadow/update/documents") == 1);
+  CHECK(f.durable.queue().empty());
+  f.durable.stop();
+}
+
+TEST_CASE("durable rest: a get waits for the fsync of the write it reads", "[durable]") {
+  Fixture f;
+  REQUIRE(f.call("POST", "/things/t1/shadow", R"({"state":{"reported":{"x":1}}})").status == 200);
+  f.disk.set_hold(true);
+  int before = f.disk.started;
+  // An MQTT-side write applied but not yet durable (the broker thread would
+  // hold its replies back).
+  f.durable.hold({}, false);
+  f.store.compare_and_set({"t2", ""}, std::nullopt, shadow::ShadowRecord{1, false, 0, "{}"});
+  std::atomic<bool> done{false};
+  std::thread client([&] {
+    f.call("GET", "/things/t1/shadow");
+    done = true;
+  });
+  REQUIRE(f.disk.wait_started(before + 1));
+  std::this_thread::sleep_for(50ms);
+  CHECK_FALSE(done.load());
+  f.disk.set_hold(false);
+  client.join();
+  CHECK(done.load());
+  f.durable.stop();
+}
+
+TEST_CASE("durable rest: a failed fsync answers 500 and publishes nothing", "[durable]") {
+  Fixture f;
+  f.disk.error = "IO error: fsync";
+  HttpResponse r = f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"x":1}}})");
+  CHECK(r.status == 500);
+  CHECK(r.error_type == "InternalFailureException");
+  CHECK(f.durable.committer().failed());
+  CHECK(f.released_topics().empty());
+  // Sticky: a later request fails too, even a read.
+  CHECK(f.call("GET", "/things/t1/shadow").status == 500);
+  auto logs = f.queue.take_all().logs;
+  REQUIRE_FALSE(logs.empty());
+  CHECK(logs[0].text.find("fsync failed") != std::string::npos);
+  f.durable.stop();
+}
+
+TEST_CASE("durable options: debug_sync_log is a path, off by default", "[durable]") {
+  using shadow::plugin::PluginConfig;
+  auto parsed = shadow::plugin::parse_options({{"db_path", "/tmp/x"}});
+  REQUIRE(std::holds_alternative<PluginConfig>(parsed));
+  CHECK(std::get<PluginConfig>(parsed).debug_sync_log.empty());
+  parsed = shadow::plugin::parse_options(
+      {{"db_path", "/tmp/x"}, {"sync_writes", "true"}, {"debug_sync_log", "/tmp/trace"}});
+  REQUIRE(std::holds_alternative<PluginConfig>(parsed));
+  CHECK(std::get<PluginConfig>(parsed).debug_sync_log == "/tmp/trace");
+  CHECK(shadow::plugin::describe(std::get<PluginConfig>(parsed)).find("debug_sync_log=/tmp/trace") !=
+        std::string::npos);
+  CHECK(std::holds_alternative<std::string>(
+      shadow::plugin::parse_options({{"db_path", "/tmp/x"}, {"debug_sync_log", ""}})));
+}
+
+TEST_CASE("durable store: the RocksDB sequence grows with each write, not with conflicts",
+          "[durable]") {
+  char tmpl[] = "/tmp/shadow-durable-XXXXXX";
+  REQUIRE(mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  {
+    shadow::RocksDbOptions o;
+    o.path = dir + "/db";
+    std::unique_ptr<shadow::RocksDbStore> db;
+    REQUIRE(shadow::RocksDbStore::open(o, &db).is_ok());
+    uint64_t s0 = db->latest_sequence();
+    shadow::ShadowRecord rec{1, false, 0, "{}"};
+    REQUIRE(db->compare_and_set({"t", ""}, std::nullopt, rec).is_ok());
+    uint64_t s1 = db->latest_sequence();
+    CHECK(s1 > s0);
+    // Conflict: nothing written, the sequence stays.
+    CHECK(db->compare_and_set({"t", ""}, std::nullopt, rec).code == shadow::StoreStatus::kConflict);
+    CHECK(db->latest_sequence() == s1);
+    rec.version = 2;
+    REQUIRE(db->compare_and_set({"t", ""}, shadow::RecordStamp{1, false}, rec).is_ok());
+    CHECK(db->latest_sequence() > s1);
+    CHECK(db->flush_wal(true).is_ok());
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -1,0 +1,271 @@
+// parse_options: the plugin_opt_* lines of mosquitto.conf.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "plugin/options/options.h"
+
+using shadow::EventTopics;
+using shadow::plugin::describe;
+using shadow::plugin::Option;
+using shadow::plugin::parse_options;
+using shadow::plugin::PluginConfig;
+
+namespace {
+
+PluginConfig parse_ok(const std::vector<Option>& options) {
+  auto result = parse_options(options);
+  if (auto* err = std::get_if<std::string>(&result)) FAIL("unexpected error: " << *err);
+  return std::get<PluginConfig>(result);
+}
+
+std::string parse_error(const std::vector<Option>& options) {
+  auto result = parse_options(options);
+  REQUIRE(std::holds_alternative<std::string>(result));
+  return std::get<std::string>(result);
+}
+
+}  // namespace
+
+TEST_CASE("plugin options: only db_path given, everything else defaults", "[plugin]") {
+  PluginConfig c = parse_ok({{"db_path", "/var/lib/shadow"}});
+  CHECK(c.db_path == "/var/lib/shadow");
+  CHECK_FALSE(c.sync_writes);
+  CHECK(c.block_cache_bytes == 32ull << 20);
+  CHECK(c.engine.short_topics);
+  CHECK(c.engine.event_topics == EventTopics::kBoth);
+  CHECK(c.engine.max_document_bytes == 8192);
+  CHECK(c.engine.max_depth == 6);
+  CHECK(c.engine.max_payload_bytes == 131072);
+  CHECK(c.engine.tombstone_retention_s == 172800);
+}
+
+TEST_CASE("plugin options: every option is applied", "[plugin]") {
+  PluginConfig c = parse_ok({{"db_path", "data"},
+                             {"sync_writes", "true"},
+                             {"short_topics", "false"},
+                             {"event_topics", "aws"},
+                             {"max_document_bytes", "16384"},
+                             {"max_depth", "8"},
+                             {"max_payload_bytes", "262144"},
+                             {"tombstone_retention_s", "0"},
+                             {"block_cache_mb", "64"}});
+  CHECK(c.db_path == "data");
+  CHECK(c.sync_writes);
+  CHECK_FALSE(c.engine.short_topics);
+  CHECK(c.engine.event_topics == EventTopics::kAws);
+  CHECK(c.engine.max_document_bytes == 16384);
+  CHECK(c.engine.max_depth == 8);
+  CHECK(c.engine.max_payload_bytes == 262144);
+  CHECK(c.engine.tombstone_retention_s == 0);
+  CHECK(c.block_cache_bytes == 64ull << 20);
+}
+
+TEST_CASE("plugin options: event_topics values", "[plugin]") {
+  CHECK(parse_ok({{"db_path", "d"}, {"event_topics", "short"}}).engine.event_topics ==
+        EventTopics::kShort);
+  CHECK(parse_ok({{"db_path", "d"}, {"event_topics", "both"}}).engine.event_topics ==
+        EventTopics::kBoth);
+  std::string err = parse_error({{"db_path", "d"}, {"event_topics", "all"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_event_topics"));
+  CHECK_THAT(err, Catch::Contains("both, aws or short"));
+}
+
+TEST_CASE("plugin options: surrounding whitespace is ignored", "[plugin]") {
+  PluginConfig c = parse_ok({{"db_path", " /d "}, {"max_depth", "7 "}});
+  CHECK(c.db_path == "/d");
+  CHECK(c.engine.max_depth == 7);
+}
+
+TEST_CASE("plugin options: db_path is required", "[plugin]") {
+  std::string err = parse_error({{"sync_writes", "true"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_db_path is required"));
+  CHECK_THAT(parse_error({{"db_path", "  "}}), Catch::Contains("plugin_opt_db_path"));
+}
+
+TEST_CASE("plugin options: unknown option names the option and lists valid ones", "[plugin]") {
+  std::string err = parse_error({{"db_path", "d"}, {"db_paht", "x"}});
+  CHECK_THAT(err, Catch::Contains("unknown option plugin_opt_db_paht"));
+  CHECK_THAT(err, Catch::Contains("tombstone_retention_s"));
+}
+
+TEST_CASE("plugin options: repeated option is rejected", "[plugin]") {
+  std::string err = parse_error({{"db_path", "a"}, {"db_path", "b"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_db_path is given more than once"));
+}
+
+TEST_CASE("plugin options: booleans are exactly true or false", "[plugin]") {
+  for (const char* bad : {"yes", "1", "TRUE", "on", ""}) {
+    std::string err = parse_error({{"db_path", "d"}, {"sync_writes", bad}});
+    CHECK_THAT(err, Catch::Contains("plugin_opt_sync_writes"));
+    CHECK_THAT(err, Catch::Contains("true or false"));
+  }
+}
+
+TEST_CASE("plugin options: integers are checked for syntax and range", "[plugin]") {
+  struct Case {
+    const char* key;
+    const char* value;
+  };
+  for (Case bad : {Case{"max_depth", "0"}, Case{"max_depth", "65"}, Case{"max_depth", "-1"},
+                   Case{"max_depth", "+3"}, Case{"max_depth", "6x"}, Case{"max_depth", "6 7"},
+                   Case{"max_document_bytes", "0"}, Case{"max_payload_bytes", "268435456"},
+                   Case{"tombstone_retention_s", "-5"}, Case{"block_cache_mb", "1.5"},
+                   Case{"block_cache_mb", "99999999999999999999"}}) {
+    INFO(bad.key << "=" << bad.value);
+    std::string err = parse_error({{"db_path", "d"}, {bad.key, bad.value}});
+    CHECK_THAT(err, Catch::Contains(std::string("plugin_opt_") + bad.key));
+    CHECK_THAT(err, Catch::Contains("an integer from"));
+  }
+  // The bounds themselves are valid.
+  CHECK(parse_ok({{"db_path", "d"}, {"max_depth", "64"}}).engine.max_depth == 64);
+  CHECK(parse_ok({{"db_path", "d"}, {"max_payload_bytes", "268435455"}}).engine.max_payload_bytes ==
+        268435455);
+  CHECK(parse_ok({{"db_path", "d"}, {"block_cache_mb", "0"}}).block_cache_bytes == 0);
+}
+
+TEST_CASE("plugin options: short events need short topics", "[plugin]") {
+  std::string err =
+      parse_error({{"db_path", "d"}, {"short_topics", "false"}, {"event_topics", "short"}});
+  CHECK_THAT(err, Catch::Contains("plugin_opt_short_topics"));
+  CHECK(parse_ok({{"db_path", "d"}, {"short_topics", "false"}}).engine.event_topics ==
+        EventTopics::kBoth);
+}
+
+TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
+  std::string s = describe(parse_ok({{"db_path", "/d"}, {"sync_writes", "true"},
+                                     {"event_topics", "short"}, {"block_cache_mb", "8"}}));
+  CHECK(s ==
+        "db_path=/d sync_writes=true short_topics=true event_topics=short "
+        "max_document_bytes=8192 max_depth=6 max_payload_bytes=131072 "
+        "tombstone_retention_s=172800 block_cache_mb=8 tombstone_bumps_version=true "
+        "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
+        "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
+        "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off "
+        "thing_identity=none acl_check=off rate_limit_per_thing=0");
+}
+
+TEST_CASE("plugin options: the unverified-behaviour choices are switchable", "[plugin]") {
+  PluginConfig defaults = parse_ok({{"db_path", "d"}});
+  CHECK(defaults.engine.tombstone_bumps_version);
+  CHECK(defaults.engine.delta_on_unchanged);
+  CHECK(defaults.engine.documents_previous_null);
+  CHECK_FALSE(defaults.engine.error_timestamp);
+  CHECK_FALSE(defaults.engine.reserved_shadow_names);
+
+  PluginConfig c = parse_ok({{"db_path", "d"},
+                             {"tombstone_bumps_version", "false"},
+                             {"delta_on_unchanged", "false"},
+                             {"documents_previous", "omit"},
+                             {"error_timestamp", "true"},
+                             {"reserved_shadow_names", "true"},
+                             {"invalid_json_message", "Invalid JSON"},
+                             {"null_in_array_message", "Arrays may not contain null"}});
+  CHECK_FALSE(c.engine.tombstone_bumps_version);
+  CHECK_FALSE(c.engine.delta_on_unchanged);
+  CHECK_FALSE(c.engine.documents_previous_null);
+  CHECK(c.engine.error_timestamp);
+  CHECK(c.engine.reserved_shadow_names);
+  CHECK(c.engine.invalid_json_message == "Invalid JSON");
+  CHECK(c.engine.null_in_array_message == "Arrays may not contain null");
+  std::string text = describe(c);
+  CHECK(text.find("tombstone_bumps_version=false") != std::string::npos);
+  CHECK(text.find("documents_previous=omit") != std::string::npos);
+
+  CHECK(parse_error({{"db_path", "d"}, {"delta_on_unchanged", "yes"}}).find("plugin_opt_delta_on_unchanged") == 0);
+  CHECK(parse_error({{"db_path", "d"}, {"documents_previous", "none"}}).find("null or omit") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"invalid_json_message", ""}}).find("non-empty") != std::string::npos);
+}
+
+TEST_CASE("plugin options: the REST publication choices map to the engine", "[plugin]") {
+  PluginConfig defaults = parse_ok({{"db_path", "d"}});
+  CHECK(defaults.engine.rest_update_publishes_accepted);
+  CHECK(defaults.engine.rest_delete_publishes_accepted);
+  CHECK(defaults.engine.rest_not_found_thing_tilde_shadow);
+  PluginConfig c = parse_ok({{"db_path", "d"},
+                             {"rest_update_publishes_accepted", "false"},
+                             {"rest_delete_publishes_accepted", "false"},
+                             {"rest_not_found_thing_tilde_shadow", "false"}});
+  CHECK_FALSE(c.engine.rest_update_publishes_accepted);
+  CHECK_FALSE(c.engine.rest_delete_publishes_accepted);
+  CHECK_FALSE(c.engine.rest_not_found_thing_tilde_shadow);
+  CHECK(parse_error({{"db_path", "d"}, {"rest_update_publishes_accepted", "on"}})
+            .find("true or false") != std::string::npos);
+}
+
+TEST_CASE("plugin options: the HTTP listener is off by default", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}});
+  CHECK_FALSE(c.http.enabled());
+  CHECK(c.http.auth_sigv4);
+  CHECK(c.http.threads == 64);
+  CHECK(c.http.metrics_auth);
+  CHECK_FALSE(c.http.tls());
+  // Without http_listen the credentials file is not needed.
+  CHECK_FALSE(parse_ok({{"db_path", "d"}, {"http_auth", "sigv4"}}).http.enabled());
+}
+
+TEST_CASE("plugin options: http_listen takes host:port", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"},
+                             {"http_credentials_file", "/etc/creds"}});
+  CHECK(c.http.enabled());
+  CHECK(c.http.host == "127.0.0.1");
+  CHECK(c.http.port == 8080);
+  CHECK(c.http.credentials_file == "/etc/creds");
+
+  PluginConfig v6 = parse_ok({{"db_path", "d"}, {"http_listen", "[::1]:443"}, {"http_auth", "none"}});
+  CHECK(v6.http.host == "::1");
+  CHECK(v6.http.port == 443);
+  CHECK_FALSE(v6.http.auth_sigv4);
+  CHECK(describe(v6).find("http_listen=[::1]:443 http_auth=none") != std::string::npos);
+
+  for (const char* bad : {"8080", ":8080", "localhost", "localhost:", "localhost:0",
+                          "localhost:65536", "localhost:80x", "::1:8080", "[::1]8080",
+                          "[]:80", "a b:80", "host:-1"}) {
+    INFO(bad);
+    std::string e = parse_error({{"db_path", "d"}, {"http_listen", bad}, {"http_auth", "none"}});
+    CHECK(e.find("plugin_opt_http_listen") != std::string::npos);
+    CHECK(e.find("host:port") != std::string::npos);
+  }
+}
+
+TEST_CASE("plugin options: sigv4 needs a credentials file", "[plugin][rest]") {
+  std::string e = parse_error({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"}});
+  CHECK(e.find("plugin_opt_http_credentials_file is required") != std::string::npos);
+  e = parse_error({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"}, {"http_auth", "sigv4"}});
+  CHECK(e.find("plugin_opt_http_credentials_file is required") != std::string::npos);
+  // auth none needs none, but a file given anyway is accepted (and unused).
+  CHECK(parse_ok({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"}, {"http_auth", "none"},
+                  {"http_credentials_file", "/c"}})
+            .http.enabled());
+  CHECK(parse_error({{"db_path", "d"}, {"http_auth", "aws"}}).find("sigv4 or none") !=
+        std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"http_credentials_file", ""}}).find("a file path") !=
+        std::string::npos);
+}
+
+TEST_CASE("plugin options: TLS needs both certificate and key", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_listen", "0.0.0.0:8443"},
+                             {"http_auth", "none"}, {"http_tls_cert", "/c.pem"},
+                             {"http_tls_key", "/k.pem"}});
+  CHECK(c.http.tls());
+  CHECK(c.http.tls_cert == "/c.pem");
+  CHECK(c.http.tls_key == "/k.pem");
+  for (const char* only : {"http_tls_cert", "http_tls_key"}) {
+    std::string e = parse_error({{"db_path", "d"}, {only, "/x.pem"}});
+    CHECK(e.find("go together") != std::string::npos);
+  }
+}
+
+TEST_CASE("plugin options: http_threads and http_metrics_auth", "[plugin][rest]") {
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_threads", "16"},
+                             {"http_metrics_auth", "false"}});
+  CHECK(c.http.threads == 16);
+  CHECK_FALSE(c.http.metrics_auth);
+  for (const char* bad : {"0", "257", "-1", "four"}) {
+    INFO(bad);
+    CHECK(parse_error({{"db_path", "d"}, {"http_threads", bad}}).find("1 to 256") !=
+          std::string::npos);
+  }
+}
