@@ -24,13 +24,14 @@ PACKAGES=(
   cmake g++ make pkg-config
   mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
   librocksdb-dev rapidjson-dev libssl-dev openssl
-  libcpp-httplib-dev libcli11-dev
+  libcpp-httplib-dev libcli11-dev libhiredis-dev
 )
 # Tests, benchmarks and client interoperability checks.
 if ! $build_only; then
   PACKAGES+=(
     catch2 libbenchmark-dev
     python3 python3-paho-mqtt python3-boto3 python3-yaml awscli curl jq
+    redis-server redis-tools
   )
 fi
 
@@ -89,6 +90,14 @@ if [[ " ${missing[*]} " == *" mosquitto "* ]] && [[ -d /run/systemd/system ]] &&
    systemctl is-active --quiet mosquitto 2>/dev/null; then
   log "stopping and disabling the system mosquitto service the package just started (port 1883)"
   systemctl disable --now mosquitto || log "warning: could not stop mosquitto.service"
+fi
+
+# The same for redis-server: the tests and scripts/redis-cluster.sh start their
+# own Redis processes; the packaged service would only hold port 6379.
+if [[ " ${missing[*]} " == *" redis-server "* ]] && [[ -d /run/systemd/system ]] &&
+   systemctl is-active --quiet redis-server 2>/dev/null; then
+  log "stopping and disabling the system redis-server service the package just started (port 6379)"
+  systemctl disable --now redis-server || log "warning: could not stop redis-server.service"
 fi
 
 log "done"
