@@ -1,0 +1,355 @@
+#include "store/redis/redis_store.h"
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace shadow {
+
+using redis::Command;
+using redis::Reply;
+using Mode = redis::ClusterClient::Mode;
+
+namespace {
+
+StoreStatus to_store(const Status& s) { return StoreStatus::io_error(s.message()); }
+
+StoreStatus bad_thing(std::string_view thing) {
+  return StoreStatus::io_error("thing name '" + std::string(thing) +
+                               "' cannot be stored in Redis: it is empty or contains '{' or '}'");
+}
+
+StoreStatus unexpected(const char* what, const Reply& r) {
+  return StoreStatus::io_error(std::string("Redis ") + what + ": unexpected reply" +
+                               (r.is_error() ? ": " + r.str : std::string()));
+}
+
+}  // namespace
+
+StatusOr<std::string> read_password_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::invalid_argument("cannot read the Redis password file " + path +
+                                           ": it must exist and be readable by the broker's user");
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return Status::invalid_argument("the Redis password file " + path + " has an empty first line");
+  return line;
+}
+
+StoreStatus RedisStore::open(const RedisStoreOptions& options, std::unique_ptr<RedisStore>* out) {
+  out->reset();
+  if (options.key_prefix.find_first_of("{}") != std::string::npos)
+    return StoreStatus::io_error("the Redis key prefix '" + options.key_prefix + "' must not contain '{' or '}'");
+  if (options.wait_replicas < 0) return StoreStatus::io_error("the number of Redis replicas to wait for is negative");
+  if (options.wait_replicas > 0) {
+    if (options.wait_timeout.count() <= 0)
+      return StoreStatus::io_error("the Redis WAIT timeout must be positive when waiting for replicas");
+    if (options.cluster.connection.command_timeout <= options.wait_timeout)
+      return StoreStatus::io_error(
+          "the Redis command timeout (" + std::to_string(options.cluster.connection.command_timeout.count()) +
+          " ms) must be longer than the WAIT timeout (" + std::to_string(options.wait_timeout.count()) +
+          " ms), or every unconfirmed write would look like a dead node");
+  }
+  if (options.tombstone_ttl_s < 0) return StoreStatus::io_error("the tombstone TTL is negative");
+  StatusOr<std::unique_ptr<redis::ClusterClient>> client = redis::ClusterClient::create(options.cluster);
+  if (!client.ok()) return to_store(client.status());
+  out->reset(new RedisStore(options, std::move(client.value())));
+  return StoreStatus::ok();
+}
+
+RedisStore::RedisStore(const RedisStoreOptions& options, std::unique_ptr<redis::ClusterClient> client)
+    : options_(options), client_(std::move(client)) {}
+
+RedisStore::~RedisStore() = default;
+
+StoreStatus RedisStore::get(const StoreKey& key, ShadowRecord* out) {
+  if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
+  std::string k = redis_format::shadow_key(options_.key_prefix, key.thing, key.shadow);
+  std::vector<Reply> replies;
+  Status s = client_->run(redis::key_slot(k), {{"GET", k}}, &replies, Mode::kRead);
+  if (!s.is_ok()) return to_store(s);
+  const Reply& r = replies[0];
+  if (r.is_nil()) return StoreStatus::not_found();
+  if (r.type != Reply::Type::kString) return unexpected("GET", r);
+  StoreStatus d = redis_format::decode_record(r.str, out);
+  if (!d.is_ok()) d.message = k + ": " + d.message;
+  return d;
+}
+
+StoreStatus RedisStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                        const ShadowRecord& next) {
+  return compare_and_set_with_event(key, expected, next, {});
+}
+
+StoreStatus RedisStore::compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                                   const ShadowRecord& next, std::string_view event) {
+  if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
+  const std::string& p = options_.key_prefix;
+  std::string record_key = redis_format::shadow_key(p, key.thing, key.shadow);
+  int slot = redis::key_slot(record_key);
+  std::string ttl_ms =
+      next.deleted && options_.tombstone_ttl_s > 0 ? std::to_string(options_.tombstone_ttl_s * 1000) : "0";
+  Command script{"EVALSHA",
+                 redis_format::commit_script_sha1(),
+                 "4",
+                 record_key,
+                 redis_format::index_key(p, key.thing),
+                 redis_format::things_key(p, slot),
+                 redis_format::shadow_key(p, key.thing, ""),
+                 expected ? redis_format::encode_stamp(*expected) : std::string(),
+                 redis_format::encode_record(next),
+                 key.shadow,
+                 ttl_ms,
+                 key.thing,
+                 event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
+                 std::string(event)};
+  std::vector<Command> pipeline{script};
+  if (options_.wait_replicas > 0)
+    pipeline.push_back({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout.count())});
+
+  std::vector<Reply> replies;
+  Status s = client_->run(slot, pipeline, &replies, Mode::kWrite);
+  if (s.is_ok() && replies[0].error_code() == "NOSCRIPT") {
+    // A master that has not seen the script yet (new, restarted or just
+    // promoted: the script cache is not replicated). EVAL runs and caches it.
+    ++script_loads_;
+    pipeline[0][0] = "EVAL";
+    pipeline[0][1] = redis_format::commit_script();
+    s = client_->run(slot, pipeline, &replies, Mode::kWrite);
+  }
+  if (!s.is_ok()) return to_store(s);
+  const Reply& result = replies[0];
+  if (result.error_code() == "SHADOWCORRUPT") return StoreStatus::io_error(record_key + ": " + result.str);
+  if (result.is_error()) return StoreStatus::io_error("Redis refused the write of " + record_key + ": " + result.str);
+  if (result.type != Reply::Type::kInteger) return unexpected("commit script", result);
+  if (result.integer == 0) return StoreStatus::conflict();
+  if (options_.wait_replicas > 0) {
+    const Reply& wait = replies[1];
+    if (wait.type != Reply::Type::kInteger || wait.integer < options_.wait_replicas) {
+      ++unconfirmed_writes_;
+      return StoreStatus::io_error(
+          "outcome unknown: " + record_key + " was written on its master but " +
+          (wait.type == Reply::Type::kInteger ? std::to_string(wait.integer) : std::string("no")) + " of " +
+          std::to_string(options_.wait_replicas) + " replicas confirmed it within " +
+          std::to_string(options_.wait_timeout.count()) + " ms (WAIT); it may not survive a failover");
+    }
+  }
+  return StoreStatus::ok();
+}
+
+StoreStatus RedisStore::list_named(std::string_view thing, std::string_view after, size_t limit,
+                                   std::vector<std::string>* names, bool* more) {
+  names->clear();
+  *more = false;
+  if (!redis_format::valid_thing(thing)) return bad_thing(thing);
+  std::string k = redis_format::index_key(options_.key_prefix, thing);
+  std::string from = after.empty() ? std::string("-") : "(" + std::string(after);
+  std::vector<Reply> replies;
+  Status s = client_->run(redis::key_slot(k),
+                          {{"ZRANGE", k, from, "+", "BYLEX", "LIMIT", "0", std::to_string(limit + 1)}}, &replies,
+                          Mode::kRead);
+  if (!s.is_ok()) return to_store(s);
+  const Reply& r = replies[0];
+  if (r.type != Reply::Type::kArray) return unexpected("ZRANGE", r);
+  for (const Reply& e : r.elements) {
+    if (names->size() == limit) {
+      *more = true;
+      break;
+    }
+    names->push_back(e.str);
+  }
+  return StoreStatus::ok();
+}
+
+Status RedisStore::read_many(const std::vector<std::pair<int, Command>>& commands, std::vector<Reply>* replies) {
+  replies->assign(commands.size(), Reply());
+  StatusOr<std::shared_ptr<const redis::SlotMap>> map = client_->slot_map();
+  if (!map.ok()) return map.status();
+  std::map<redis::NodeAddress, std::vector<size_t>> by_node;
+  std::vector<size_t> single;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    const redis::NodeAddress* node = map.value()->master_of(commands[i].first);
+    if (node) {
+      by_node[*node].push_back(i);
+    } else {
+      single.push_back(i);
+    }
+  }
+  for (const auto& [node, indexes] : by_node) {
+    std::vector<Command> pipeline;
+    pipeline.reserve(indexes.size());
+    for (size_t i : indexes) pipeline.push_back(commands[i].second);
+    std::vector<Reply> out;
+    if (!client_->run_on_node(node, pipeline, &out).is_ok()) {
+      // The node failed as a whole (dead, failing over): read each command
+      // through the retrying path.
+      single.insert(single.end(), indexes.begin(), indexes.end());
+      continue;
+    }
+    for (size_t j = 0; j < indexes.size(); ++j) {
+      if (redis::classify_error(out[j]) != redis::ErrorAction::kNone) {
+        single.push_back(indexes[j]);  // moved, migrating or refused: retried below
+      } else {
+        (*replies)[indexes[j]] = std::move(out[j]);
+      }
+    }
+  }
+  for (size_t i : single) {
+    std::vector<Reply> out;
+    Status s = client_->run(commands[i].first, {commands[i].second}, &out, Mode::kRead);
+    if (!s.is_ok()) return s;
+    (*replies)[i] = std::move(out[0]);
+  }
+  return Status::ok();
+}
+
+Status RedisStore::expand_things(const std::vector<std::string>& things, const StoreKey& after, size_t want,
+                                 std::vector<StoreKey>* out) {
+  const std::string& p = options_.key_prefix;
+  size_t next = 0;
+  while (next < things.size() && out->size() < want) {
+    // Every listed thing has at least one live shadow (unless it changed a
+    // moment ago), so reading as many things as keys are missing is enough
+    // most of the time.
+    size_t need = want - out->size();
+    size_t batch_end = std::min(things.size(), next + need);
+    std::vector<std::pair<int, Command>> commands;
+    for (size_t i = next; i < batch_end; ++i) {
+      const std::string& t = things[i];
+      std::string classic = redis_format::shadow_key(p, t, "");
+      int slot = redis::key_slot(classic);
+      bool is_after = t == after.thing;
+      std::string from = is_after && !after.shadow.empty() ? "(" + after.shadow : std::string("-");
+      commands.push_back({slot, {"GET", classic}});
+      commands.push_back({slot, {"ZRANGE", redis_format::index_key(p, t), from, "+", "BYLEX", "LIMIT", "0",
+                                 std::to_string(need)}});
+    }
+    std::vector<Reply> replies;
+    Status s = read_many(commands, &replies);
+    if (!s.is_ok()) return s;
+    for (size_t i = next; i < batch_end && out->size() < want; ++i) {
+      const std::string& t = things[i];
+      const Reply& classic = replies[2 * (i - next)];
+      const Reply& named = replies[2 * (i - next) + 1];
+      if (classic.type == Reply::Type::kString && t != after.thing) {
+        ShadowRecord r;
+        StoreStatus d = redis_format::decode_record(classic.str, &r);
+        if (!d.is_ok()) return Status::io_error(redis_format::shadow_key(p, t, "") + ": " + d.message);
+        if (!r.deleted) out->push_back({t, ""});
+      } else if (classic.type != Reply::Type::kString && !classic.is_nil()) {
+        return Status::io_error("Redis GET: unexpected reply " + classic.str);
+      }
+      if (named.type != Reply::Type::kArray) return Status::io_error("Redis ZRANGE: unexpected reply " + named.str);
+      for (const Reply& n : named.elements) {
+        if (out->size() == want) break;
+        out->push_back({t, n.str});
+      }
+    }
+    next = batch_end;
+  }
+  return Status::ok();
+}
+
+StoreStatus RedisStore::list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys, bool* more) {
+  keys->clear();
+  *more = false;
+  if (!after.thing.empty() && !redis_format::valid_thing(after.thing)) return bad_thing(after.thing);
+  const size_t want = limit + 1;  // one more than asked tells whether more follow
+  constexpr int kSlots = redis::kSlotCount;
+
+  // A k-way merge of the per-slot thing indexes (sorted sets): fetch the
+  // next `batch` things of every slot not yet exhausted; every fetched thing
+  // up to the smallest "last fetched" of those slots is then final in global
+  // order and can be expanded into its shadows. Grow the batch until enough
+  // keys are found or every slot is exhausted.
+  struct Cursor {
+    std::string last;
+    bool started = false;
+    bool exhausted = false;
+  };
+  std::vector<Cursor> cursors(kSlots);
+  std::set<std::string> pending;
+  std::vector<StoreKey> found;
+  size_t batch = std::max<size_t>(4, want / kSlots + 4);
+  for (int round = 0; round < 64; ++round) {
+    std::vector<std::pair<int, Command>> commands;
+    std::vector<int> slots;
+    for (int s = 0; s < kSlots; ++s) {
+      Cursor& c = cursors[s];
+      if (c.exhausted) continue;
+      std::string from = c.started ? "(" + c.last : after.thing.empty() ? std::string("-") : "[" + after.thing;
+      commands.push_back({s, {"ZRANGE", redis_format::things_key(options_.key_prefix, s), from, "+", "BYLEX",
+                              "LIMIT", "0", std::to_string(batch)}});
+      slots.push_back(s);
+    }
+    std::vector<Reply> replies;
+    Status st = read_many(commands, &replies);
+    if (!st.is_ok()) return to_store(st);
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const Reply& r = replies[i];
+      if (r.type != Reply::Type::kArray) return unexpected("ZRANGE", r);
+      Cursor& c = cursors[slots[i]];
+      for (const Reply& e : r.elements) pending.insert(e.str);
+      if (r.elements.size() < batch) {
+        c.exhausted = true;
+      } else {
+        c.last = r.elements.back().str;
+        c.started = true;
+      }
+    }
+    const std::string* bound = nullptr;  // null: every slot exhausted, all pending things are final
+    for (const Cursor& c : cursors)
+      if (!c.exhausted && (!bound || c.last < *bound)) bound = &c.last;
+    std::vector<std::string> settled;
+    auto end = bound ? pending.upper_bound(*bound) : pending.end();
+    settled.assign(pending.begin(), end);
+    pending.erase(pending.begin(), end);
+    st = expand_things(settled, after, want, &found);
+    if (!st.is_ok()) return to_store(st);
+    if (found.size() >= want || !bound) break;
+    batch *= 4;
+  }
+  *more = found.size() > limit;
+  if (found.size() > limit) found.resize(limit);
+  *keys = std::move(found);
+  return StoreStatus::ok();
+}
+
+Status RedisStore::health() {
+  Status s = client_->health();
+  if (!s.is_ok() || options_.wait_replicas == 0) return s;
+  StatusOr<std::shared_ptr<const redis::SlotMap>> map = client_->slot_map();
+  if (!map.ok()) return map.status();
+  std::string short_of;
+  for (const redis::NodeAddress& m : map.value()->masters()) {
+    std::vector<Reply> replies;
+    Status i = client_->run_on_node(m, {{"INFO", "replication"}}, &replies);
+    if (!i.is_ok()) return i;
+    // "connected_slaves:<n>" counts replicas that are online now.
+    std::istringstream lines(replies[0].str);
+    std::string line;
+    long connected = -1;
+    while (std::getline(lines, line))
+      if (line.rfind("connected_slaves:", 0) == 0) connected = std::atol(line.c_str() + 17);
+    if (connected < options_.wait_replicas)
+      short_of += (short_of.empty() ? "" : ", ") + m.to_string() + " has " +
+                  (connected < 0 ? std::string("unknown") : std::to_string(connected));
+  }
+  if (!short_of.empty())
+    return Status::unavailable("writes cannot be confirmed by " + std::to_string(options_.wait_replicas) +
+                               " replica(s): " + short_of + " connected replica(s)");
+  return Status::ok();
+}
+
+RedisStore::Counters RedisStore::counters() {
+  Counters c;
+  c.cluster = client_->counters();
+  c.unconfirmed_writes = unconfirmed_writes_.load();
+  c.script_loads = script_loads_.load();
+  return c;
+}
+
+}  // namespace shadow
