@@ -89,12 +89,14 @@ if [[ -n $tls_dir ]]; then
   done
 fi
 
-# redis-cli with the cluster's TLS and password settings.
+# redis-cli with the cluster's TLS and password settings, bounded by
+# $cli_timeout seconds.
+cli_timeout=10
 cli() {
   local args=(-h 127.0.0.1)
   [[ -n $tls_dir ]] && args+=(--tls --cacert "$tls_dir/ca.crt" --cert "$tls_dir/client.crt" --key "$tls_dir/client.key")
   [[ -n $password ]] && args+=(--no-auth-warning -a "$password")
-  timeout 10 "$redis_cli" "${args[@]}" "$@"
+  timeout "$cli_timeout" "$redis_cli" "${args[@]}" "$@"
 }
 
 pid_of() {
@@ -116,6 +118,10 @@ write_config() {
       echo "tls-cert-file $tls_dir/server.crt"
       echo "tls-key-file $tls_dir/server.key"
       echo "tls-ca-cert-file $tls_dir/ca.crt"
+      # Nodes connect to each other (cluster bus, replication) as TLS
+      # clients; the server certificate is for serverAuth only.
+      echo "tls-client-cert-file $tls_dir/client.crt"
+      echo "tls-client-key-file $tls_dir/client.key"
       echo "tls-cluster yes"
       echo "tls-replication yes"
     else
@@ -168,12 +174,13 @@ cluster_ok() {
   for port in "${ports[@]}"; do
     cli -p "$port" CLUSTER INFO 2>/dev/null | grep -q '^cluster_state:ok' || return 1
   done
-  # Every master has its replica online (min-replicas-to-write 1 needs it).
+  # Every master has a replica online, done with its initial sync
+  # (min-replicas-to-write 1 needs it).
   for port in "${ports[@]}"; do
     local info
     info=$(cli -p "$port" INFO replication 2>/dev/null) || return 1
     if grep -q '^role:master' <<<"$info"; then
-      grep -Eq '^connected_slaves:[1-9]' <<<"$info" || return 1
+      grep -Eq '^slave[0-9]+:.*state=online' <<<"$info" || return 1
     fi
   done
 }
@@ -197,8 +204,10 @@ case $command in
     say "creating the cluster: 3 masters, 1 replica each"
     endpoints=()
     for port in "${ports[@]}"; do endpoints+=("127.0.0.1:$port"); done
-    cli --cluster create "${endpoints[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 ||
-      die "redis-cli --cluster create failed; see $dir/create.log"
+    # It waits for the nodes to meet through the cluster bus: seconds, more
+    # on a busy machine.
+    cli_timeout=120 cli --cluster create "${endpoints[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 ||
+      die "redis-cli --cluster create failed or took over 120 s; see $dir/create.log"
     for i in $(seq 1 300); do
       if cluster_ok; then
         say "cluster ok after $((i / 10)).$((i % 10)) s; nodes: $(IFS=,; echo "${endpoints[*]}")"

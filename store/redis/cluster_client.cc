@@ -108,6 +108,12 @@ Status ClusterClient::refresh_topology(Clock::time_point deadline) {
     if (Clock::now() - last_refresh_ < kMinRefreshInterval) return Status::ok();
     candidates = map->known_nodes();
   }
+  {
+    // In random order: a dead node (whose connects may take the whole
+    // connect timeout) is then asked first only now and then.
+    std::lock_guard<std::mutex> lock(rng_mu_);
+    std::shuffle(candidates.begin(), candidates.end(), rng_);
+  }
   for (const NodeAddress& s : options_.seeds)
     if (std::find(candidates.begin(), candidates.end(), s) == candidates.end()) candidates.push_back(s);
 
@@ -115,7 +121,7 @@ Status ClusterClient::refresh_topology(Clock::time_point deadline) {
   for (const NodeAddress& node : candidates) {
     if (Clock::now() >= deadline) break;
     std::vector<Reply> replies;
-    Status s = run_on_node(node, {{"CLUSTER", "SLOTS"}}, &replies);
+    Status s = run_on_node(node, {{"CLUSTER", "SLOTS"}}, &replies, deadline);
     StatusOr<SlotMap> map = Status::unavailable("no reply");
     if (s.is_ok()) {
       StatusOr<std::vector<SlotRange>> ranges = parse_cluster_slots(replies[0], node.host);
@@ -146,7 +152,11 @@ StatusOr<std::shared_ptr<const SlotMap>> ClusterClient::slot_map() {
 
 Status ClusterClient::run_on_node(const NodeAddress& node, const std::vector<Command>& pipeline,
                                   std::vector<Reply>* replies) {
-  auto deadline = Clock::now() + options_.request_timeout;
+  return run_on_node(node, pipeline, replies, Clock::now() + options_.request_timeout);
+}
+
+Status ClusterClient::run_on_node(const NodeAddress& node, const std::vector<Command>& pipeline,
+                                  std::vector<Reply>* replies, Clock::time_point deadline) {
   StatusOr<std::unique_ptr<Connection>> c = acquire(node, deadline);
   if (!c.ok()) return c.status();
   bool maybe_executed = false;
@@ -285,7 +295,7 @@ Status ClusterClient::health() {
   std::string errors;
   for (const NodeAddress& m : map->masters()) {
     std::vector<Reply> replies;
-    Status p = run_on_node(m, {{"PING"}}, &replies);
+    Status p = run_on_node(m, {{"PING"}}, &replies, deadline);
     if (p.is_ok() && replies[0].is_error()) p = Status::unavailable(replies[0].str);
     if (!p.is_ok()) errors += (errors.empty() ? "" : "; ") + m.to_string() + ": " + p.message();
   }

@@ -118,6 +118,8 @@ class ClusterClient {
   NodePool& pool_for(const NodeAddress& node);
   std::shared_ptr<const SlotMap> current_map();
   Status refresh_topology(Clock::time_point deadline);
+  Status run_on_node(const NodeAddress& node, const std::vector<Command>& pipeline, std::vector<Reply>* replies,
+                     Clock::time_point deadline);
   void note_moved(int slot, const NodeAddress& node);
   void sleep_backoff(int attempt, Clock::time_point deadline);
 

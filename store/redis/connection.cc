@@ -326,11 +326,14 @@ Status Connection::fill(Clock::time_point deadline) {
     Status w = wait_fd(POLLIN, deadline, "waiting for a reply");
     if (!w.is_ok()) return w;
     ssize_t n = recv(fd_, buf, sizeof buf, 0);
-    if (n == 0) return Status::unavailable(where() + ": closed the connection");
+    // A TLS-only node drops a plain connection at its first bytes.
+    std::string hint = !ssl_ && !received_any_ ? " (does this node require TLS?)" : "";
+    if (n == 0) return Status::unavailable(where() + ": closed the connection" + hint);
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
-      return Status::unavailable(where() + ": recv: " + std::strerror(errno));
+      return Status::unavailable(where() + ": recv: " + std::strerror(errno) + hint);
     }
+    received_any_ = true;
     if (ssl_) {
       BIO_write(SSL_get_rbio(ssl_), buf, static_cast<int>(n));
     } else {

@@ -118,7 +118,8 @@ class Connection {
   SSL* ssl_ = nullptr;
   redisReader* reader_ = nullptr;
   bool broken_ = false;
-  bool timed_out_ = false;  // the last wait_fd() hit its deadline
+  bool timed_out_ = false;     // the last wait_fd() hit its deadline
+  bool received_any_ = false;  // a byte has come from the node
 };
 
 }  // namespace shadow::redis

@@ -328,19 +328,20 @@ Status RedisStore::health() {
     std::vector<Reply> replies;
     Status i = client_->run_on_node(m, {{"INFO", "replication"}}, &replies);
     if (!i.is_ok()) return i;
-    // "connected_slaves:<n>" counts replicas that are online now.
+    // One "slave<i>:ip=...,port=...,state=online,..." line per replica; a
+    // replica still loading the master's data (state wait_bgsave,
+    // send_bulk) cannot confirm writes yet.
     std::istringstream lines(replies[0].str);
     std::string line;
-    long connected = -1;
+    long online = 0;
     while (std::getline(lines, line))
-      if (line.rfind("connected_slaves:", 0) == 0) connected = std::atol(line.c_str() + 17);
-    if (connected < options_.wait_replicas)
-      short_of += (short_of.empty() ? "" : ", ") + m.to_string() + " has " +
-                  (connected < 0 ? std::string("unknown") : std::to_string(connected));
+      if (line.rfind("slave", 0) == 0 && line.find("state=online") != std::string::npos) ++online;
+    if (online < options_.wait_replicas)
+      short_of += (short_of.empty() ? "" : ", ") + m.to_string() + " has " + std::to_string(online);
   }
   if (!short_of.empty())
     return Status::unavailable("writes cannot be confirmed by " + std::to_string(options_.wait_replicas) +
-                               " replica(s): " + short_of + " connected replica(s)");
+                               " replica(s): " + short_of + " replica(s) online");
   return Status::ok();
 }
 

@@ -187,3 +187,50 @@ TEST_CASE("redis failover: the lost-write window without WAIT loses acknowledged
 }
 
 }  // namespace shadow
+
+namespace shadow {
+
+TEST_CASE("redis failover: a cluster that stops answering, then comes back", "[failover]") {
+  REQUIRE(cluster().wait_healthy(Seconds(60)));
+  RedisStoreOptions o = cluster().store_options();
+  o.cluster.request_timeout = std::chrono::milliseconds(1500);
+  o.cluster.connection.command_timeout = std::chrono::milliseconds(1000);
+  auto running = cluster().open_store(o);
+  ShadowRecord first;
+  first.version = 1;
+  first.document = "{}";
+  REQUIRE(running->compare_and_set({"comeback", ""}, std::nullopt, first).is_ok());
+
+  // Every node hangs (SIGSTOP: connections are accepted by the kernel, but
+  // nothing answers). A store opened now, and one that was working, both
+  // fail with an error in bounded time and say why.
+  std::vector<pid_t> pids;
+  for (int port : cluster().ports()) pids.push_back(cluster().pid_of(port));
+  for (pid_t p : pids) REQUIRE(kill(p, SIGSTOP) == 0);
+  auto fresh = cluster().open_store(o);
+  ShadowRecord r;
+  for (RedisStore* s : {running.get(), fresh.get()}) {
+    StoreStatus g = s->get({"comeback", ""}, &r);
+    CHECK(g.code == StoreStatus::kIoError);
+    CHECK_THAT(g.message, Catch::Contains("timed out"));
+    Status h = s->health();
+    CHECK(h.code() == Status::Code::kUnavailable);
+  }
+  for (pid_t p : pids) REQUIRE(kill(p, SIGCONT) == 0);
+
+  // Both recover on their own once the nodes answer again.
+  REQUIRE(cluster().wait_healthy(Seconds(60)));
+  for (RedisStore* s : {running.get(), fresh.get()}) {
+    StoreStatus g;
+    for (int i = 0; i < 50; ++i) {  // bounded: the cluster may still settle
+      g = s->get({"comeback", ""}, &r);
+      if (g.is_ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    INFO(g.message);
+    CHECK(g.is_ok());
+    CHECK(s->health().is_ok());
+  }
+}
+
+}  // namespace shadow
