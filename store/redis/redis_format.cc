@@ -81,21 +81,21 @@ std::string encode_record(const ShadowRecord& record) {
   return v;
 }
 
-StoreStatus decode_record(std::string_view value, ShadowRecord* out) {
+Status decode_record(std::string_view value, ShadowRecord* out) {
   if (value.size() < kHeaderSize)
-    return StoreStatus::io_error("stored shadow record too short (" + std::to_string(value.size()) + " bytes)");
+    return Status::io_error("stored shadow record too short (" + std::to_string(value.size()) + " bytes)");
   if (value[0] != '1')
-    return StoreStatus::io_error("stored shadow record has unknown format '" + std::string(1, value[0]) + "'");
+    return Status::io_error("stored shadow record has unknown format '" + std::string(1, value[0]) + "'");
   uint64_t version = 0, deleted_at = 0;
   char flag = value[17];
   if (!get_hex16(value.substr(1, 16), &version) || !get_hex16(value.substr(18, 16), &deleted_at) ||
       (flag != '0' && flag != '1'))
-    return StoreStatus::io_error("stored shadow record has a malformed header");
+    return Status::io_error("stored shadow record has a malformed header");
   out->version = version;
   out->deleted = flag == '1';
   out->deleted_at = static_cast<int64_t>(deleted_at);
   out->document.assign(value.substr(kHeaderSize));
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
 const std::string& commit_script() {

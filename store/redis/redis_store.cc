@@ -14,15 +14,13 @@ using Mode = redis::ClusterClient::Mode;
 
 namespace {
 
-StoreStatus to_store(const Status& s) { return StoreStatus::io_error(s.message()); }
-
-StoreStatus bad_thing(std::string_view thing) {
-  return StoreStatus::io_error("thing name '" + std::string(thing) +
+Status bad_thing(std::string_view thing) {
+  return Status::invalid_argument("thing name '" + std::string(thing) +
                                "' cannot be stored in Redis: it is empty or contains '{' or '}'");
 }
 
-StoreStatus unexpected(const char* what, const Reply& r) {
-  return StoreStatus::io_error(std::string("Redis ") + what + ": unexpected reply" +
+Status unexpected(const char* what, const Reply& r) {
+  return Status::io_error(std::string("Redis ") + what + ": unexpected reply" +
                                (r.is_error() ? ": " + r.str : std::string()));
 }
 
@@ -39,25 +37,24 @@ StatusOr<std::string> read_password_file(const std::string& path) {
   return line;
 }
 
-StoreStatus RedisStore::open(const RedisStoreOptions& options, std::unique_ptr<RedisStore>* out) {
-  out->reset();
+StatusOr<std::unique_ptr<RedisStore>> RedisStore::open(const RedisStoreOptions& options) {
   if (options.key_prefix.find_first_of("{}") != std::string::npos)
-    return StoreStatus::io_error("the Redis key prefix '" + options.key_prefix + "' must not contain '{' or '}'");
-  if (options.wait_replicas < 0) return StoreStatus::io_error("the number of Redis replicas to wait for is negative");
+    return Status::invalid_argument("the Redis key prefix '" + options.key_prefix + "' must not contain '{' or '}'");
+  if (options.wait_replicas < 0)
+    return Status::invalid_argument("the number of Redis replicas to wait for is negative");
   if (options.wait_replicas > 0) {
     if (options.wait_timeout.count() <= 0)
-      return StoreStatus::io_error("the Redis WAIT timeout must be positive when waiting for replicas");
+      return Status::invalid_argument("the Redis WAIT timeout must be positive when waiting for replicas");
     if (options.cluster.connection.command_timeout <= options.wait_timeout)
-      return StoreStatus::io_error(
+      return Status::invalid_argument(
           "the Redis command timeout (" + std::to_string(options.cluster.connection.command_timeout.count()) +
           " ms) must be longer than the WAIT timeout (" + std::to_string(options.wait_timeout.count()) +
           " ms), or every unconfirmed write would look like a dead node");
   }
-  if (options.tombstone_ttl_s < 0) return StoreStatus::io_error("the tombstone TTL is negative");
+  if (options.tombstone_ttl_s < 0) return Status::invalid_argument("the tombstone TTL is negative");
   StatusOr<std::unique_ptr<redis::ClusterClient>> client = redis::ClusterClient::create(options.cluster);
-  if (!client.ok()) return to_store(client.status());
-  out->reset(new RedisStore(options, std::move(client.value())));
-  return StoreStatus::ok();
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<RedisStore>(new RedisStore(options, std::move(client).value()));
 }
 
 RedisStore::RedisStore(const RedisStoreOptions& options, std::unique_ptr<redis::ClusterClient> client)
@@ -65,26 +62,24 @@ RedisStore::RedisStore(const RedisStoreOptions& options, std::unique_ptr<redis::
 
 RedisStore::~RedisStore() = default;
 
-StoreStatus RedisStore::get(const StoreKey& key, ShadowRecord* out) {
+Status RedisStore::get(const StoreKey& key, ShadowRecord* out) {
   if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
   std::string k = redis_format::shadow_key(options_.key_prefix, key.thing, key.shadow);
   std::vector<Reply> replies;
   Status s = client_->run(redis::key_slot(k), {{"GET", k}}, &replies, Mode::kRead);
-  if (!s.is_ok()) return to_store(s);
+  if (!s.is_ok()) return s;
   const Reply& r = replies[0];
-  if (r.is_nil()) return StoreStatus::not_found();
+  if (r.is_nil()) return Status::not_found();
   if (r.type != Reply::Type::kString) return unexpected("GET", r);
-  StoreStatus d = redis_format::decode_record(r.str, out);
-  if (!d.is_ok()) d.message = k + ": " + d.message;
-  return d;
+  return redis_format::decode_record(r.str, out).with_context(k);
 }
 
-StoreStatus RedisStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+Status RedisStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
                                         const ShadowRecord& next) {
   return compare_and_set_with_event(key, expected, next, {});
 }
 
-StoreStatus RedisStore::compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
+Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
                                                    const ShadowRecord& next, std::string_view event) {
   if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
   const std::string& p = options_.key_prefix;
@@ -120,27 +115,27 @@ StoreStatus RedisStore::compare_and_set_with_event(const StoreKey& key, const st
     pipeline[0][1] = redis_format::commit_script();
     s = client_->run(slot, pipeline, &replies, Mode::kWrite);
   }
-  if (!s.is_ok()) return to_store(s);
+  if (!s.is_ok()) return s;
   const Reply& result = replies[0];
-  if (result.error_code() == "SHADOWCORRUPT") return StoreStatus::io_error(record_key + ": " + result.str);
-  if (result.is_error()) return StoreStatus::io_error("Redis refused the write of " + record_key + ": " + result.str);
+  if (result.error_code() == "SHADOWCORRUPT") return Status::io_error(record_key + ": " + result.str);
+  if (result.is_error()) return Status::io_error("Redis refused the write of " + record_key + ": " + result.str);
   if (result.type != Reply::Type::kInteger) return unexpected("commit script", result);
-  if (result.integer == 0) return StoreStatus::conflict();
+  if (result.integer == 0) return Status::conflict();
   if (options_.wait_replicas > 0) {
     const Reply& wait = replies[1];
     if (wait.type != Reply::Type::kInteger || wait.integer < options_.wait_replicas) {
       ++unconfirmed_writes_;
-      return StoreStatus::io_error(
+      return Status::unavailable(
           "outcome unknown: " + record_key + " was written on its master but " +
           (wait.type == Reply::Type::kInteger ? std::to_string(wait.integer) : std::string("no")) + " of " +
           std::to_string(options_.wait_replicas) + " replicas confirmed it within " +
           std::to_string(options_.wait_timeout.count()) + " ms (WAIT); it may not survive a failover");
     }
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus RedisStore::list_named(std::string_view thing, std::string_view after, size_t limit,
+Status RedisStore::list_named(std::string_view thing, std::string_view after, size_t limit,
                                    std::vector<std::string>* names, bool* more) {
   names->clear();
   *more = false;
@@ -151,7 +146,7 @@ StoreStatus RedisStore::list_named(std::string_view thing, std::string_view afte
   Status s = client_->run(redis::key_slot(k),
                           {{"ZRANGE", k, from, "+", "BYLEX", "LIMIT", "0", std::to_string(limit + 1)}}, &replies,
                           Mode::kRead);
-  if (!s.is_ok()) return to_store(s);
+  if (!s.is_ok()) return s;
   const Reply& r = replies[0];
   if (r.type != Reply::Type::kArray) return unexpected("ZRANGE", r);
   for (const Reply& e : r.elements) {
@@ -161,7 +156,7 @@ StoreStatus RedisStore::list_named(std::string_view thing, std::string_view afte
     }
     names->push_back(e.str);
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
 Status RedisStore::read_many(const std::vector<std::pair<int, Command>>& commands, std::vector<Reply>* replies) {
@@ -236,8 +231,8 @@ Status RedisStore::expand_things(const std::vector<std::string>& things, const S
       const Reply& named = replies[2 * (i - next) + 1];
       if (classic.type == Reply::Type::kString && t != after.thing) {
         ShadowRecord r;
-        StoreStatus d = redis_format::decode_record(classic.str, &r);
-        if (!d.is_ok()) return Status::io_error(redis_format::shadow_key(p, t, "") + ": " + d.message);
+        Status d = redis_format::decode_record(classic.str, &r);
+        if (!d.is_ok()) return Status::io_error(redis_format::shadow_key(p, t, "") + ": " + d.message());
         if (!r.deleted) out->push_back({t, ""});
       } else if (classic.type != Reply::Type::kString && !classic.is_nil()) {
         return Status::io_error("Redis GET: unexpected reply " + classic.str);
@@ -253,7 +248,7 @@ Status RedisStore::expand_things(const std::vector<std::string>& things, const S
   return Status::ok();
 }
 
-StoreStatus RedisStore::list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys, bool* more) {
+Status RedisStore::list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys, bool* more) {
   keys->clear();
   *more = false;
   if (!after.thing.empty() && !redis_format::valid_thing(after.thing)) return bad_thing(after.thing);
@@ -287,7 +282,7 @@ StoreStatus RedisStore::list_shadows(const StoreKey& after, size_t limit, std::v
     }
     std::vector<Reply> replies;
     Status st = read_many(commands, &replies);
-    if (!st.is_ok()) return to_store(st);
+    if (!st.is_ok()) return st;
     for (size_t i = 0; i < slots.size(); ++i) {
       const Reply& r = replies[i];
       if (r.type != Reply::Type::kArray) return unexpected("ZRANGE", r);
@@ -308,14 +303,14 @@ StoreStatus RedisStore::list_shadows(const StoreKey& after, size_t limit, std::v
     settled.assign(pending.begin(), end);
     pending.erase(pending.begin(), end);
     st = expand_things(settled, after, want, &found);
-    if (!st.is_ok()) return to_store(st);
+    if (!st.is_ok()) return st;
     if (found.size() >= want || !bound) break;
     batch *= 4;
   }
   *more = found.size() > limit;
   if (found.size() > limit) found.resize(limit);
   *keys = std::move(found);
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
 Status RedisStore::health() {

@@ -43,10 +43,13 @@
 // Reads go to the slot's master, so a read after a kOk write sees it.
 // list_shadows is not a snapshot: see its comment.
 //
-// Failures. Connection errors, failovers (CLUSTERDOWN, a dead master),
+// Errors. Connection errors, failovers (CLUSTERDOWN, a dead master),
 // resharding (MOVED, ASK, TRYAGAIN) and LOADING are retried with backoff
 // until the request timeout (cluster_client.h); then the call returns
-// kIoError with the reason. Nothing here throws.
+// kUnavailable with the reason, as does a write whose outcome is unknown
+// (see Durability). A stored record that cannot be decoded, or a reply
+// Redis should never send, is kIoError; a thing name with braces is
+// kInvalidArgument. Nothing here throws.
 #pragma once
 
 #include <atomic>
@@ -82,18 +85,18 @@ StatusOr<std::string> read_password_file(const std::string& path);
 class RedisStore final : public Store {
  public:
   // Checks the options and prepares the client; does not need the cluster to
-  // be up (calls fail until it is, and health() says why). Errors
-  // (kIoError, message says what to fix) for bad options: no seed node, a
-  // key prefix with braces, a command timeout not above the WAIT timeout,
+  // be up (calls fail until it is, and health() says why). kInvalidArgument
+  // (the message says what to fix) for bad options: no seed node, a key
+  // prefix with braces, a command timeout not above the WAIT timeout,
   // unusable TLS files.
-  static StoreStatus open(const RedisStoreOptions& options, std::unique_ptr<RedisStore>* out);
+  static StatusOr<std::unique_ptr<RedisStore>> open(const RedisStoreOptions& options);
   ~RedisStore() override;
 
   // Store interface.
-  StoreStatus get(const StoreKey& key, ShadowRecord* out) override;
-  StoreStatus compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+  Status get(const StoreKey& key, ShadowRecord* out) override;
+  Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
                               const ShadowRecord& next) override;
-  StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
+  Status list_named(std::string_view thing, std::string_view after, size_t limit,
                          std::vector<std::string>* names, bool* more) override;
   // Merges the per-slot thing indexes of every master in byte order. Each
   // page reads every slot's index once (16384 small reads, pipelined per
@@ -102,7 +105,7 @@ class RedisStore final : public Store {
   // slots are read one after another, so shadows created or deleted during
   // a page may or may not appear; each key appears at most once across the
   // pages of one listing, since every page starts strictly after `after`.
-  StoreStatus list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+  Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                            bool* more) override;
 
   // compare_and_set that, when it writes, also publishes `event` on the
@@ -112,7 +115,7 @@ class RedisStore final : public Store {
   // event is published before WAIT confirms the write (see the plugin
   // integration notes in docs/scale-out.md). An empty event publishes
   // nothing.
-  StoreStatus compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
+  Status compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
                                          const ShadowRecord& next, std::string_view event);
 
   // For /healthz and start-up logs: every slot has a reachable master, and
@@ -175,7 +178,7 @@ inline constexpr size_t kStampSize = 18;
 std::string encode_record(const ShadowRecord& record);
 std::string encode_stamp(const RecordStamp& stamp);
 // kIoError (with a reason) for short values, unknown formats, bad digits.
-StoreStatus decode_record(std::string_view value, ShadowRecord* out);
+Status decode_record(std::string_view value, ShadowRecord* out);
 
 // The compare-and-set script (Lua), and its SHA1 as EVALSHA wants it.
 const std::string& commit_script();

@@ -35,8 +35,8 @@ inline ShadowRecord tombstone(uint64_t version, int64_t at) {
 }
 
 inline void put_new(Store& s, const StoreKey& k, const ShadowRecord& r) {
-  StoreStatus st = s.compare_and_set(k, std::nullopt, r);
-  INFO(st.message);
+  Status st = s.compare_and_set(k, std::nullopt, r);
+  INFO(st.message());
   REQUIRE(st.is_ok());
 }
 
@@ -44,8 +44,8 @@ inline std::vector<std::string> list(Store& s, std::string_view thing, std::stri
                                      size_t limit = 100, bool* more_out = nullptr) {
   std::vector<std::string> names;
   bool more = true;
-  StoreStatus st = s.list_named(thing, after, limit, &names, &more);
-  INFO(st.message);
+  Status st = s.list_named(thing, after, limit, &names, &more);
+  INFO(st.message());
   REQUIRE(st.is_ok());
   if (more_out) *more_out = more;
   return names;
@@ -56,8 +56,8 @@ inline std::vector<std::string> list_all(Store& s, const StoreKey& after = {}, s
                                          bool* more_out = nullptr) {
   std::vector<StoreKey> keys;
   bool more = true;
-  StoreStatus st = s.list_shadows(after, limit, &keys, &more);
-  INFO(st.message);
+  Status st = s.list_shadows(after, limit, &keys, &more);
+  INFO(st.message());
   REQUIRE(st.is_ok());
   if (more_out) *more_out = more;
   std::vector<std::string> out;
@@ -70,12 +70,12 @@ inline void get_and_compare_and_set(Store& store) {
   StoreKey k{"thing-1", ""};
   ShadowRecord out;
 
-  CHECK(store.get(k, &out).code == StoreStatus::kNotFound);
+  CHECK(store.get(k, &out).code() == Status::Code::kNotFound);
   // Creating requires that nothing is stored.
-  CHECK(store.compare_and_set(k, RecordStamp{0, false}, live(1)).code == StoreStatus::kConflict);
-  CHECK(store.get(k, &out).code == StoreStatus::kNotFound);
+  CHECK(store.compare_and_set(k, RecordStamp{0, false}, live(1)).code() == Status::Code::kConflict);
+  CHECK(store.get(k, &out).code() == Status::Code::kNotFound);
   put_new(store, k, live(1, "{\"v\":1}"));
-  CHECK(store.compare_and_set(k, std::nullopt, live(1)).code == StoreStatus::kConflict);
+  CHECK(store.compare_and_set(k, std::nullopt, live(1)).code() == Status::Code::kConflict);
 
   REQUIRE(store.get(k, &out).is_ok());
   CHECK(out.version == 1);
@@ -83,8 +83,8 @@ inline void get_and_compare_and_set(Store& store) {
   CHECK(out.document == "{\"v\":1}");
 
   // A wrong version or a wrong deleted flag is a conflict and writes nothing.
-  CHECK(store.compare_and_set(k, RecordStamp{2, false}, live(3)).code == StoreStatus::kConflict);
-  CHECK(store.compare_and_set(k, RecordStamp{1, true}, live(3)).code == StoreStatus::kConflict);
+  CHECK(store.compare_and_set(k, RecordStamp{2, false}, live(3)).code() == Status::Code::kConflict);
+  CHECK(store.compare_and_set(k, RecordStamp{1, true}, live(3)).code() == Status::Code::kConflict);
   REQUIRE(store.get(k, &out).is_ok());
   CHECK(out.version == 1);
 
@@ -100,15 +100,15 @@ inline void get_and_compare_and_set(Store& store) {
   CHECK(out.version == 3);
   CHECK(out.deleted_at == 1700000000);
   CHECK(out.document.empty());
-  CHECK(store.compare_and_set(k, std::nullopt, live(4)).code == StoreStatus::kConflict);
-  CHECK(store.compare_and_set(k, RecordStamp{3, false}, live(4)).code == StoreStatus::kConflict);
+  CHECK(store.compare_and_set(k, std::nullopt, live(4)).code() == Status::Code::kConflict);
+  CHECK(store.compare_and_set(k, RecordStamp{3, false}, live(4)).code() == Status::Code::kConflict);
   REQUIRE(store.compare_and_set(k, RecordStamp{3, true}, live(4)).is_ok());
   REQUIRE(store.get(k, &out).is_ok());
   CHECK_FALSE(out.deleted);
   CHECK(out.version == 4);
 
   // The classic and a named shadow of one thing are separate records.
-  CHECK(store.get({"thing-1", "cfg"}, &out).code == StoreStatus::kNotFound);
+  CHECK(store.get({"thing-1", "cfg"}, &out).code() == Status::Code::kNotFound);
   put_new(store, {"thing-1", "cfg"}, live(7, "named"));
   REQUIRE(store.get({"thing-1", "cfg"}, &out).is_ok());
   CHECK(out.version == 7);
@@ -240,10 +240,10 @@ inline void matches_memory_store(Store& store, int steps, int list_every) {
     INFO("step " << i);
     StoreKey k{things[pick(things.size())], shadows[pick(shadows.size())]};
     ShadowRecord mr, sr;
-    StoreStatus mg = memory.get(k, &mr);
-    StoreStatus sg = store.get(k, &sr);
-    INFO(sg.message);
-    REQUIRE(mg.code == sg.code);
+    Status mg = memory.get(k, &mr);
+    Status sg = store.get(k, &sr);
+    INFO(sg.message());
+    REQUIRE(mg.code() == sg.code());
     if (mg.is_ok()) {
       REQUIRE(mr.version == sr.version);
       REQUIRE(mr.deleted == sr.deleted);
@@ -261,10 +261,10 @@ inline void matches_memory_store(Store& store, int steps, int list_every) {
     }
     uint64_t v = (mg.is_ok() ? mr.version : 0) + 1;
     ShadowRecord next = pick(4) == 0 ? tombstone(v, static_cast<int64_t>(i)) : live(v);
-    StoreStatus mc = memory.compare_and_set(k, expected, next);
-    StoreStatus sc = store.compare_and_set(k, expected, next);
-    INFO(sc.message);
-    REQUIRE(mc.code == sc.code);
+    Status mc = memory.compare_and_set(k, expected, next);
+    Status sc = store.compare_and_set(k, expected, next);
+    INFO(sc.message());
+    REQUIRE(mc.code() == sc.code());
 
     if (i % list_every != 0) continue;
     const std::string& thing = things[pick(things.size())];
@@ -312,10 +312,10 @@ inline void concurrent_compare_and_set(Store& store, int threads, int increments
           ++errors[t];
           continue;
         }
-        StoreStatus s = store.compare_and_set(k, stamp_of(cur), live(cur.version + 1));
+        Status s = store.compare_and_set(k, stamp_of(cur), live(cur.version + 1));
         if (s.is_ok()) {
           ++done[t];
-        } else if (s.code != StoreStatus::kConflict) {
+        } else if (s.code() != Status::Code::kConflict) {
           ++errors[t];
         }
       }

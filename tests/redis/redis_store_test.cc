@@ -86,8 +86,8 @@ TEST_CASE("redis store: list_shadows merges things from every master", "[contrac
   bool more = true;
   for (int page = 0; page < 100 && more; ++page) {
     std::vector<StoreKey> keys;
-    StoreStatus s = store->list_shadows(after, 17, &keys, &more);
-    INFO(s.message);
+    Status s = store->list_shadows(after, 17, &keys, &more);
+    INFO(s.message());
     REQUIRE(s.is_ok());
     for (const StoreKey& k : keys) paged.push_back(k.thing + "/" + k.shadow);
     if (!keys.empty()) after = keys.back();
@@ -127,8 +127,8 @@ TEST_CASE("redis store: the script keeps both indexes exact", "[contract]") {
   REQUIRE(store->compare_and_set({"lamp", ""}, RecordStamp{1, false}, store_contract::tombstone(2, 1)).is_ok());
   CHECK(zrange(tx).empty());
   // A conflicting write changes neither index.
-  CHECK(store->compare_and_set({"lamp", "c"}, RecordStamp{9, false}, store_contract::live(10)).code ==
-        StoreStatus::kConflict);
+  CHECK(store->compare_and_set({"lamp", "c"}, RecordStamp{9, false}, store_contract::live(10)).code() ==
+        Status::Code::kConflict);
   CHECK(zrange(ix).empty());
   CHECK(zrange(tx).empty());
 }
@@ -152,13 +152,13 @@ TEST_CASE("redis store: tombstones expire after the TTL, live records never", "[
   REQUIRE(store->compare_and_set({"ttl-thing", "n"}, RecordStamp{3, false}, store_contract::tombstone(4, 1)).is_ok());
   REQUIRE(cluster().command(master, {"PEXPIRE", key, "1"}).integer == 1);
   ShadowRecord r;
-  StoreStatus g;
+  Status g;
   for (int i = 0; i < 100; ++i) {  // bounded: expiry is lazy or within 100 ms
     g = store->get({"ttl-thing", "n"}, &r);
-    if (g.code == StoreStatus::kNotFound) break;
+    if (g.code() == Status::Code::kNotFound) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  CHECK(g.code == StoreStatus::kNotFound);
+  CHECK(g.code() == Status::Code::kNotFound);
   store_contract::put_new(*store, {"ttl-thing", "n"}, store_contract::live(1));
 }
 
@@ -169,9 +169,9 @@ TEST_CASE("redis store: a write that WAIT cannot confirm is an error, never kOk"
   o.wait_timeout = std::chrono::milliseconds(100);
   auto store = cluster().open_store(o);
   ShadowRecord r = store_contract::live(1, "{\"x\":1}");
-  StoreStatus s = store->compare_and_set({"unconfirmed", ""}, std::nullopt, r);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK_THAT(s.message, Catch::Contains("outcome unknown") && Catch::Contains("1 of 2 replicas"));
+  Status s = store->compare_and_set({"unconfirmed", ""}, std::nullopt, r);
+  CHECK(s.code() == Status::Code::kUnavailable);
+  CHECK_THAT(s.message(), Catch::Contains("outcome unknown") && Catch::Contains("1 of 2 replicas"));
   CHECK(store->counters().unconfirmed_writes == 1);
   // The write is on the master (and here on its replica too): "unknown"
   // means exactly that; a reader sees it.
@@ -211,7 +211,7 @@ TEST_CASE("redis store: events go out with the write, in version order, never on
     ShadowRecord next = store_contract::live(v);
     REQUIRE(store->compare_and_set_with_event({"bulb", ""}, expected, next, "event-" + std::to_string(v)).is_ok());
     // A stale write: refused, and no event.
-    CHECK(store->compare_and_set_with_event({"bulb", ""}, expected, next, "stale").code == StoreStatus::kConflict);
+    CHECK(store->compare_and_set_with_event({"bulb", ""}, expected, next, "stale").code() == Status::Code::kConflict);
     expected = stamp_of(next);
   }
   // A plain compare_and_set publishes nothing.
@@ -236,23 +236,25 @@ TEST_CASE("redis store: a corrupt record is an error and is not overwritten", "[
   int master = cluster().master_of_slot(redis::key_slot(key));
   REQUIRE(cluster().command(master, {"SET", key, "garbage"}).str == "OK");
   ShadowRecord r;
-  StoreStatus g = store->get({"broken", ""}, &r);
-  CHECK(g.code == StoreStatus::kIoError);
-  CHECK_THAT(g.message, Catch::Contains("short") && Catch::Contains(key));
-  StoreStatus c = store->compare_and_set({"broken", ""}, std::nullopt, store_contract::live(1));
-  CHECK(c.code == StoreStatus::kIoError);
-  CHECK_THAT(c.message, Catch::Contains("SHADOWCORRUPT"));
+  Status g = store->get({"broken", ""}, &r);
+  CHECK(g.code() == Status::Code::kIoError);
+  CHECK_THAT(g.message(), Catch::Contains("short") && Catch::Contains(key));
+  Status c = store->compare_and_set({"broken", ""}, std::nullopt, store_contract::live(1));
+  CHECK(c.code() == Status::Code::kIoError);
+  CHECK_THAT(c.message(), Catch::Contains("SHADOWCORRUPT"));
   CHECK(cluster().command(master, {"GET", key}).str == "garbage");
   // A different key type under the name is refused by Redis itself.
   const std::string other = redis_format::shadow_key(o.key_prefix, "typed", "");
   REQUIRE(cluster().command(cluster().master_of_slot(redis::key_slot(other)), {"LPUSH", other, "x"}).integer == 1);
-  CHECK(store->get({"typed", ""}, &r).code == StoreStatus::kIoError);
-  CHECK(store->compare_and_set({"typed", ""}, std::nullopt, store_contract::live(1)).code == StoreStatus::kIoError);
+  CHECK(store->get({"typed", ""}, &r).code() == Status::Code::kIoError);
+  CHECK(store->compare_and_set({"typed", ""}, std::nullopt, store_contract::live(1)).code() ==
+        Status::Code::kIoError);
   // Thing names that would break the hash tag are refused before any I/O.
-  CHECK(store->compare_and_set({"a{b", ""}, std::nullopt, store_contract::live(1)).code == StoreStatus::kIoError);
+  CHECK(store->compare_and_set({"a{b", ""}, std::nullopt, store_contract::live(1)).code() ==
+        Status::Code::kInvalidArgument);
   std::vector<std::string> names;
   bool more = false;
-  CHECK(store->list_named("a}b", "", 10, &names, &more).code == StoreStatus::kIoError);
+  CHECK(store->list_named("a}b", "", 10, &names, &more).code() == Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("redis store: masters that lost the script get it again", "[contract]") {

@@ -85,8 +85,8 @@ TEST_CASE("redis reshard: a slot migrated step by step gives ASK, TRYAGAIN, then
   for (const Reply& k : left.elements) rest.push_back(k.str);
   CHECK(std::find(rest.begin(), rest.end(), named) != rest.end());
   migrate(src, dst, rest);
-  StoreStatus w = write.get();
-  INFO(w.message);
+  Status w = write.get();
+  INFO(w.message());
   REQUIRE(w.is_ok());
   CHECK(store->counters().cluster.ask >= before.ask + 2);
 

@@ -88,11 +88,10 @@ RedisStoreOptions TestCluster::store_options() const {
 }
 
 std::unique_ptr<RedisStore> TestCluster::open_store(const RedisStoreOptions& options) const {
-  std::unique_ptr<RedisStore> store;
-  StoreStatus s = RedisStore::open(options, &store);
-  INFO(s.message);
-  REQUIRE(s.is_ok());
-  return store;
+  auto store = RedisStore::open(options);
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  return std::move(store).value();
 }
 
 redis::Reply TestCluster::command(int port, const redis::Command& command) const {

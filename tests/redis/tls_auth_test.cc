@@ -37,13 +37,12 @@ RedisStoreOptions tls_options() {
 
 // The message of the first failure of a get through a store with `o`.
 std::string get_error(const RedisStoreOptions& o) {
-  std::unique_ptr<RedisStore> store;
-  StoreStatus s = RedisStore::open(o, &store);
-  if (!s.is_ok()) return "open: " + s.message;
+  auto store = RedisStore::open(o);
+  if (!store.ok()) return "open: " + store.status().message();
   ShadowRecord r;
-  StoreStatus g = store->get({"t", ""}, &r);
-  CHECK(g.code == StoreStatus::kIoError);
-  return g.message;
+  Status g = store.value()->get({"t", ""}, &r);
+  CHECK(g.code() == Status::Code::kUnavailable);
+  return g.message();
 }
 
 }  // namespace

@@ -70,10 +70,10 @@ class Writers {
         v.first_problem = keys_[i].thing + ": a version was acknowledged twice (" + log.reused_example + ")";
       if (log.acked.empty()) continue;
       ShadowRecord r;
-      StoreStatus s;
+      Status s;
       for (int attempt = 0; attempt < 20; ++attempt) {
         s = reader.get(keys_[i], &r);
-        if (s.is_ok() || s.code == StoreStatus::kNotFound) break;
+        if (s.is_ok() || s.code() == Status::Code::kNotFound) break;
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
       }
       uint64_t stored = s.is_ok() ? r.version : 0;
@@ -85,7 +85,7 @@ class Writers {
         ++v.lost;
         if (v.first_problem.empty())
           v.first_problem = keys_[i].thing + ": stored version " + std::to_string(stored) + " (" +
-                            (s.is_ok() ? head(r.document) : s.message) + "), acknowledged up to " +
+                            (s.is_ok() ? head(r.document) : s.message()) + "), acknowledged up to " +
                             std::to_string(max_version) + " (" + head(max_doc) + ")";
       }
     }
@@ -108,8 +108,8 @@ class Writers {
       for (size_t i = static_cast<size_t>(t); i < keys_.size() && !stop_; i += static_cast<size_t>(threads_)) {
         const StoreKey& key = keys_[i];
         ShadowRecord cur;
-        StoreStatus g = store_.get(key, &cur);
-        if (!g.is_ok() && g.code != StoreStatus::kNotFound) {
+        Status g = store_.get(key, &cur);
+        if (!g.is_ok() && g.code() != Status::Code::kNotFound) {
           ++errors_;
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
           continue;
@@ -124,7 +124,7 @@ class Writers {
         next.version = version;
         next.document = "{\"writer\":" + std::to_string(t) + ",\"seq\":" + std::to_string(++seq) + ",\"pad\":\"" +
                         padding_ + "\"}";
-        StoreStatus s = store_.compare_and_set(key, expected, next);
+        Status s = store_.compare_and_set(key, expected, next);
         if (s.is_ok()) {
           Log& log = logs_[i];
           auto [it, fresh] = log.acked.emplace(version, next.document);
@@ -135,7 +135,7 @@ class Writers {
             it->second = next.document;
           }
           ++acks_;
-        } else if (s.code == StoreStatus::kConflict) {
+        } else if (s.code() == Status::Code::kConflict) {
           ++conflicts_;
         } else {
           ++errors_;

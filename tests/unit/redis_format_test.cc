@@ -71,19 +71,19 @@ TEST_CASE("redis format: corrupt values are rejected", "[redis]") {
   std::string good = encode_record(r);
   ShadowRecord out;
   for (size_t n = 0; n < kHeaderSize; ++n) {
-    StoreStatus s = decode_record(std::string_view(good).substr(0, n), &out);
-    CHECK(s.code == StoreStatus::kIoError);
-    CHECK_THAT(s.message, Catch::Contains("short"));
+    Status s = decode_record(std::string_view(good).substr(0, n), &out);
+    CHECK(s.code() == Status::Code::kIoError);
+    CHECK_THAT(s.message(), Catch::Contains("short"));
   }
   for (size_t pos : {0, 1, 16, 17, 18, 33}) {
     std::string bad = good;
     bad[pos] = 'X';
     INFO(pos);
-    CHECK(decode_record(bad, &out).code == StoreStatus::kIoError);
+    CHECK(decode_record(bad, &out).code() == Status::Code::kIoError);
   }
   std::string upper = good;
   upper[16] = 'A';  // hex digits are lowercase
-  CHECK(decode_record(upper, &out).code == StoreStatus::kIoError);
+  CHECK(decode_record(upper, &out).code() == Status::Code::kIoError);
 }
 
 TEST_CASE("redis format: the commit script checks before it writes", "[redis]") {
@@ -103,34 +103,39 @@ TEST_CASE("redis format: the commit script checks before it writes", "[redis]") 
 
 TEST_CASE("redis store: options are checked at open", "[redis]") {
   RedisStoreOptions o;
-  std::unique_ptr<RedisStore> store;
-  StoreStatus s = RedisStore::open(o, &store);  // no seeds
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK_THAT(s.message, Catch::Contains("host:port"));
-  CHECK(store == nullptr);
+  auto opened = RedisStore::open(o);  // no seeds
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.status().code() == Status::Code::kInvalidArgument);
+  CHECK_THAT(opened.status().message(), Catch::Contains("host:port"));
 
   o.cluster.seeds = {{"127.0.0.1", 1}};
   o.key_prefix = "a{b";
-  CHECK_THAT(RedisStore::open(o, &store).message, Catch::Contains("prefix"));
+  CHECK_THAT(RedisStore::open(o).status().message(), Catch::Contains("prefix"));
   o.key_prefix = "";
   o.wait_timeout = std::chrono::milliseconds(3000);
   o.cluster.connection.command_timeout = std::chrono::milliseconds(2000);
-  CHECK_THAT(RedisStore::open(o, &store).message, Catch::Contains("WAIT timeout"));
+  CHECK_THAT(RedisStore::open(o).status().message(), Catch::Contains("WAIT timeout"));
   o.wait_replicas = 0;  // no WAIT, no constraint
-  CHECK(RedisStore::open(o, &store).is_ok());
-  REQUIRE(store != nullptr);
+  CHECK(RedisStore::open(o).ok());
+  o.cluster.tls.enabled = true;
+  o.cluster.tls.ca_file = "/nonexistent/ca.pem";
+  CHECK_THAT(RedisStore::open(o).status().message(), Catch::Contains("/nonexistent/ca.pem"));
+  o.cluster.tls.enabled = false;
 
   // Nothing listens on port 1: calls fail with a reason, bounded by the
   // request timeout, and never crash.
   o.cluster.request_timeout = std::chrono::milliseconds(200);
-  REQUIRE(RedisStore::open(o, &store).is_ok());
+  opened = RedisStore::open(o);
+  REQUIRE(opened.ok());
+  RedisStore& store = *opened.value();
   ShadowRecord rec;
-  StoreStatus g = store->get({"t", ""}, &rec);
-  CHECK(g.code == StoreStatus::kIoError);
-  CHECK_THAT(g.message, Catch::Contains("127.0.0.1:1") && Catch::Contains("gave up"));
-  CHECK(store->get({"", ""}, &rec).code == StoreStatus::kIoError);
-  CHECK(store->get({"a{b}", ""}, &rec).code == StoreStatus::kIoError);
-  Status h = store->health();
+  Status g = store.get({"t", ""}, &rec);
+  CHECK(g.code() == Status::Code::kUnavailable);
+  CHECK_THAT(g.message(), Catch::Contains("127.0.0.1:1") && Catch::Contains("gave up"));
+  CHECK(store.compare_and_set({"t", ""}, std::nullopt, rec).code() == Status::Code::kUnavailable);
+  CHECK(store.get({"", ""}, &rec).code() == Status::Code::kInvalidArgument);
+  CHECK(store.get({"a{b}", ""}, &rec).code() == Status::Code::kInvalidArgument);
+  Status h = store.health();
   CHECK(h.code() == Status::Code::kUnavailable);
   CHECK_THAT(h.message(), Catch::Contains("CLUSTER SLOTS") && Catch::Contains("127.0.0.1:1"));
 }

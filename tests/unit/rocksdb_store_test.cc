@@ -48,12 +48,10 @@ std::unique_ptr<RocksDbStore> open_store(const std::string& path, bool sync = fa
   RocksDbOptions o;
   o.path = path;
   o.sync_writes = sync;
-  std::unique_ptr<RocksDbStore> store;
-  StoreStatus s = RocksDbStore::open(o, &store);
-  INFO(s.message);
-  REQUIRE(s.is_ok());
-  REQUIRE(store != nullptr);
-  return store;
+  auto store = RocksDbStore::open(o);
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  return std::move(store).value();
 }
 
 using store_contract::list;
@@ -115,16 +113,16 @@ TEST_CASE("rocksdb format: corrupt values are rejected", "[rocksdb]") {
   std::string good = encode_record(live(3));
   ShadowRecord out;
   for (size_t n = 0; n < kHeaderSize; ++n) {
-    StoreStatus s = decode_record(std::string_view(good).substr(0, n), &out);
-    CHECK(s.code == StoreStatus::kIoError);
-    CHECK_FALSE(s.message.empty());
+    Status s = decode_record(std::string_view(good).substr(0, n), &out);
+    CHECK(s.code() == Status::Code::kIoError);
+    CHECK_FALSE(s.message().empty());
   }
   std::string bad_format = good;
   bad_format[0] = 2;
-  CHECK(decode_record(bad_format, &out).code == StoreStatus::kIoError);
+  CHECK(decode_record(bad_format, &out).code() == Status::Code::kIoError);
   std::string bad_flags = good;
   bad_flags[9] = 2;
-  CHECK(decode_record(bad_flags, &out).code == StoreStatus::kIoError);
+  CHECK(decode_record(bad_flags, &out).code() == Status::Code::kIoError);
 }
 
 TEST_CASE("rocksdb format: shadow keys parse back", "[rocksdb]") {
@@ -200,15 +198,15 @@ TEST_CASE("rocksdb store: a database in use cannot be opened twice", "[rocksdb]"
   auto first = open_store(dir.db());
   RocksDbOptions o;
   o.path = dir.db();
-  std::unique_ptr<RocksDbStore> second;
-  StoreStatus s = RocksDbStore::open(o, &second);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK(second == nullptr);
-  CHECK_THAT(s.message, Catch::Contains("locked") && Catch::Contains("another broker") &&
+  auto opened = RocksDbStore::open(o);
+  const Status& s = opened.status();
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK_FALSE(opened.ok());
+  CHECK_THAT(s.message(), Catch::Contains("locked") && Catch::Contains("another broker") &&
                             Catch::Contains(dir.db()));
   // The lock goes with the first store.
   first.reset();
-  REQUIRE(RocksDbStore::open(o, &second).is_ok());
+  REQUIRE(RocksDbStore::open(o).ok());
 }
 
 TEST_CASE("rocksdb store: an unusable directory gives an actionable error", "[rocksdb]") {
@@ -220,16 +218,15 @@ TEST_CASE("rocksdb store: an unusable directory gives an actionable error", "[ro
   for (std::string path : {file + "/db", dir.path() + "/missing/db", file}) {
     RocksDbOptions o;
     o.path = path;
-    std::unique_ptr<RocksDbStore> store;
-    StoreStatus s = RocksDbStore::open(o, &store);
-    CHECK(s.code == StoreStatus::kIoError);
-    CHECK(store == nullptr);
-    CHECK_THAT(s.message, Catch::Contains(path) && Catch::Contains("writable") &&
+    auto opened = RocksDbStore::open(o);
+    const Status& s = opened.status();
+    CHECK(s.code() == Status::Code::kIoError);
+    CHECK_FALSE(opened.ok());
+    CHECK_THAT(s.message(), Catch::Contains(path) && Catch::Contains("writable") &&
                               Catch::Contains("mosquitto"));
   }
   RocksDbOptions o;
-  std::unique_ptr<RocksDbStore> store;
-  CHECK(RocksDbStore::open(o, &store).code == StoreStatus::kIoError);
+  CHECK(RocksDbStore::open(o).status().code() == Status::Code::kIoError);
 }
 
 TEST_CASE("rocksdb store: a corrupt database is reported, not opened", "[rocksdb]") {
@@ -238,11 +235,11 @@ TEST_CASE("rocksdb store: a corrupt database is reported, not opened", "[rocksdb
   std::ofstream(dir.db() + "/CURRENT", std::ios::trunc) << "garbage";
   RocksDbOptions o;
   o.path = dir.db();
-  std::unique_ptr<RocksDbStore> store;
-  StoreStatus s = RocksDbStore::open(o, &store);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK(store == nullptr);
-  CHECK_THAT(s.message, Catch::Contains("corrupt") && Catch::Contains(dir.db()));
+  auto opened = RocksDbStore::open(o);
+  const Status& s = opened.status();
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK_FALSE(opened.ok());
+  CHECK_THAT(s.message(), Catch::Contains("corrupt") && Catch::Contains(dir.db()));
 }
 
 TEST_CASE("rocksdb store: corrupt values are I/O errors, never crashes", "[rocksdb]") {
@@ -268,21 +265,21 @@ TEST_CASE("rocksdb store: corrupt values are I/O errors, never crashes", "[rocks
   }
   auto store = open_store(dir.db());
   ShadowRecord out;
-  StoreStatus s = store->get({"t", "short"}, &out);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK_THAT(s.message, Catch::Contains("short"));
-  CHECK(store->get({"t", "future"}, &out).code == StoreStatus::kIoError);
+  Status s = store->get({"t", "short"}, &out);
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK_THAT(s.message(), Catch::Contains("short"));
+  CHECK(store->get({"t", "future"}, &out).code() == Status::Code::kIoError);
   // A write over a corrupt value fails rather than guessing its stamp.
-  CHECK(store->compare_and_set({"t", "short"}, std::nullopt, live(1)).code ==
-        StoreStatus::kIoError);
-  CHECK(store->compare_and_set({"t", "short"}, RecordStamp{1, false}, live(2)).code ==
-        StoreStatus::kIoError);
+  CHECK(store->compare_and_set({"t", "short"}, std::nullopt, live(1)).code() ==
+        Status::Code::kIoError);
+  CHECK(store->compare_and_set({"t", "short"}, RecordStamp{1, false}, live(2)).code() ==
+        Status::Code::kIoError);
   std::vector<std::string> names;
   bool more = false;
-  CHECK(store->list_named("t", "", 10, &names, &more).code == StoreStatus::kIoError);
+  CHECK(store->list_named("t", "", 10, &names, &more).code() == Status::Code::kIoError);
   CHECK(names.empty());
   std::vector<StoreKey> keys;
-  CHECK(store->list_shadows({}, 10, &keys, &more).code == StoreStatus::kIoError);
+  CHECK(store->list_shadows({}, 10, &keys, &more).code() == Status::Code::kIoError);
   CHECK(keys.empty());
   // Healthy records stay readable.
   REQUIRE(store->get({"t", "ok"}, &out).is_ok());
@@ -300,8 +297,9 @@ TEST_CASE("rocksdb crash child", "[.rocksdb_crash_child]") {
   RocksDbOptions o;
   o.path = path;
   o.sync_writes = false;
-  std::unique_ptr<RocksDbStore> store;
-  if (!RocksDbStore::open(o, &store).is_ok()) _exit(3);
+  auto opened = RocksDbStore::open(o);
+  if (!opened.ok()) _exit(3);
+  std::unique_ptr<RocksDbStore> store = std::move(opened).value();
   const StoreKey k{"crash", "c"};
   std::optional<RecordStamp> expected;
   for (uint64_t v = 1; v <= 1000000; ++v) {
@@ -365,10 +363,10 @@ TEST_CASE("rocksdb store: acknowledged writes survive SIGKILL", "[rocksdb]") {
       // While the child holds the database, this process cannot open it.
       RocksDbOptions o;
       o.path = dir.db();
-      std::unique_ptr<RocksDbStore> intruder;
-      StoreStatus s = RocksDbStore::open(o, &intruder);
-      CHECK(s.code == StoreStatus::kIoError);
-      CHECK_THAT(s.message, Catch::Contains("another broker"));
+      auto opened = RocksDbStore::open(o);
+      const Status& s = opened.status();
+      CHECK(s.code() == Status::Code::kIoError);
+      CHECK_THAT(s.message(), Catch::Contains("another broker"));
       kill(pid, SIGKILL);
       killed = true;  // keep reading: acks sent before death are still in the pipe
     }

@@ -22,9 +22,10 @@ class TempRocksDb {
     dir_ = p;
     RocksDbOptions o;
     o.path = dir_ + "/db";
-    StoreStatus s = RocksDbStore::open(o, &store_);
-    INFO(s.message);
-    REQUIRE(s.is_ok());
+    auto opened = RocksDbStore::open(o);
+    INFO(opened.status().message());
+    REQUIRE(opened.ok());
+    store_ = std::move(opened).value();
   }
   ~TempRocksDb() {
     store_.reset();
