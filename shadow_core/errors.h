@@ -1,4 +1,4 @@
-// The error catalogue (spec §9): status codes, exact messages, and the REST
+// The error catalogue (docs/mqtt-api.md#errors): status codes, exact messages, and the REST
 // exception name botocore maps each code to.
 #pragma once
 
