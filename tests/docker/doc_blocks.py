@@ -1,7 +1,7 @@
 """The fenced command blocks of the user documentation, and the blocks that
 tests/docker/test_docs.py runs for real (RUN).
 
-Every user document is scanned: README.md, docs/*.md, docker/README.md,
+Every user document is scanned: README.md, docs/**/*.md, docker/README.md,
 examples/README.md and tests/*/README.md. A block is a shell block
 (```sh, ```bash, ```shell, ```console) or a ```python block; test_docs.py
 fails when one of its commands is neither run here nor listed in its
@@ -23,7 +23,7 @@ SHELL_LANGS = {"sh", "bash", "shell", "console"}
 def user_docs():
     """Every user document, in a stable order."""
     paths = [os.path.join(harness.REPO, "README.md")]
-    paths += sorted(glob.glob(os.path.join(harness.REPO, "docs", "*.md")))
+    paths += sorted(glob.glob(os.path.join(harness.REPO, "docs", "**", "*.md"), recursive=True))
     paths += [os.path.join(harness.REPO, d, "README.md") for d in ("docker", "examples")]
     paths += sorted(glob.glob(os.path.join(harness.REPO, "tests", "*", "README.md")))
     return [p for p in paths if os.path.isfile(p)]

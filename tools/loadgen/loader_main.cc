@@ -1,6 +1,6 @@
 // shadow_loader: fills a broker with many shadows over MQTT, then measures
 // what a large fleet costs: broker RSS, disk size, restart time, get latency.
-// See --help and docs/benchmarks.md ("Scale: many shadows").
+// See --help and docs/benchmarks/broker-load.md ("Scale: one million shadows").
 #include <CLI/CLI.hpp>
 #include <mosquitto.h>
 #include <sys/stat.h>

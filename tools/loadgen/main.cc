@@ -1,5 +1,5 @@
 // shadow_loadgen: load benchmark for the shadow service inside Mosquitto.
-// See --help and docs/benchmarks.md ("Load benchmark (broker)").
+// See --help and docs/benchmarks/broker-load.md.
 #include <CLI/CLI.hpp>
 #include <mosquitto.h>
 
