@@ -111,6 +111,9 @@ def block_keys(lang, body):
 RUN = {
     # docs/mqtt-api.md: each example uses a thing of its own on the shared
     # broker; the output block after it shows what it prints.
+    ("docs/mqtt-api.md", "mosquitto_rr -t 'lamp-short/shadow/update' -e '$aws/things/lamp-short/shadow/update/documents' "
+                         "-m '{\"state\":{\"reported\":{\"on\":true}}}' -W 5"): {
+        "broker": "sigv4", "output": True},
     ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-get/shadow/get' -e "
                          "'$aws/things/lamp-get/shadow/get/rejected' -m '{\"clientToken\":\"g1\"}' -W 5"): {
         "broker": "sigv4", "output": True},
