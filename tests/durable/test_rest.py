@@ -7,10 +7,10 @@ import http.client
 import json
 import unittest
 
-from durable_case import Trace, assert_no_ack_before_its_sync, durable_broker, report_if_crashed
-from mqtt_client import prefix
-from rest_case import RestBroker
-from shadow_case import ShadowTestCase
+from shadowtest.cases import ShadowTestCase
+from shadowtest.durable import EXPECTED_EXITS, Trace, assert_no_ack_before_its_sync, durable_broker
+from shadowtest.mqtt import prefix
+from shadowtest.rest import RestBroker
 
 
 class DurableRest(ShadowTestCase):
@@ -18,7 +18,7 @@ class DurableRest(ShadowTestCase):
         self.broker = durable_broker(RestBroker, auth="none")
         self.addCleanup(self.broker.cleanup)
         self.broker.start()
-        self.addCleanup(report_if_crashed, self.broker)
+        self.addCleanup(self.broker.report_if_exited, EXPECTED_EXITS)
 
     def http(self, method, path, body=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.broker.http_port, timeout=30)
