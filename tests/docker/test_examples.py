@@ -15,6 +15,7 @@ import unittest
 
 from shadowtest import REPO
 from shadowtest.broker import Broker
+from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.mqtt import shadow_request
 
 EXAMPLES = os.path.join(REPO, "examples")
@@ -80,7 +81,7 @@ class Program:
         self.proc.stdout.close()
 
 
-class Examples(unittest.TestCase):
+class Examples(BrokerLogOnFailure, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):

@@ -21,6 +21,7 @@ import botocore.credentials
 
 import stack
 from shadowtest.broker import Broker, plugin_path
+from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.certs import GEN_CERTS, client_tls
 from shadowtest.mqtt import ConnectRefused, shadow_request
 
@@ -49,7 +50,7 @@ def read_credentials(path):
     return lines
 
 
-class StackBroker(unittest.TestCase):
+class StackBroker(BrokerLogOnFailure, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
@@ -188,7 +189,7 @@ class StackBroker(unittest.TestCase):
         self.assertIn("unhealthy", r.stdout)
 
 
-class SampleConfig(unittest.TestCase):
+class SampleConfig(BrokerLogOnFailure, unittest.TestCase):
     """docker/mosquitto.conf, the commented sample every doc links to, loads
     too (its plugin path, database path and port moved here)."""
 
@@ -202,16 +203,16 @@ class SampleConfig(unittest.TestCase):
         def config(ports):
             variant = text.replace("plugin %s\n" % stack.IMAGE_PLUGIN_PATH, "plugin %s\n" % plugin_path())
             variant = variant.replace("plugin_opt_db_path /var/lib/mosquitto-shadow\n",
-                                      "plugin_opt_db_path %s/db\n" % broker.dir)
+                                      "plugin_opt_db_path %s/db\n" % self.broker.dir)
             variant = re.sub(r"(?m)^listener 1883$", "listener %d 127.0.0.1" % ports[0], variant)
             if os.geteuid() == 0:
                 variant = "user root\n" + variant
             return variant
 
-        broker = Broker.from_config(config)
-        self.addCleanup(broker.cleanup)
-        broker.start()
-        outcome, doc = shadow_request(broker.port, "sample-conf", "get")
+        self.broker = Broker.from_config(config)
+        self.addCleanup(self.broker.cleanup)
+        self.broker.start()
+        outcome, doc = shadow_request(self.broker.port, "sample-conf", "get")
         self.assertEqual((outcome, doc["code"]), ("rejected", 404))
 
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import unittest
 
+from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.rest import RestBroker
 
 RUN_TIMEOUT_S = 60
@@ -35,7 +36,7 @@ def clean_env(**extra):
     return env
 
 
-class CtlTestCase(unittest.TestCase):
+class CtlTestCase(BrokerLogOnFailure, unittest.TestCase):
     """One broker per test class; `ctl()` runs shadowctl against it. `auth`
     is "none" or "sigv4" (the broker's credentials file holds two keys);
     make_tls() may return a (cert, key) pair for an HTTPS listener."""

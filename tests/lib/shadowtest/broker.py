@@ -28,6 +28,7 @@ MOSQUITTO = os.environ.get("SHADOW_MOSQUITTO") or shutil.which("mosquitto") or "
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
 START_ATTEMPTS = 3  # a port handed out by free_ports() may be taken before mosquitto binds it
+LOG_KEPT_CHARS = 20000
 
 
 def plugin_path():
@@ -114,6 +115,7 @@ class Broker:
         self.proc = None
         self._make_config = None
         self._log_file = None
+        self._log_kept = ""  # the end of the log, once cleanup() removed the file
 
     @classmethod
     def from_config(cls, make_config, port_count=1, directory=None):
@@ -237,7 +239,10 @@ class Broker:
         return self.start()
 
     def cleanup(self):
+        """Kills the broker and removes its directory; the end of the log
+        stays readable through log()."""
         self.kill9()
+        self._log_kept = self.log()[-LOG_KEPT_CHARS:]
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- log ---------------------------------------------------------------
@@ -249,12 +254,14 @@ class Broker:
             return 0
 
     def log(self, since=0):
+        """The broker's output from byte offset `since` (after cleanup(), the
+        last LOG_KEPT_CHARS characters of it)."""
         try:
             with open(self.log_path, "rb") as f:
                 f.seek(since)
                 return f.read().decode("utf-8", "replace")
         except OSError:
-            return ""
+            return self._log_kept
 
     def wait_for_log(self, text, since=0, timeout=START_TIMEOUT_S):
         """Waits until `text` appears in the log after offset `since`; returns

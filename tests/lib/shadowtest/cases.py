@@ -1,6 +1,7 @@
 """Base test cases: MQTT clients closed after each test, shadow request
 helpers and assertions, and one broker per test class."""
 
+import sys
 import time
 import unittest
 
@@ -12,7 +13,24 @@ def answer_topics(p, op):
     return [p + "/%s/accepted" % op, p + "/%s/rejected" % op]
 
 
-class ShadowTestCase(unittest.TestCase):
+class BrokerLogOnFailure:
+    """Mixed into a TestCase whose broker is `self.broker`: when a test
+    fails, the end of the broker's log goes to stderr with the failure."""
+
+    def run(self, result=None):
+        def problems():
+            return len(result.failures) + len(result.errors) if result is not None else 0
+
+        before = problems()
+        outcome = super().run(result)
+        broker = getattr(self, "broker", None)
+        if problems() > before and broker is not None:
+            sys.stderr.write("\n--- broker log at the failure of %s ---\n%s\n"
+                             % (self.id(), broker.log()[-4000:]))
+        return outcome
+
+
+class ShadowTestCase(BrokerLogOnFailure, unittest.TestCase):
     """Helpers for tests that talk to `self.broker` (set by the subclass)."""
 
     def client(self, name, *topics, **kwargs):
