@@ -12,21 +12,15 @@ import stat
 import subprocess
 import tempfile
 import unittest
-import urllib.error
-import urllib.request
-
-import botocore.auth
-import botocore.awsrequest
-import botocore.credentials
 
 import stack
 from shadowtest.broker import Broker, plugin_path
 from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.certs import GEN_CERTS, client_tls
 from shadowtest.mqtt import ConnectRefused, shadow_request
+from shadowtest.rest import raw_request, rest_endpoint
 
 DEVICES = ["dev1", "application"]
-HTTP_TIMEOUT_S = 10.0
 
 
 def init_certs(directory):
@@ -147,33 +141,18 @@ class StackBroker(BrokerLogOnFailure, unittest.TestCase):
         self.assertTrue(not isinstance(e, ConnectRefused) or "no CONNACK" in str(e), e)
         self.assertTrue(self.broker.alive())
 
-    def http(self, path, key=None):
-        url = "http://127.0.0.1:%d%s" % (self.port[8080], path)
-        headers = {}
-        if key is not None:
-            req = botocore.awsrequest.AWSRequest(method="GET", url=url)
-            botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), "iotdata",
-                                    "us-east-1").add_auth(req)
-            headers = dict(req.headers.items())
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                        timeout=HTTP_TIMEOUT_S) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
     def test_rest_api_health_and_signed_requests(self):
-        status, body = self.http("/healthz")
-        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
+        rest = rest_endpoint(self.port[8080])
+        r = raw_request(rest, "GET", "/healthz", sign=False)
+        self.assertEqual((r.status, r.body), (200, b'{"status":"ok"}'))
         shadow_request(self.port[1883], "stack-rest", "update",
                        b'{"state":{"reported":{"lights":"off"}}}')
-        key = read_credentials(os.path.join(self.certs, "rest-credentials"))[0]
-        status, body = self.http("/things/stack-rest/shadow", key=key)
-        self.assertEqual(status, 200, body)
-        self.assertIn(b'"reported":{"lights":"off"}', body)
+        key, secret = read_credentials(os.path.join(self.certs, "rest-credentials"))[0]
+        r = raw_request(rest, "GET", "/things/stack-rest/shadow", key=key, secret=secret)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(b'"reported":{"lights":"off"}', r.body)
         # Without a signature the stack's REST API refuses.
-        status, _ = self.http("/things/stack-rest/shadow")
-        self.assertEqual(status, 403)
+        self.assertEqual(raw_request(rest, "GET", "/things/stack-rest/shadow", sign=False).status, 403)
 
     def test_healthcheck_script(self):
         env = dict(os.environ, SHADOW_HEALTH_PORT=str(self.port[1883]))

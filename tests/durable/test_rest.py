@@ -3,14 +3,13 @@ reads back at once, its MQTT events go through the same hold-back as MQTT
 replies (traced after a covering sync, in order), and REST and MQTT writers
 of one shadow see one order."""
 
-import http.client
 import json
 import unittest
 
 from shadowtest.cases import ShadowTestCase
 from shadowtest.durable import EXPECTED_EXITS, Trace, assert_no_ack_before_its_sync, durable_broker
 from shadowtest.mqtt import prefix
-from shadowtest.rest import RestBroker
+from shadowtest.rest import RestBroker, raw_request
 
 
 class DurableRest(ShadowTestCase):
@@ -21,14 +20,10 @@ class DurableRest(ShadowTestCase):
         self.addCleanup(self.broker.report_if_exited, EXPECTED_EXITS)
 
     def http(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.broker.http_port, timeout=30)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            conn.request(method, path, body=data)
-            r = conn.getresponse()
-            return r.status, json.loads(r.read() or b"null")
-        finally:
-            conn.close()
+        """(status, parsed body) of an unsigned request (http_auth none)."""
+        r = raw_request(self.broker, method, path, b"" if body is None else json.dumps(body).encode(),
+                        sign=False)
+        return r.status, r.json()
 
     def test_update_then_get_and_events_in_order(self):
         p = prefix("dur-rest")

@@ -245,13 +245,15 @@ class Client:
         clientToken and the answer carrying it is taken, whatever else
         arrives; without, the payload is sent as it is and the first answer
         is taken."""
-        match = None
         if token is not None:
             payload = dict(payload or {}, clientToken=token)
-            match = lambda m: token_of(m) == token  # noqa: E731
+
+        def ours(m):
+            return token is None or token_of(m) == token
+
         self.publish(shadow_prefix + "/" + op, payload)
         answer = self.take_one([shadow_prefix + "/%s/accepted" % op,
-                                shadow_prefix + "/%s/rejected" % op], timeout, match)
+                                shadow_prefix + "/%s/rejected" % op], timeout, ours)
         return answer.topic.rsplit("/", 1)[1], answer.json()
 
     def barrier(self, shadow_prefix):

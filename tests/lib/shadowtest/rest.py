@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import ssl
+import types
 
 import boto3
 from botocore.auth import SigV4Auth
@@ -64,6 +65,15 @@ class RestBroker(Broker):
     @property
     def endpoint(self):
         return "%s://127.0.0.1:%d" % (self.scheme, self.http_port)
+
+
+def rest_endpoint(http_port, tls=None):
+    """The REST API of a broker the library did not configure (the Docker
+    stack's, say) on 127.0.0.1:http_port, for make_client() and
+    raw_request(), which otherwise take a RestBroker."""
+    scheme = "https" if tls else "http"
+    return types.SimpleNamespace(http_port=http_port, tls=tls,
+                                 endpoint="%s://127.0.0.1:%d" % (scheme, http_port))
 
 
 def make_client(broker, key=ACCESS_KEY, secret=SECRET_KEY, region=REGION, validate=True, verify=None):
