@@ -27,6 +27,11 @@ def shadowctl_path():
     return path
 
 
+def state_of(doc):
+    """desired and reported of a GetThingShadow document (delta is derived)."""
+    return {k: v for k, v in doc["state"].items() if k in ("desired", "reported")}
+
+
 def clean_env(**extra):
     """The environment shadowctl runs in: no inherited credentials, endpoint
     or color settings, so each test states what it uses."""
