@@ -3,17 +3,12 @@ endpoint_url: get/update/delete of classic and named shadows,
 ListNamedShadowsForThing across pages, and Publish."""
 
 import json
-import time
 import unittest
 
 from shadowtest.rest import RestTestCase, payload_json
 
 
 class ShadowOperations(RestTestCase):
-
-    def assertTimestamp(self, value):
-        self.assertIs(type(value), int, value)
-        self.assertLess(abs(value - time.time()), 24 * 3600, value)
 
     def test_update_get_delete_classic(self):
         r = self.iot.update_thing_shadow(
