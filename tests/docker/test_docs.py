@@ -37,12 +37,13 @@ import time
 import unittest
 
 import doc_blocks
-import harness
 from doc_blocks import commands, sh_blocks
+from shadowtest import REPO
+from shadowtest.mqtt import Client
 
-README = os.path.join(harness.REPO, "README.md")
-GETTING_STARTED = os.path.join(harness.REPO, "docs", "getting-started.md")
-CONFIGURATION = os.path.join(harness.REPO, "docs", "configuration.md")
+README = os.path.join(REPO, "README.md")
+GETTING_STARTED = os.path.join(REPO, "docs", "getting-started.md")
+CONFIGURATION = os.path.join(REPO, "docs", "configuration.md")
 WAIT_S = 15.0
 
 # Commands of the documents' shell blocks that this file does not run, and
@@ -146,7 +147,7 @@ ELSEWHERE = {
     "cmake -S . -B build && cmake --build build -j2": "CI: scripts/build.sh",
     "cd build && ctest -R integration --output-on-failure": "CI: scripts/test.sh runs every ctest entry",
     "cd tests/integration": "CI: ctest runs the integration suites from tests/integration",
-    "SHADOW_PLUGIN=$PWD/../../build/mosquitto_shadow.so /usr/bin/python3 -m unittest -v test_rejections":
+    "PYTHONPATH=../lib SHADOW_PLUGIN=$PWD/../../build/mosquitto_shadow.so /usr/bin/python3 -m unittest -v test_rejections":
         "CI: ctest integration.rejections runs the same command",
     "npm ci --prefix tests/sdk": "CI: scripts/test.sh",
     "ctest --test-dir build -R sdk": "CI: scripts/test.sh runs every ctest entry",
@@ -260,29 +261,11 @@ class ReadmeTour(unittest.TestCase):
     def start_broker(cls, args):
         """scripts/run-broker.sh with the README's arguments, the port and the
         REST port moved to free ones, the data in the temporary directory."""
-        build_dir = os.environ.get("SHADOW_BUILD_DIR")
-        if not build_dir:
-            raise unittest.SkipTest("SHADOW_BUILD_DIR (the CMake build tree) is not set")
-        rel_build = os.path.relpath(build_dir, harness.REPO)
-        for _attempt in range(3):
-            cls.port, cls.http_port = harness.free_ports(2)
-            rewritten = [a.replace("127.0.0.1:8080", "127.0.0.1:%d" % cls.http_port) for a in args]
-            data = os.path.join(cls.tmp, "data")
-            with open(os.path.join(cls.tmp, "broker.log"), "ab") as log:
-                cls.broker = subprocess.Popen(
-                    [os.path.join(harness.REPO, "scripts", "run-broker.sh"), "--port", str(cls.port),
-                     "--data", data] + rewritten,
-                    env=dict(os.environ, SHADOW_BUILD_DIR=rel_build), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=log)
-            deadline = time.monotonic() + harness.START_TIMEOUT_S
-            while time.monotonic() < deadline and cls.broker.poll() is None:
-                if harness.listening(cls.port) and harness.listening(cls.http_port):
-                    return
-                time.sleep(0.05)
-            cls.broker.kill()
-            cls.broker.wait()
-        with open(os.path.join(cls.tmp, "broker.log")) as f:
-            raise AssertionError("run-broker.sh did not start:\n" + f.read())
+        if not os.environ.get("SHADOW_BUILD_DIR"):
+            raise AssertionError("SHADOW_BUILD_DIR (the CMake build tree) is not set; "
+                                 "tests/docker/CMakeLists.txt sets it")
+        cls.broker = doc_blocks.RunBroker(args, cls.tmp, "data")
+        cls.port, cls.http_port = cls.broker.port, cls.broker.http_port
 
     @classmethod
     def tearDownClass(cls):
@@ -296,12 +279,7 @@ class ReadmeTour(unittest.TestCase):
                     p.wait()
             # The reader thread closes nothing and ends at EOF; the pipe is
             # released with the Popen object.
-        cls.broker.send_signal(signal.SIGTERM)
-        try:
-            cls.broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.broker.kill()
-            cls.broker.wait()
+        cls.broker.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def env(self):
@@ -312,17 +290,33 @@ class ReadmeTour(unittest.TestCase):
     def start(self, command):
         """Starts a long-running command (argument list; no shell, so a
         signal reaches the program itself)."""
-        p = subprocess.Popen(command, cwd=harness.REPO, env=self.env(),
+        p = subprocess.Popen(command, cwd=REPO, env=self.env(),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         self.procs.append(p)
         return Lines(p)
 
     def run_command(self, command):
-        r = subprocess.run(command, cwd=harness.REPO, env=self.env(),
+        r = subprocess.run(command, cwd=REPO, env=self.env(),
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, "%s\n%s%s" % (command, r.stdout, r.stderr))
         return r.stdout
+
+    def wait_until_subscribed(self, watcher, argv):
+        """mosquitto_sub prints nothing when its subscription is made, so a
+        retained marker under its filter is published: it shows up in the
+        output once the subscription exists (at once if it already does)."""
+        topic_filter = argv[argv.index("-t") + 1]
+        self.assertTrue(topic_filter.endswith("/#"), "the tour's filter changed: %r" % topic_filter)
+        marker = topic_filter[:-1] + "tour-ready"
+        c = Client(self.port, "tour-marker")
+        try:
+            c.publish(marker, b"ready", retain=True)
+            watcher.expect([(marker + " ready") if "-v" in argv else "ready"],
+                           what="the marker of mosquitto_sub's subscription")
+            c.publish(marker, b"", retain=True)  # removes it again
+        finally:
+            c.close()
 
     def shadowctl(self, command):
         binary = os.environ.get("SHADOWCTL")
@@ -349,7 +343,7 @@ class ReadmeTour(unittest.TestCase):
                 prog = shlex.split(cmd)[0]
                 if prog == "mosquitto_sub":
                     watcher = self.start(shlex.split(cmd))
-                    time.sleep(0.5)  # let it subscribe before the first request
+                    self.wait_until_subscribed(watcher, shlex.split(cmd))
                 elif prog in ("mosquitto_pub", "mosquitto_rr"):
                     out += self.run_command(shlex.split(cmd)).splitlines()
                 elif prog == "build/shadowctl":
@@ -389,7 +383,8 @@ class OtherDocumentsRun(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not os.environ.get("SHADOW_BUILD_DIR"):
-            raise unittest.SkipTest("SHADOW_BUILD_DIR (the CMake build tree) is not set")
+            raise AssertionError("SHADOW_BUILD_DIR (the CMake build tree) is not set; "
+                                 "tests/docker/CMakeLists.txt sets it")
         cls.tmp = tempfile.mkdtemp(prefix="shadow-docker-docs-other-")
         cls.bin = os.path.join(cls.tmp, "bin")
         os.makedirs(cls.bin)
@@ -416,7 +411,7 @@ class OtherDocumentsRun(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_every_run_entry_names_a_block(self):
-        keys = {(os.path.relpath(p, harness.REPO), k) for p, _, lang, body in doc_blocks.shell_blocks()
+        keys = {(os.path.relpath(p, REPO), k) for p, _, lang, body in doc_blocks.shell_blocks()
                 for k in doc_blocks.block_keys(lang, body)}
         self.assertEqual([k for k in doc_blocks.RUN if k not in keys], [], "stale doc_blocks.RUN keys")
 
@@ -425,7 +420,7 @@ class OtherDocumentsRun(unittest.TestCase):
             self.fail("SHADOWCTL (the built shadowctl) is not set; the documents use it")
         ran = 0
         for path, n, lang, body in doc_blocks.shell_blocks():
-            rel = os.path.relpath(path, harness.REPO)
+            rel = os.path.relpath(path, REPO)
             entry = doc_blocks.run_entry(rel, lang, body)
             if entry is None:
                 continue
@@ -463,7 +458,7 @@ class OtherDocumentsRun(unittest.TestCase):
                 env["SHADOWCTL_ENDPOINT"] = "http://127.0.0.1:%d" % endpoint_broker.http_port
                 subs["127.0.0.1:8080"] = "127.0.0.1:%d" % endpoint_broker.http_port
             for old, new in entry.get("subs", {}).items():
-                subs[old] = new.replace("{tmp}", work).replace("{repo}", harness.REPO)
+                subs[old] = new.replace("{tmp}", work).replace("{repo}", REPO)
 
             def substituted(text):
                 for old, new in subs.items():
@@ -502,7 +497,7 @@ class EveryCommandIsExercised(unittest.TestCase):
     def test_every_shell_block_is_run_here_or_elsewhere(self):
         unaccounted = []
         for path, n, lang, body in doc_blocks.shell_blocks():
-            rel = os.path.relpath(path, harness.REPO)
+            rel = os.path.relpath(path, REPO)
             if lang == "python":
                 if doc_blocks.run_entry(rel, lang, body) is None:
                     unaccounted.append("%s:%d: a python block (run it in doc_blocks.RUN)" % (rel, n))
