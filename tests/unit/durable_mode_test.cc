@@ -20,6 +20,7 @@
 #include "plugin/rest/api.h"
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/pipeline.h"
+#include "forwarding_store.h"
 #include "recording_output.h"
 #include "store/memory_store.h"
 #include "store/rocksdb/rocksdb_store.h"
@@ -35,11 +36,8 @@ namespace {
 const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(1672628645));
 
 // A MemoryStore that numbers its successful writes, like RocksDB's sequence.
-class NumberedStore final : public shadow::Store {
+class NumberedStore final : public ForwardingStore {
  public:
-  shadow::Status get(const shadow::StoreKey& k, shadow::ShadowRecord* out) override {
-    return inner_.get(k, out);
-  }
   shadow::Status compare_and_set(const shadow::StoreKey& k,
                                  const std::optional<shadow::RecordStamp>& expected,
                                  const shadow::ShadowRecord& next) override {
@@ -47,18 +45,9 @@ class NumberedStore final : public shadow::Store {
     if (s.is_ok()) seq_++;
     return s;
   }
-  shadow::Status list_named(std::string_view thing, std::string_view after, size_t limit,
-                            std::vector<std::string>* names, bool* more) override {
-    return inner_.list_named(thing, after, limit, names, more);
-  }
-  shadow::Status list_shadows(const shadow::StoreKey& after, size_t limit,
-                              std::vector<shadow::StoreKey>* keys, bool* more) override {
-    return inner_.list_shadows(after, limit, keys, more);
-  }
   uint64_t seq() const { return seq_.load(); }
 
  private:
-  shadow::MemoryStore inner_;
   std::atomic<uint64_t> seq_{0};
 };
 

@@ -15,6 +15,7 @@
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/pipeline.h"
 #include "plugin/runtime/rate_limiter.h"
+#include "forwarding_store.h"
 #include "recording_output.h"
 #include "shadow_core/json.h"
 #include "store/memory_store.h"
@@ -167,23 +168,13 @@ namespace {
 
 // A store whose writes are numbered, and a disk whose fsync is held or fails.
 struct DurableFixture {
-  struct Numbered final : shadow::Store {
-    MemoryStore inner;
+  struct Numbered final : ForwardingStore {
     std::atomic<uint64_t> seq{0};
-    shadow::Status get(const shadow::StoreKey& k, shadow::ShadowRecord* out) override { return inner.get(k, out); }
     shadow::Status compare_and_set(const shadow::StoreKey& k, const std::optional<shadow::RecordStamp>& e,
                                    const shadow::ShadowRecord& n) override {
-      shadow::Status st = inner.compare_and_set(k, e, n);
+      shadow::Status st = inner_.compare_and_set(k, e, n);
       if (st.is_ok()) seq++;
       return st;
-    }
-    shadow::Status list_named(std::string_view t, std::string_view a, size_t l, std::vector<std::string>* n,
-                              bool* m) override {
-      return inner.list_named(t, a, l, n, m);
-    }
-    shadow::Status list_shadows(const shadow::StoreKey& a, size_t l, std::vector<shadow::StoreKey>* k,
-                                bool* m) override {
-      return inner.list_shadows(a, l, k, m);
     }
   } store;
   std::mutex mu;
