@@ -64,6 +64,27 @@ std::string things_key(std::string_view prefix, int slot) {
 
 std::string event_channel(std::string_view prefix, std::string_view thing) { return tagged(prefix, "ev", thing); }
 
+std::string item_values_key(std::string_view prefix, std::string_view space) { return tagged(prefix, "ih", space); }
+
+std::string item_index_key(std::string_view prefix, std::string_view space) { return tagged(prefix, "iz", space); }
+
+std::pair<std::string, std::string> item_range(std::string_view prefix, std::string_view after) {
+  std::string min = after >= prefix && !after.empty() ? "(" + std::string(after)
+                    : prefix.empty()                  ? std::string("-")
+                                                      : "[" + std::string(prefix);
+  // Keys starting with `prefix` are below its successor: the prefix without
+  // trailing 0xff bytes, last byte plus one. None (all 0xff, or empty): no
+  // upper bound.
+  std::string succ(prefix);
+  while (!succ.empty() && static_cast<unsigned char>(succ.back()) == 0xff) succ.pop_back();
+  std::string max = "+";
+  if (!succ.empty()) {
+    succ.back() = static_cast<char>(static_cast<unsigned char>(succ.back()) + 1);
+    max = "(" + succ;
+  }
+  return {min, max};
+}
+
 std::string encode_stamp(const RecordStamp& stamp) {
   std::string v;
   v.reserve(kStampSize);
@@ -151,20 +172,45 @@ return 1
   return script;
 }
 
-const std::string& commit_script_sha1() {
-  static const std::string sha = [] {
-    unsigned char digest[SHA_DIGEST_LENGTH];
-    const std::string& s = commit_script();
-    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), digest);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned char b : digest) {
-      hex.push_back(kHex[b >> 4]);
-      hex.push_back(kHex[b & 0xf]);
-    }
-    return hex;
-  }();
-  return sha;
+const std::string& item_put_script() {
+  static const std::string script = R"lua(#!lua
+-- mosquitto-shadow: put one item (store/redis/redis_store.h).
+-- KEYS[1] the space's values (hash)   KEYS[2] the space's key index (sorted set)
+-- ARGV[1] key   ARGV[2] value   ARGV[3] '1': only if the item does not exist
+-- Returns 1 when written, 0 when the item existed and ARGV[3] is '1'.
+if ARGV[3] == '1' then
+  if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+redis.call('ZADD', KEYS[2], 0, ARGV[1])
+return 1
+)lua";
+  return script;
+}
+
+const std::string& item_delete_script() {
+  static const std::string script = R"lua(#!lua
+-- mosquitto-shadow: delete one item (store/redis/redis_store.h).
+-- KEYS[1] the space's values (hash)   KEYS[2] the space's key index (sorted set)
+-- ARGV[1] key
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+)lua";
+  return script;
+}
+
+std::string script_sha1(const std::string& script) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(script.data()), script.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : digest) {
+    hex.push_back(kHex[b >> 4]);
+    hex.push_back(kHex[b & 0xf]);
+  }
+  return hex;
 }
 
 }  // namespace shadow::redis_format

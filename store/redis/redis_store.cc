@@ -79,29 +79,13 @@ Status RedisStore::compare_and_set(const StoreKey& key, const std::optional<Reco
   return compare_and_set_with_event(key, expected, next, {});
 }
 
-Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                                                   const ShadowRecord& next, std::string_view event) {
-  if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
-  const std::string& p = options_.key_prefix;
-  std::string record_key = redis_format::shadow_key(p, key.thing, key.shadow);
-  int slot = redis::key_slot(record_key);
-  std::string ttl_ms =
-      next.deleted && options_.tombstone_ttl_s > 0 ? std::to_string(options_.tombstone_ttl_s * 1000) : "0";
-  Command script{"EVALSHA",
-                 redis_format::commit_script_sha1(),
-                 "4",
-                 record_key,
-                 redis_format::index_key(p, key.thing),
-                 redis_format::things_key(p, slot),
-                 redis_format::shadow_key(p, key.thing, ""),
-                 expected ? redis_format::encode_stamp(*expected) : std::string(),
-                 redis_format::encode_record(next),
-                 key.shadow,
-                 ttl_ms,
-                 key.thing,
-                 event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
-                 std::string(event)};
-  std::vector<Command> pipeline{script};
+Status RedisStore::run_script(int slot, const std::string& script, const std::string& sha1,
+                              std::vector<std::string> keys, std::vector<std::string> args, const std::string& what,
+                              Reply* result) {
+  Command call{"EVALSHA", sha1, std::to_string(keys.size())};
+  call.insert(call.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+  call.insert(call.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+  std::vector<Command> pipeline{std::move(call)};
   if (options_.wait_replicas > 0)
     pipeline.push_back({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout.count())});
 
@@ -112,25 +96,129 @@ Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::op
     // promoted: the script cache is not replicated). EVAL runs and caches it.
     ++script_loads_;
     pipeline[0][0] = "EVAL";
-    pipeline[0][1] = redis_format::commit_script();
+    pipeline[0][1] = script;
     s = client_->run(slot, pipeline, &replies, Mode::kWrite);
   }
   if (!s.is_ok()) return s;
-  const Reply& result = replies[0];
-  if (result.error_code() == "SHADOWCORRUPT") return Status::io_error(record_key + ": " + result.str);
-  if (result.is_error()) return Status::io_error("Redis refused the write of " + record_key + ": " + result.str);
-  if (result.type != Reply::Type::kInteger) return unexpected("commit script", result);
-  if (result.integer == 0) return Status::conflict();
-  if (options_.wait_replicas > 0) {
+  *result = std::move(replies[0]);
+  if (result->error_code() == "SHADOWCORRUPT") return Status::io_error(what + ": " + result->str);
+  if (result->is_error()) return Status::io_error("Redis refused the write of " + what + ": " + result->str);
+  if (result->type != Reply::Type::kInteger) return unexpected("script", *result);
+  // Our scripts answer 1 when they wrote; only then is there something for
+  // WAIT to confirm.
+  if (result->integer == 1 && options_.wait_replicas > 0) {
     const Reply& wait = replies[1];
     if (wait.type != Reply::Type::kInteger || wait.integer < options_.wait_replicas) {
       ++unconfirmed_writes_;
       return Status::unavailable(
-          "outcome unknown: " + record_key + " was written on its master but " +
+          "outcome unknown: " + what + " was written on its master but " +
           (wait.type == Reply::Type::kInteger ? std::to_string(wait.integer) : std::string("no")) + " of " +
           std::to_string(options_.wait_replicas) + " replicas confirmed it within " +
           std::to_string(options_.wait_timeout.count()) + " ms (WAIT); it may not survive a failover");
     }
+  }
+  return Status::ok();
+}
+
+Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                              const ShadowRecord& next, std::string_view event) {
+  if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
+  const std::string& p = options_.key_prefix;
+  std::string record_key = redis_format::shadow_key(p, key.thing, key.shadow);
+  int slot = redis::key_slot(record_key);
+  std::string ttl_ms =
+      next.deleted && options_.tombstone_ttl_s > 0 ? std::to_string(options_.tombstone_ttl_s * 1000) : "0";
+  static const std::string sha1 = redis_format::script_sha1(redis_format::commit_script());
+  Reply result;
+  Status s = run_script(slot, redis_format::commit_script(), sha1,
+                        {record_key, redis_format::index_key(p, key.thing), redis_format::things_key(p, slot),
+                         redis_format::shadow_key(p, key.thing, "")},
+                        {expected ? redis_format::encode_stamp(*expected) : std::string(),
+                         redis_format::encode_record(next), key.shadow, ttl_ms, key.thing,
+                         event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
+                         std::string(event)},
+                        record_key, &result);
+  if (!s.is_ok()) return s;
+  return result.integer == 1 ? Status::ok() : Status::conflict();
+}
+
+// --- items ---------------------------------------------------------------------
+
+namespace {
+
+Status bad_space(std::string_view space) {
+  return Status::invalid_argument("item space '" + std::string(space) +
+                                  "' cannot be stored in Redis: it is empty or contains '{' or '}'");
+}
+
+}  // namespace
+
+Status RedisStore::get_item(std::string_view space, std::string_view key, std::string* value) {
+  if (!redis_format::valid_thing(space)) return bad_space(space);
+  std::string h = redis_format::item_values_key(options_.key_prefix, space);
+  std::vector<Reply> replies;
+  Status s = client_->run(redis::key_slot(h), {{"HGET", h, std::string(key)}}, &replies, Mode::kRead);
+  if (!s.is_ok()) return s;
+  if (replies[0].is_nil()) return Status::not_found();
+  if (replies[0].type != Reply::Type::kString) return unexpected("HGET", replies[0]);
+  *value = std::move(replies[0].str);
+  return Status::ok();
+}
+
+Status RedisStore::put_item(std::string_view space, std::string_view key, std::string_view value, ItemWrite mode) {
+  if (!redis_format::valid_thing(space)) return bad_space(space);
+  const std::string& p = options_.key_prefix;
+  std::string h = redis_format::item_values_key(p, space);
+  static const std::string sha1 = redis_format::script_sha1(redis_format::item_put_script());
+  Reply result;
+  Status s = run_script(redis::key_slot(h), redis_format::item_put_script(), sha1,
+                        {h, redis_format::item_index_key(p, space)},
+                        {std::string(key), std::string(value), mode == ItemWrite::kIfAbsent ? "1" : "0"},
+                        "item " + std::string(space) + "/" + std::string(key), &result);
+  if (!s.is_ok()) return s;
+  return result.integer == 1 ? Status::ok() : Status::conflict();
+}
+
+Status RedisStore::delete_item(std::string_view space, std::string_view key) {
+  if (!redis_format::valid_thing(space)) return bad_space(space);
+  const std::string& p = options_.key_prefix;
+  std::string h = redis_format::item_values_key(p, space);
+  static const std::string sha1 = redis_format::script_sha1(redis_format::item_delete_script());
+  Reply result;
+  return run_script(redis::key_slot(h), redis_format::item_delete_script(), sha1,
+                    {h, redis_format::item_index_key(p, space)}, {std::string(key)},
+                    "item " + std::string(space) + "/" + std::string(key), &result);
+}
+
+Status RedisStore::list_items(std::string_view space, std::string_view prefix, std::string_view after, size_t limit,
+                              std::vector<Item>* items, bool* more) {
+  items->clear();
+  *more = false;
+  if (!redis_format::valid_thing(space)) return bad_space(space);
+  const std::string& p = options_.key_prefix;
+  std::string h = redis_format::item_values_key(p, space), z = redis_format::item_index_key(p, space);
+  auto [min, max] = redis_format::item_range(prefix, after);
+  int slot = redis::key_slot(h);
+  std::vector<Reply> replies;
+  Status s = client_->run(slot, {{"ZRANGE", z, min, max, "BYLEX", "LIMIT", "0", std::to_string(limit + 1)}},
+                          &replies, Mode::kRead);
+  if (!s.is_ok()) return s;
+  if (replies[0].type != Reply::Type::kArray) return unexpected("ZRANGE", replies[0]);
+  std::vector<std::string> keys;
+  for (const Reply& e : replies[0].elements) keys.push_back(e.str);
+  *more = keys.size() > limit;
+  if (*more) keys.resize(limit);
+  if (keys.empty()) return Status::ok();
+  Command hmget{"HMGET", h};
+  hmget.insert(hmget.end(), keys.begin(), keys.end());
+  s = client_->run(slot, {hmget}, &replies, Mode::kRead);
+  if (!s.is_ok()) return s;
+  if (replies[0].type != Reply::Type::kArray || replies[0].elements.size() != keys.size())
+    return unexpected("HMGET", replies[0]);
+  for (size_t i = 0; i < keys.size(); ++i) {
+    // Deleted between the two reads: left out, as if listed a moment later.
+    if (replies[0].elements[i].is_nil()) continue;
+    items->push_back(Item{std::move(keys[i]), std::move(replies[0].elements[i].str)});
   }
   return Status::ok();
 }

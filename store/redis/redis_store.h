@@ -12,7 +12,17 @@
 //   <p>tx:{tag(s)}     zset    things of slot s with at least one live shadow
 //                              (list_shadows merges the 16384 of them)
 //   <p>ev:{T}          shard channel for events (compare_and_set_with_event)
+//   <p>ih:{S}          hash    the items of space S: key -> value
+//   <p>iz:{S}          zset    the item keys of space S (score 0, byte order)
 // <p> is the key prefix (empty by default; tests give each store its own).
+//
+// Items (the other features' records, store.h) are kept per space, all of a
+// space in one slot: listing by prefix is one ZRANGE BYLEX, and a write
+// updates value and index atomically (a small script, WAIT-gated like
+// shadows). The price: one space lives on one master, so a space with very
+// many items or a very high write rate is bounded by one master (tens of
+// thousands of writes a second); such a feature should split its records
+// over several spaces.
 //
 // Writes. compare_and_set runs one Lua script on the slot's master that
 // compares the stored (version, deleted) stamp with the expected one, writes
@@ -108,6 +118,16 @@ class RedisStore final : public Store {
   Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                            bool* more) override;
 
+  // Items (store.h). A space name may not contain '{' or '}'
+  // (kInvalidArgument). put_item and delete_item are WAIT-gated like
+  // compare_and_set.
+  Status get_item(std::string_view space, std::string_view key, std::string* value) override;
+  Status put_item(std::string_view space, std::string_view key, std::string_view value,
+                  ItemWrite mode = ItemWrite::kReplace) override;
+  Status delete_item(std::string_view space, std::string_view key) override;
+  Status list_items(std::string_view space, std::string_view prefix, std::string_view after, size_t limit,
+                    std::vector<Item>* items, bool* more) override;
+
   // compare_and_set that, when it writes, also publishes `event` on the
   // thing's shard channel (redis_format::event_channel) inside the same
   // script: the event goes out if and only if the write happened, and
@@ -135,6 +155,13 @@ class RedisStore final : public Store {
 
  private:
   RedisStore(const RedisStoreOptions& options, std::unique_ptr<redis::ClusterClient> client);
+  // Runs one of our scripts (EVALSHA, falling back to EVAL on NOSCRIPT) on
+  // the master of `slot`, followed by WAIT when wait_replicas > 0. Returns
+  // the script's reply in *result; an error when the outcome is unknown
+  // (no reply, or WAIT not confirmed) or Redis refused the script.
+  // `what` names the write in error messages.
+  Status run_script(int slot, const std::string& script, const std::string& sha1, std::vector<std::string> keys,
+                    std::vector<std::string> args, const std::string& what, redis::Reply* result);
   // Reads one command per entry (slot, command) with as few round trips as
   // possible: one pipeline per master, then single retried reads for any
   // reply that was redirected or refused.
@@ -180,9 +207,18 @@ std::string encode_stamp(const RecordStamp& stamp);
 // kIoError (with a reason) for short values, unknown formats, bad digits.
 Status decode_record(std::string_view value, ShadowRecord* out);
 
-// The compare-and-set script (Lua), and its SHA1 as EVALSHA wants it.
+// Item keys: the values (hash) and the key index (sorted set) of a space.
+std::string item_values_key(std::string_view prefix, std::string_view space);
+std::string item_index_key(std::string_view prefix, std::string_view space);
+// The ZRANGE BYLEX bounds of "keys starting with `prefix`, strictly after
+// `after`": {min, max}.
+std::pair<std::string, std::string> item_range(std::string_view prefix, std::string_view after);
+
+// The scripts (Lua), and their SHA1 as EVALSHA wants it.
 const std::string& commit_script();
-const std::string& commit_script_sha1();
+const std::string& item_put_script();
+const std::string& item_delete_script();
+std::string script_sha1(const std::string& script);
 
 }  // namespace redis_format
 

@@ -332,4 +332,73 @@ inline void concurrent_compare_and_set(Store& store, int threads, int increments
   CHECK(out.document == live(static_cast<uint64_t>(threads * increments)).document);
 }
 
+inline std::vector<std::string> item_keys(Store& s, std::string_view space, std::string_view prefix,
+                                          std::string_view after = "", size_t limit = 100,
+                                          bool* more_out = nullptr) {
+  std::vector<Item> items;
+  bool more = true;
+  Status st = s.list_items(space, prefix, after, limit, &items, &more);
+  INFO(st.message());
+  REQUIRE(st.is_ok());
+  if (more_out) *more_out = more;
+  std::vector<std::string> keys;
+  for (const Item& i : items) keys.push_back(i.key);
+  return keys;
+}
+
+// Items: get/put/delete, put-if-absent, listing by prefix with paging,
+// isolation from shadows and between spaces.
+inline void items(Store& s) {
+  std::string v;
+  CHECK(s.get_item("rules", "r1", &v).is_not_found());
+  REQUIRE(s.put_item("rules", "r1", "one").is_ok());
+  REQUIRE(s.get_item("rules", "r1", &v).is_ok());
+  CHECK(v == "one");
+  // Replace by default; kIfAbsent refuses an existing item and writes nothing.
+  REQUIRE(s.put_item("rules", "r1", "uno").is_ok());
+  CHECK(s.put_item("rules", "r1", "ichi", ItemWrite::kIfAbsent).is_conflict());
+  REQUIRE(s.get_item("rules", "r1", &v).is_ok());
+  CHECK(v == "uno");
+  CHECK(s.put_item("rules", "r2", std::string("bin\0ary", 7), ItemWrite::kIfAbsent).is_ok());
+  REQUIRE(s.get_item("rules", "r2", &v).is_ok());
+  CHECK(v == std::string("bin\0ary", 7));
+
+  // Spaces are separate, and items are not shadows.
+  REQUIRE(s.put_item("rulesx", "r0", "other space").is_ok());
+  REQUIRE(s.put_item("presence", "r1", "p").is_ok());
+  CHECK(item_keys(s, "rules", "") == std::vector<std::string>{"r1", "r2"});
+  std::vector<StoreKey> shadows;
+  bool more = true;
+  REQUIRE(s.list_shadows({}, 10, &shadows, &more).is_ok());
+  CHECK(shadows.empty());
+
+  // Prefix and paging.
+  for (const char* k : {"job/a", "job/b", "job/c", "jobs", "x"}) REQUIRE(s.put_item("fleet", k, k).is_ok());
+  CHECK(item_keys(s, "fleet", "job/") == std::vector<std::string>{"job/a", "job/b", "job/c"});
+  CHECK(item_keys(s, "fleet", "job/", "job/a") == std::vector<std::string>{"job/b", "job/c"});
+  CHECK(item_keys(s, "fleet", "job/", "job/c").empty());
+  CHECK(item_keys(s, "fleet", "job/", "a").size() == 3);  // `after` before the prefix
+  CHECK(item_keys(s, "fleet", "job/", "z").empty());      // `after` past it
+  CHECK(item_keys(s, "fleet", "job/", "", 2, &more) == std::vector<std::string>{"job/a", "job/b"});
+  CHECK(more);
+  CHECK(item_keys(s, "fleet", "job/", "job/b", 2, &more) == std::vector<std::string>{"job/c"});
+  CHECK_FALSE(more);
+
+  REQUIRE(s.delete_item("fleet", "job/b").is_ok());
+  REQUIRE(s.delete_item("fleet", "never-there").is_ok());
+  CHECK(item_keys(s, "fleet", "job/") == std::vector<std::string>{"job/a", "job/c"});
+  CHECK(item_keys(s, "fleet", "") == std::vector<std::string>{"job/a", "job/c", "jobs", "x"});
+
+  // Prefixes ending in 0xff bytes, and keys with any bytes.
+  const std::string ff("a\xff", 2), ff1("a\xff\x01", 3), ff2("a\xff\xff", 3), b("b");
+  for (const std::string& k : {ff, ff1, ff2, b, std::string("a\0", 2)}) REQUIRE(s.put_item("bytes", k, k).is_ok());
+  CHECK(item_keys(s, "bytes", ff) == std::vector<std::string>{ff, ff1, ff2});
+  CHECK(item_keys(s, "bytes", ff2) == std::vector<std::string>{ff2});
+  CHECK(item_keys(s, "bytes", ff, ff1) == std::vector<std::string>{ff2});
+  CHECK(item_keys(s, "bytes", "a") == std::vector<std::string>{std::string("a\0", 2), ff, ff1, ff2});
+  REQUIRE(s.get_item("bytes", std::string("a\0", 2), &v).is_ok());
+  CHECK(v == std::string("a\0", 2));
+}
+
+
 }  // namespace shadow::store_contract

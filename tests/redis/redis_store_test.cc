@@ -62,6 +62,28 @@ TEST_CASE("redis store contract: concurrent compare_and_set", "[contract]") {
   store_contract::concurrent_compare_and_set(*store, 4, 150);
 }
 
+TEST_CASE("redis store contract: items", "[contract]") {
+  auto store = cluster().open_store();
+  store_contract::items(*store);
+}
+
+TEST_CASE("redis store: items are WAIT-gated and refuse braces in the space", "[contract]") {
+  RedisStoreOptions o = cluster().store_options();
+  o.wait_replicas = 2;  // more than there are: never confirmed
+  o.wait_timeout = std::chrono::milliseconds(100);
+  auto store = cluster().open_store(o);
+  Status p = store->put_item("rules", "r1", "v");
+  CHECK(p.code() == Status::Code::kUnavailable);
+  CHECK_THAT(p.message(), Catch::Contains("outcome unknown") && Catch::Contains("rules/r1"));
+  // Refused by put-if-absent: nothing written, nothing to confirm.
+  CHECK(store->put_item("rules", "r1", "w", ItemWrite::kIfAbsent).is_conflict());
+  CHECK(store->delete_item("rules", "r1").code() == Status::Code::kUnavailable);
+  CHECK(store->counters().unconfirmed_writes == 2);
+  std::string v;
+  CHECK(store->get_item("a{b", "k", &v).code() == Status::Code::kInvalidArgument);
+  CHECK(store->put_item("", "k", "v").code() == Status::Code::kInvalidArgument);
+}
+
 TEST_CASE("redis store: list_shadows merges things from every master", "[contract]") {
   auto store = cluster().open_store();
   std::set<std::string> expected;

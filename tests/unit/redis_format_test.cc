@@ -35,6 +35,22 @@ TEST_CASE("redis format: keys share the thing's slot and are pinned", "[redis]")
   CHECK_FALSE(valid_thing("a}b"));
 }
 
+TEST_CASE("redis format: item keys and listing ranges", "[redis]") {
+  using namespace redis_format;
+  CHECK(item_values_key("p:", "rules") == "p:ih:{rules}");
+  CHECK(item_index_key("p:", "rules") == "p:iz:{rules}");
+  CHECK(redis::key_slot(item_values_key("", "rules")) == redis::key_slot(item_index_key("x", "rules")));
+  using R = std::pair<std::string, std::string>;
+  CHECK(item_range("", "") == R{"-", "+"});
+  CHECK(item_range("job/", "") == R{"[job/", "(job0"});
+  CHECK(item_range("job/", "job/a") == R{"(job/a", "(job0"});
+  CHECK(item_range("job/", "a") == R{"[job/", "(job0"});   // `after` before the prefix
+  CHECK(item_range("job/", "z") == R{"(z", "(job0"});      // past it: an empty range
+  CHECK(item_range("", "k") == R{"(k", "+"});
+  CHECK(item_range(std::string("a\xff", 2), "") == R{std::string("[a\xff", 3), "(b"});
+  CHECK(item_range(std::string("\xff\xff", 2), "") == R{std::string("[\xff\xff", 3), "+"});
+}
+
 TEST_CASE("redis format: values are pinned and round-trip", "[redis]") {
   using namespace redis_format;
   ShadowRecord r;
@@ -98,7 +114,8 @@ TEST_CASE("redis format: the commit script checks before it writes", "[redis]") 
   REQUIRE(first_write != std::string::npos);
   CHECK(s.rfind("return 0", first_write) != std::string::npos);
   CHECK(s.find("SHADOWCORRUPT") < first_write);
-  CHECK(commit_script_sha1().size() == 40);
+  CHECK(script_sha1(commit_script()).size() == 40);
+  CHECK(script_sha1("") == "da39a3ee5e6b4b0d3255bfef95601890afd80709");
 }
 
 TEST_CASE("redis store: options are checked at open", "[redis]") {
