@@ -361,7 +361,8 @@ class DockerStack(unittest.TestCase):
     def test_9_restart_keeps_shadows_and_keys(self):
         client = self.iot_data()
         before = json.loads(client.get_thing_shadow(thingName="dev1")["payload"].read())
-        ca = open(os.path.join(self.work, "stack-certs", "ca.crt")).read()
+        with open(os.path.join(self.work, "stack-certs", "ca.crt")) as f:
+            ca = f.read()
 
         def unchanged(what):
             self.stack.wait_healthy()
