@@ -1,7 +1,7 @@
 """The fenced command blocks of the user documentation, and the blocks that
 tests/docker/test_docs.py runs for real (RUN).
 
-Every user document is scanned: README.md, docs/*.md, docker/README.md,
+Every user document is scanned: README.md, docs/**/*.md, docker/README.md,
 examples/README.md and tests/*/README.md. A block is a shell block
 (```sh, ```bash, ```shell, ```console) or a ```python block; test_docs.py
 fails when one of its commands is neither run here nor listed in its
@@ -23,7 +23,7 @@ SHELL_LANGS = {"sh", "bash", "shell", "console"}
 def user_docs():
     """Every user document, in a stable order."""
     paths = [os.path.join(harness.REPO, "README.md")]
-    paths += sorted(glob.glob(os.path.join(harness.REPO, "docs", "*.md")))
+    paths += sorted(glob.glob(os.path.join(harness.REPO, "docs", "**", "*.md"), recursive=True))
     paths += [os.path.join(harness.REPO, d, "README.md") for d in ("docker", "examples")]
     paths += sorted(glob.glob(os.path.join(harness.REPO, "tests", "*", "README.md")))
     return [p for p in paths if os.path.isfile(p)]
@@ -102,7 +102,42 @@ def block_keys(lang, body):
 # allow_exit: {command: status} a command may also end with.
 # errexit: False for a block that inspects $? itself.
 # expect: text its output must contain.
+# output: True when the plain ``` block right after it shows what the block
+#         prints: each of its lines must match an output line, in order, with
+#         timestamps as the only free values and `…` standing for any text.
+# The mosquitto clients (mosquitto_pub, _sub, _rr) of every block reach the
+# block's broker without -h/-p: their default options come from
+# $XDG_CONFIG_HOME/<client>, a documented feature of the clients.
 RUN = {
+    # docs/mqtt-api.md: each example uses a thing of its own on the shared
+    # broker; the output block after it shows what it prints.
+    ("docs/mqtt-api.md", "mosquitto_rr -t 'lamp-short/shadow/update' -e '$aws/things/lamp-short/shadow/update/documents' "
+                         "-m '{\"state\":{\"reported\":{\"on\":true}}}' -W 5"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-get/shadow/get' -e "
+                         "'$aws/things/lamp-get/shadow/get/rejected' -m '{\"clientToken\":\"g1\"}' -W 5"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-upd/shadow/update' -e "
+                         "'$aws/things/lamp-upd/shadow/update/accepted' -W 5 -m '{\"state\":{\"desired\":"
+                         "{\"color\":\"red\",\"dim\":{\"level\":3,\"steps\":[1,2]}},\"reported\":null},"
+                         "\"clientToken\":\"u1\"}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-delta/shadow/update' -m "
+                         "'{\"state\":{\"desired\":{\"color\":\"red\",\"level\":3}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-docs/shadow/update' -m "
+                         "'{\"state\":{\"reported\":{\"color\":\"green\"}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-read/shadow/update' -m "
+                         "'{\"state\":{\"desired\":{\"color\":\"red\"},\"reported\":{\"color\":\"green\","
+                         "\"on\":true}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-del/shadow/update' -m "
+                         "'{\"state\":{\"reported\":{\"on\":true}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-err/shadow/update' -e "
+                         "'$aws/things/lamp-err/shadow/update/rejected' -W 5 -m '{\"state\":'"): {
+        "broker": "sigv4", "output": True},
     ("docs/operations.md", "scripts/run-broker.sh"): {"broker": None},
     ("docs/operations.md", "cmake --install build --prefix /usr/local"): {
         "broker": None,

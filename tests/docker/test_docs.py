@@ -6,10 +6,12 @@
   the examples. Each documented output block must appear in what the commands
   print, line by line in order, with timestamps as the only free values and
   `…` standing for any text.
-- The blocks listed in doc_blocks.RUN (docs/rest-api.md, docs/shadowctl.md,
-  docs/operations.md) run with bash or python3 against brokers started with
-  scripts/run-broker.sh on free ports, one with the REST API and the
-  credentials file of docs/configuration.md.
+- The blocks listed in doc_blocks.RUN (docs/mqtt-api.md, docs/rest-api.md,
+  docs/shadowctl.md, docs/operations.md) run with bash or python3 against
+  brokers started with scripts/run-broker.sh on free ports, one with the REST
+  API and the credentials file of docs/configuration.md. Where a block's
+  entry says so, the output block after it must match what it prints, as in
+  the tour.
 - Every shell block (```sh, ```bash, ```shell, ```console) and ```python
   block of every user document (README.md, docs/*.md, docker/README.md,
   examples/README.md, tests/*/README.md) is accounted for: its commands
@@ -64,20 +66,20 @@ ELSEWHERE = {
     "ctest --test-dir build -R '^docker\\.'": "CI: scripts/test.sh runs every ctest entry",
     "scripts/gen-certs.sh certs sensor-17 sensor-18":
         "docker.stack_broker (through init-certs.sh) and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR DEVICE...",
-    # docs/benchmarks.md: benchmark runs take minutes; CI builds the same
-    # targets and smoke-tests the load generator.
+    # docs/benchmarks.md and docs/benchmarks/*.md: benchmark runs take minutes.
+    # engine_bench is opt-in (SHADOW_BUILD_BENCHMARKS), so CI does not build it;
+    # CI builds the load tools and smoke-tests shadow_loadgen.
     "cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSHADOW_BUILD_BENCHMARKS=ON":
-        "CI: scripts/build.sh configures the same CMakeLists",
-    "cmake --build build-bench -j2 --target engine_bench": "CI: scripts/build.sh builds engine_bench",
+        "not run: the opt-in benchmark build (needs libbenchmark-dev); CI configures the same CMakeLists without it",
+    "cmake --build build-bench -j2 --target engine_bench": "not run: engine_bench is opt-in and not built by CI",
     "./build-bench/tools/engine_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true":
-        "not run (a benchmark of minutes); CI builds engine_bench",
+        "not run (a benchmark of minutes; engine_bench is opt-in)",
     "cmake -S . -B build-bench-prof -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-g -DSHADOW_BUILD_TESTS=OFF "
-    "-DSHADOW_BUILD_BENCHMARKS=ON":
-        "CI: scripts/build.sh configures the same CMakeLists",
-    "cmake --build build-bench-prof -j2 --target engine_bench": "CI: scripts/build.sh builds engine_bench",
+    "-DSHADOW_BUILD_BENCHMARKS=ON": "not run: the opt-in benchmark build, for profiling",
+    "cmake --build build-bench-prof -j2 --target engine_bench": "not run: engine_bench is opt-in and not built by CI",
     "valgrind --tool=callgrind --toggle-collect='*run_requests*' --callgrind-out-file=cg.out "
     "./build-bench-prof/tools/engine_bench --benchmark_filter=BM_UpdatePartial/ --benchmark_min_time=0.05":
-        "not run (a profiling session); CI builds engine_bench",
+        "not run (a profiling session of the opt-in engine_bench)",
     "callgrind_annotate --inclusive=yes cg.out | less": "not run (reads the profile above)",
     "cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2": "CI: scripts/build.sh",
     "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2": "CI: scripts/build.sh",
@@ -86,7 +88,9 @@ ELSEWHERE = {
         "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
     "$B --start-broker --plugin $P --sync-writes --connections 20 --inflight 10 --payload-bytes 500 --qos 1 --duration 10":
         "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
-    "$B --start-broker --plugin $P [--sync-writes] --connections 20 --inflight 10 --payload-bytes 500 --qos 1 "
+    "$B --start-broker --plugin $P --connections 20 --inflight 10 --payload-bytes 500 --qos 1 --duration 10 "
+    "--rate 2000": "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
+    "$B --start-broker --plugin $P --sync-writes --connections 20 --inflight 10 --payload-bytes 500 --qos 1 "
     "--duration 10 --rate 2000": "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
     "build/tools/shadow_loadgen --start-broker --baseline --connections 20 --inflight 10 --payload-bytes 500 "
     "--qos 1 --duration 10": "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
@@ -172,6 +176,27 @@ def tour_blocks():
     return section
 
 
+def output_after(path, line):
+    """The lines of the plain ``` block right after the block at `line` of
+    `path` (what the block prints), or None."""
+    blocks = sh_blocks(path)
+    for i, (n, _lang, _body) in enumerate(blocks):
+        if n == line and i + 1 < len(blocks) and blocks[i + 1][1] == "":
+            return [l for l in blocks[i + 1][2].split("\n") if l.strip()]
+    return None
+
+
+def mosquitto_client_config(directory, port):
+    """An XDG_CONFIG_HOME under `directory` whose files give mosquitto_pub,
+    mosquitto_sub and mosquitto_rr the broker on `port` as their default."""
+    xdg = os.path.join(directory, "xdg")
+    os.makedirs(xdg, exist_ok=True)
+    for client in ("mosquitto_pub", "mosquitto_sub", "mosquitto_rr"):
+        with open(os.path.join(xdg, client), "w") as f:
+            f.write("-h 127.0.0.1\n-p %d\n" % port)
+    return xdg
+
+
 def line_pattern(documented):
     """A regex for one documented output line: timestamps are free, `…` is
     any text, everything else literal."""
@@ -194,6 +219,18 @@ class Lines:
         for line in self.proc.stdout:
             self.q.put(line.rstrip("\n"))
         self.q.put(None)
+
+    @classmethod
+    def of(cls, lines):
+        """The lines a command already printed."""
+        collected = cls.__new__(cls)
+        collected.proc = None
+        collected.q = queue.Queue()
+        for line in lines:
+            collected.q.put(line)
+        collected.q.put(None)
+        collected.seen = []
+        return collected
 
     def expect(self, documented, timeout=WAIT_S, what="output"):
         """Consumes lines until every documented line matched, in order."""
@@ -228,11 +265,7 @@ class ReadmeTour(unittest.TestCase):
         assert len(run_broker) == 1, run_broker
         cls.start_broker(shlex.split(run_broker[0])[1:])
         # Default port of the mosquitto clients, read from their config files.
-        cls.xdg = os.path.join(cls.tmp, "xdg")
-        os.makedirs(cls.xdg)
-        for client in ("mosquitto_pub", "mosquitto_sub", "mosquitto_rr"):
-            with open(os.path.join(cls.xdg, client), "w") as f:
-                f.write("-h 127.0.0.1\n-p %d\n" % cls.port)
+        cls.xdg = mosquitto_client_config(cls.tmp, cls.port)
 
     @classmethod
     def start_broker(cls, args):
@@ -346,13 +379,7 @@ class ReadmeTour(unittest.TestCase):
                     self.assertIsNotNone(watcher, where)
                     watcher.expect(documented, what=where)
                 else:
-                    collected = Lines.__new__(Lines)
-                    collected.q = queue.Queue()
-                    for l in out:
-                        collected.q.put(l)
-                    collected.q.put(None)
-                    collected.seen = []
-                    collected.expect(documented, what=where)
+                    Lines.of(out).expect(documented, what=where)
                 i += 2
             else:
                 i += 1
@@ -414,14 +441,15 @@ class OtherDocumentsRun(unittest.TestCase):
             if entry is None:
                 continue
             with self.subTest(block="%s:%d" % (rel, n)):
-                self.run_block("%s:%d" % (rel, n), lang, body, entry)
+                self.run_block("%s:%d" % (rel, n), lang, body, entry, output_after(path, n))
             ran += 1
         self.assertEqual(ran, len(doc_blocks.RUN))
 
-    def run_block(self, where, lang, body, entry):
+    def run_block(self, where, lang, body, entry, documented):
         work = tempfile.mkdtemp(prefix="block-", dir=self.tmp)
         brokers = []
         endpoint_broker = self.sigv4 if entry.get("broker") == "sigv4" else None
+        mqtt_broker = endpoint_broker
         try:
             script = []
             if lang != "python":
@@ -431,6 +459,7 @@ class OtherDocumentsRun(unittest.TestCase):
                     if cmd.startswith("scripts/run-broker.sh"):
                         b = doc_blocks.RunBroker(shlex.split(cmd)[1:], work, "broker%d" % len(brokers))
                         brokers.append(b)
+                        mqtt_broker = b
                         if b.http_port:
                             endpoint_broker = b
                         continue
@@ -438,6 +467,8 @@ class OtherDocumentsRun(unittest.TestCase):
                         cmd = "%s || test $? -eq %d" % (cmd, entry["allow_exit"][cmd])
                     script.append(cmd)
             env = dict(os.environ, PATH=self.bin + ":/usr/bin:/bin", **self.keys)
+            if mqtt_broker is not None:
+                env["XDG_CONFIG_HOME"] = mosquitto_client_config(work, mqtt_broker.port)
             subs = {"/etc/mosquitto/shadow-credentials": self.creds}
             if endpoint_broker is not None:
                 env["SHADOWCTL_ENDPOINT"] = "http://127.0.0.1:%d" % endpoint_broker.http_port
@@ -467,6 +498,9 @@ class OtherDocumentsRun(unittest.TestCase):
                              % (where, r.returncode, argv[-1], r.stdout, r.stderr))
             for text in entry.get("expect", []):
                 self.assertIn(text, r.stdout, "%s: output lacks %r" % (where, text))
+            if entry.get("output"):
+                self.assertIsNotNone(documented, "%s: no output block follows it" % where)
+                Lines.of(r.stdout.splitlines()).expect(documented, timeout=0, what=where)
             if "check_dir" in entry:
                 self.assertTrue(os.path.isdir(os.path.join(work, entry["check_dir"])), where)
         finally:

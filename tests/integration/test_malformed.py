@@ -6,7 +6,8 @@ Update payloads are all invalid by construction (so each must be rejected).
 Get and delete ignore payloads they cannot use, so those requests are valid:
 gets are answered with the document, deletes target things without a shadow
 and are answered 404 (one deliberate delete of a separate shadow checks that a
-garbage delete payload is ignored, as §3.3 says)."""
+garbage delete payload is ignored, as docs/mqtt-api.md#get-and-delete-requests
+says)."""
 
 import collections
 import json

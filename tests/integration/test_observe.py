@@ -1,5 +1,5 @@
 """Shadow requests are ordinary MQTT messages: the plugin observes them and
-does not swallow them (§1.2), and a retained request is not kept as a
+does not swallow them (docs/mqtt-api.md#requests-are-observed-not-consumed), and a retained request is not kept as a
 retained message."""
 
 import socket
@@ -84,7 +84,7 @@ class RequestsAreObserved(BrokerTestCase):
         self.assertEqual(device.barrier(p)["version"], 3)
 
     def test_will_message_on_update_topic_is_delivered_not_applied(self):
-        # PRODUCT default (spec §1.2): like AWS, a Last Will addressed to a
+        # Like AWS, a Last Will addressed to a
         # shadow request topic reaches subscribers but is not processed.
         p = prefix("will1")
         listener = self.client("listener", p + "/update", p + "/update/accepted",

@@ -1,5 +1,5 @@
-"""Every rejected case of the specification (§3.2, §9, TV-16..TV-37) over the
-wire: exact error document, clientToken echo rules, and that a rejected
+"""The payload errors and 404s of docs/mqtt-api.md#errors (and the rejections
+of tests/vectors/TV-16..TV-37) over the wire: exact error document, clientToken echo rules, and that a rejected
 request changes nothing (no accepted/delta/documents; same document on get)."""
 
 import json

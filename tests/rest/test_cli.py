@@ -1,5 +1,6 @@
 """The AWS CLI v2 (Debian's /usr/bin/aws) against the REST API, configured
-only through the environment and --endpoint-url (research interop.md §5).
+only through the environment and --endpoint-url, as a user pointing existing
+scripts at the broker would (docs/rest-api.md#aws-cli-v2).
 CLI v2 treats blob parameters as base64, hence --cli-binary-format
 raw-in-base64-out; get/update/delete write the body to an outfile."""
 

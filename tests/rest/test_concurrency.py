@@ -1,7 +1,7 @@
-"""REST and MQTT writers updating one shadow at the same time (issue 4,
-"Concurrency"): updates without a version field must all be applied, one
-version each, with no lost write, and the update/documents events an MQTT
-subscriber sees must come in version order."""
+"""REST and MQTT writers updating one shadow at the same time: updates without
+a version field must all be applied, one version each, with no lost write, and
+the update/documents events an MQTT subscriber sees must come in version
+order."""
 
 import json
 import threading

@@ -1,5 +1,5 @@
 """Every typed error a client can provoke arrives as botocore's typed
-exception: the server sends x-amzn-ErrorType and a JSON body (spec §9, §10.3).
+exception: the server sends x-amzn-ErrorType and a JSON body (docs/rest-api.md#responses-and-errors).
 Authentication errors (403) are in test_sigv4.py."""
 
 import json
@@ -186,7 +186,7 @@ class TypedErrors(RestTestCase):
         self.assertRawError(r, 400, "InvalidRequestException")
         doc = json.loads(r.body)
         self.assertEqual(doc["message"], "Missing required node: state")
-        if "code" in doc:  # §10.3: the header decides; an integer code in the body is harmless
+        if "code" in doc:  # botocore takes the code from the header; an integer code in the body is harmless
             self.assertEqual(doc["code"], 400)
 
 

@@ -1,4 +1,4 @@
-"""Malformed or hostile HTTP never stalls MQTT traffic (issue 4): bad paths and
+"""Malformed or hostile HTTP never stalls MQTT traffic: bad paths and
 percent-encoding get a 4xx (never a 5xx, never a crash), an announced 100 MB
 body is refused or the connection closed, and while slow, idle and oversized
 connections are held open an MQTT shadow round trip still answers and the

@@ -1,8 +1,9 @@
-"""REST and MQTT share one store and one version counter (spec §8.7, §10.4):
-REST-accepted updates are published on MQTT (accepted, delta, documents, in
-both topic forms), REST deletes publish delete/accepted, REST errors publish
-nothing, MQTT updates are visible to REST gets, and Publish reaches MQTT
-subscribers or, on a shadow request topic, the shadow service (TV-39)."""
+"""REST and MQTT share one store and one version counter
+(docs/rest-api.md#what-rest-requests-publish-on-mqtt): REST-accepted updates
+are published on MQTT (accepted, delta, documents, in both topic forms), REST
+deletes publish delete/accepted, REST errors publish nothing, MQTT updates are
+visible to REST gets, and Publish reaches MQTT subscribers or, on a shadow
+request topic, the shadow service (tests/vectors/TV-39.json)."""
 
 import json
 import unittest
@@ -150,7 +151,7 @@ class HttpPublish(RestTestCase):
         self.assertEqual(sub.take_one(topic).payload, b"")
 
     def test_publish_with_literal_slashes(self):
-        # Some callers do not percent-encode the topic (§10.2): accept both.
+        # Some callers do not percent-encode the topic: accept both.
         sub = self.client("sub", "rest/pub/literal")
         r = raw_request(self.broker, "POST", "/topics/rest/pub/literal?qos=1", b"lit")
         self.assertEqual(r.status, 200, r)
@@ -175,7 +176,7 @@ class HttpPublish(RestTestCase):
         p = prefix("dev1")
         watcher = self.client("watcher", p + "/update/accepted", p + "/update/rejected")
         r = self.iot.publish(topic="$aws/things/dev1/shadow/update", qos=1, payload=b"60")
-        # HTTP 200 whatever the shadow outcome (§10.2).
+        # HTTP 200 whatever the shadow outcome, as on AWS.
         self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], 200)
         rejected = watcher.take_json(p + "/update/rejected")
         self.assertEqual(rejected, {"code": 400, "message": "Missing required node: state"})

@@ -1,5 +1,5 @@
 """Every iot-data shadow operation through boto3, unchanged except for
-endpoint_url (spec §10.2): get/update/delete of classic and named shadows,
+endpoint_url (docs/rest-api.md#routes): get/update/delete of classic and named shadows,
 ListNamedShadowsForThing across pages, and Publish."""
 
 import json
@@ -74,7 +74,7 @@ class ShadowOperations(RestTestCase):
         self.rest_update("ops3", {"state": {"reported": {"x": 2}}})
         self.assertEqual(self.rest_delete("ops3")["version"], 2)
         again = self.rest_update("ops3", {"state": {"reported": {"x": 3}}})
-        # The version never goes back (§7.2): a re-created shadow is newer.
+        # The version never goes back: a re-created shadow is newer.
         self.assertGreater(again["version"], 2)
         self.assertEqual(self.rest_get("ops3")["state"], {"reported": {"x": 3}})
 
@@ -134,7 +134,7 @@ class ShadowOperations(RestTestCase):
 
 
 class BodyFormats(RestTestCase):
-    """The body of a successful call is the raw document (§10.1)."""
+    """The body of a successful call is the raw document."""
 
     def test_update_body_is_compact_json_in_aws_key_order(self):
         r = self.iot.update_thing_shadow(thingName="fmt1", payload=b'{"state":{"reported":{"a":1}}}')

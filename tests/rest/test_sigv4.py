@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 on the REST API (spec §10.1): requests signed by
+"""AWS Signature Version 4 on the REST API (docs/rest-api.md#authentication): requests signed by
 botocore with a key from plugin_opt_http_credentials_file are served; a wrong
 secret, an unknown key, a request time outside the 15-minute window, a
 missing signature or a tampered body get 403 and change nothing."""

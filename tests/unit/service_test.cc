@@ -1,4 +1,4 @@
-// Service behaviour beyond the spec's vectors: REST channel, listing,
+// Service behaviour beyond the test vectors (tests/vectors): REST channel, listing,
 // tombstone retention, configuration switches, store failures, concurrency.
 #include <catch2/catch.hpp>
 
