@@ -198,11 +198,7 @@ class DockerStack(unittest.TestCase):
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="shadow-e2e-")
         cls.stack = Stack(cls.work)
-        cls.stack.xdg = os.path.join(cls.work, "xdg")
-        os.makedirs(cls.stack.xdg)
-        for client in ("mosquitto_pub", "mosquitto_sub", "mosquitto_rr"):
-            with open(os.path.join(cls.stack.xdg, client), "w") as f:
-                f.write("-h 127.0.0.1\n-p %d\n" % cls.stack.ports["mqtt"])
+        cls.stack.xdg = test_docs.mosquitto_client_config(cls.work, cls.stack.ports["mqtt"])
         say("removing what an interrupted run may have left (down -v)")
         cls.stack.compose("down", "-v", "--remove-orphans", timeout=DOWN_TIMEOUT_S)
         cls.volumes_before = set(docker("volume", "ls", "-q").split())
