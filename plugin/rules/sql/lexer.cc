@@ -128,7 +128,7 @@ class Lexer {
     }
     // One whole UTF-8 character, so that the message shows it intact.
     while (pos_ < text_.size() && (static_cast<unsigned char>(text_[pos_]) & 0xC0) == 0x80) ++pos_;
-    return error(start, "unexpected character");
+    return error(start, "unexpected character '" + std::string(text_.substr(start, pos_ - start)) + "'");
   }
 
   Token identifier(size_t start) {
@@ -160,7 +160,7 @@ class Lexer {
       }
     }
     if (pos_ < text_.size() && is_ident_start(text_[pos_]))
-      return error(start, "a number must not be followed by a letter");
+      return error(start, "a number must not be followed by a letter: " + std::string(text_.substr(start, pos_ - start + 1)));
     Token t = make(TokenKind::kInteger, start);
     const char* end = t.text.data() + t.text.size();
     if (whole) {
@@ -170,7 +170,7 @@ class Lexer {
     // A fraction, an exponent, or an integer beyond 64 bits.
     auto [p, ec] = std::from_chars(t.text.data(), end, t.decimal);
     if (ec != std::errc() || p != end || !std::isfinite(t.decimal))
-      return error(start, "number out of range");
+      return error(start, "number out of range: " + std::string(t.text));
     Datum d = Datum::make_decimal(t.decimal);  // 10.0 is the Int 10 in this SQL version
     if (d.type == Type::kInt) {
       t.integer = d.integer;

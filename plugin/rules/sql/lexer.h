@@ -18,7 +18,7 @@ namespace shadow::rules::sql {
 
 enum class TokenKind : uint8_t {
   kEnd,         // end of text
-  kError,       // what the lexer could not read; `text` says what, `value` why
+  kError,       // what the lexer could not read; `value` says what is wrong
   kIdentifier,  // field or function name (not a reserved keyword)
   kKeyword,     // a reserved keyword; `keyword` says which
   kInteger,     // `integer`

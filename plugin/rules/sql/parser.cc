@@ -142,7 +142,7 @@ class Parser {
   }
   std::nullptr_t syntax(const char* expected) {
     const Token& t = peek();
-    if (t.kind == TokenKind::kError) return fail(t.offset, t.value + " " + describe(t));
+    if (t.kind == TokenKind::kError) return fail(t.offset, t.value);
     return fail(t.offset, std::string("expected ") + expected + " but found " + describe(t));
   }
   std::nullptr_t unsupported(const Token& t, const char* what) { return fail(t.offset, what); }
@@ -405,7 +405,10 @@ class Parser {
       const Token& name = peek();
       if (name.kind != TokenKind::kIdentifier && name.kind != TokenKind::kKeyword) return syntax("a field name after '.'");
       next();
-      if (e->kind != ExprKind::kField && e->kind != ExprKind::kMember) e = unary_node(ExprKind::kMember, e->offset, std::move(e));
+      if (e->kind != ExprKind::kField && e->kind != ExprKind::kMember) {
+        size_t at = e->offset;
+        e = unary_node(ExprKind::kMember, at, std::move(e));
+      }
       e->path.emplace_back(name.text);
     }
     return e;
