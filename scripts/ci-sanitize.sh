@@ -5,8 +5,9 @@
 #     under it; the brokers those tests start load the instrumented plugin
 #     through tests/fuzz/asan-mosquitto.sh, and every sanitizer report a broker
 #     writes fails the stage, even when the test that caused it passed;
-#  2. builds the libFuzzer target shadow_fuzz (clang, ASan + UBSan) and runs it
-#     for a bounded time on the committed seed corpus; any crash, sanitizer
+#  2. builds the libFuzzer targets shadow_fuzz and rules_sql_fuzz (clang,
+#     ASan + UBSan) and runs each for a bounded time on its committed seed
+#     corpus (rules_sql_fuzz with a fixed seed, -seed=1); any crash, sanitizer
 #     report or invariant violation fails the stage.
 # Every step runs even when an earlier one failed; a summary follows.
 #
@@ -14,7 +15,8 @@
 # Environment (all optional):
 #   SHADOW_ASAN_BUILD_DIR   ASan tree            (default: build-asan)
 #   SHADOW_FUZZ_BUILD_DIR   fuzzer tree          (default: build-fuzz)
-#   SHADOW_FUZZ_SECONDS     fuzzing time budget  (default: 60)
+#   SHADOW_FUZZ_SECONDS     fuzzing time budget of shadow_fuzz (default: 60)
+#   SHADOW_RULES_FUZZ_SECONDS  fuzzing time budget of rules_sql_fuzz (default: 60)
 #   SHADOW_SANITIZE_TESTS   ctest regex of the non-unit tests to run under
 #                           ASan (default: '^(integration|rest)\.'; e.g.
 #                           '^(integration|rest|sdk)\.' adds the SDK suite)
@@ -29,6 +31,7 @@ root=$PWD
 asan_dir=${SHADOW_ASAN_BUILD_DIR:-build-asan}
 fuzz_dir=${SHADOW_FUZZ_BUILD_DIR:-build-fuzz}
 fuzz_seconds=${SHADOW_FUZZ_SECONDS:-60}
+rules_fuzz_seconds=${SHADOW_RULES_FUZZ_SECONDS:-60}
 tests_regex=${SHADOW_SANITIZE_TESTS:-'^(integration|rest)\.'}
 # What the tests above run: the unit test binary and the broker plugin (the
 # tools are left to the main build; add them here if a suite under ASan uses them).
@@ -129,7 +132,7 @@ check_broker_reports() {
 build_fuzz() {
   CC=clang CXX=clang++ cmake -S . -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOW_FUZZ=ON \
     -DSHADOW_SANITIZE=ON -DSHADOW_BUILD_BENCHMARKS=OFF &&
-    cmake --build "$fuzz_dir" -j"$jobs" --target shadow_fuzz
+    cmake --build "$fuzz_dir" -j"$jobs" --target shadow_fuzz rules_sql_fuzz
 }
 
 run_fuzz() {
@@ -156,6 +159,31 @@ run_fuzz() {
   return $rc
 }
 
+run_rules_fuzz() {
+  # The rules engine's SQL, templates and rule model. A fixed seed makes the
+  # mutations the same from run to run (the time budget still bounds how
+  # far a run gets).
+  mkdir -p "$work/rules_corpus" "$work/rules_artifacts"
+  cp tests/fuzz/rules_corpus/* "$work/rules_corpus/"
+  local rc
+  ASAN_OPTIONS=detect_leaks=1 \
+    "$fuzz_dir/tests/fuzz/rules_sql_fuzz" -seed=1 -max_total_time="$rules_fuzz_seconds" -rss_limit_mb=2048 \
+    -timeout=30 -dict=tests/fuzz/rules_sql.dict -print_final_stats=1 \
+    -artifact_prefix="$work/rules_artifacts/" "$work/rules_corpus" >"$work/rules_fuzz.log" 2>&1
+  rc=$?
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::' "$work/rules_fuzz.log" || true
+  if [[ $rc -ne 0 ]]; then
+    tail -n 80 "$work/rules_fuzz.log"
+    local a
+    for a in "$work"/rules_artifacts/*; do
+      [[ -f $a ]] || continue
+      log "reproducer $(basename "$a") (base64): $(base64 -w0 "$a")"
+      log "replay: $fuzz_dir/tests/fuzz/rules_sql_fuzz <file>"
+    done
+  fi
+  return $rc
+}
+
 # --- main ----------------------------------------------------------------
 total_start=$(date +%s)
 run_step "install clang + libFuzzer" install_clang
@@ -166,6 +194,7 @@ if run_step "build ASan+UBSan tree ($asan_dir)" build_asan; then
 fi
 if run_step "build fuzzer ($fuzz_dir)" build_fuzz; then
   run_step "fuzz shadow_fuzz for ${fuzz_seconds}s" run_fuzz
+  run_step "fuzz rules_sql_fuzz for ${rules_fuzz_seconds}s (-seed=1)" run_rules_fuzz
 fi
 total=$(( $(date +%s) - total_start ))
 

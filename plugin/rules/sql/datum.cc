@@ -274,7 +274,7 @@ bool append_string(const Datum& d, std::string& out) {
 }
 
 std::string_view arena_copy(std::string_view text, Allocator& arena) {
-  if (text.empty()) return {};
+  if (text.empty()) return std::string_view("", 0);
   char* p = static_cast<char*>(arena.Malloc(text.size()));
   std::memcpy(p, text.data(), text.size());
   return {p, text.size()};
@@ -296,6 +296,8 @@ json::Value to_json(const Datum& d, Allocator& alloc) {
     case Type::kInt: return json::Value(static_cast<int64_t>(d.integer));
     case Type::kDecimal: return json::Value(d.decimal);
     case Type::kString:
+      // An empty view may have no data pointer, which RapidJSON would memcpy from.
+      if (d.string.empty()) return json::Value("", 0, alloc);
       return json::Value(d.string.data(), static_cast<rapidjson::SizeType>(d.string.size()), alloc);
     case Type::kArray:
     case Type::kObject: return copy_json(*d.json, alloc);

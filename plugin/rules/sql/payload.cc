@@ -52,7 +52,10 @@ Payload PayloadParser::parse(std::string_view bytes) {
   doc_.emplace(&*pool_);
   Payload payload;
   payload.bytes = bytes;
-  if (!bytes.empty() && json::parse(bytes, &*doc_) && within_depth(*doc_, kMaxPayloadDepth))
+  // In-situ parsing decodes strings inside a copy of the bytes instead of
+  // copying each one into the pool.
+  text_.assign(bytes);
+  if (!bytes.empty() && json::parse_in_place(text_, &*doc_) && within_depth(*doc_, kMaxPayloadDepth))
     payload.json = &*doc_;
   return payload;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -39,6 +40,7 @@ class PayloadParser {
   Payload parse(std::string_view bytes);
 
  private:
+  std::string text_;  // the bytes being parsed in place: the document's strings point here
   std::vector<char> buffer_;
   std::optional<json::Allocator> pool_;
   std::optional<json::Document> doc_;
