@@ -674,6 +674,9 @@ TEST_CASE("nesting and size limits are errors, not crashes", "[rules]") {
   CHECK(compile_error(nots + "true FROM 'a/b'").find("nested more than 64 levels") != std::string::npos);
   std::string arrays = "SELECT " + std::string(100, '[') + std::string(100, ']') + " FROM 'a/b'";
   CHECK(compile_error(arrays).find("nested more than 64 levels") != std::string::npos);
+  std::string alias = "SELECT 1 AS a";
+  for (int i = 0; i < 70; ++i) alias += ".a";
+  CHECK(compile_error(alias + " FROM 'a/b'").find("an AS name has more than 64 levels") != std::string::npos);
   Runner r;
   std::string sum = "1";
   for (int i = 0; i < 150; ++i) sum += " + 1";

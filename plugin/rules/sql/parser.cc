@@ -204,6 +204,10 @@ class Parser {
           syntax("a name after AS");
           return false;
         }
+        if (item.name.size() == kMaxNesting) {
+          fail(name.offset, "an AS name has more than " + std::to_string(kMaxNesting) + " levels");
+          return false;
+        }
         item.name.push_back(name.kind == TokenKind::kString ? name.value : std::string(name.text));
         next();
       } while (accept(TokenKind::kDot));
