@@ -735,3 +735,24 @@ TEST_CASE("one Output and one PayloadParser serve many messages", "[rules]") {
                                      "-" + std::to_string(i) + "\"}");
   }
 }
+
+TEST_CASE("the Output and the PayloadParser grow their pools and keep working", "[rules]") {
+  auto s = Statement::compile("SELECT *, upper(s) AS u FROM 'a/b'");
+  REQUIRE(s.ok());
+  PayloadParser parser;
+  Output out;
+  MessageContext ctx = make_context();
+  // Sizes up and down: the pools outgrow their first buffers, then reuse them.
+  for (size_t n : {10, 100000, 20, 300000, 5, 50000}) {
+    std::string bytes = R"({"s":")" + std::string(n, 'x') + R"(","list":[)";
+    for (size_t i = 0; i < n / 10; ++i) bytes += (i ? ",\"" : "\"") + std::to_string(i) + "\"";
+    bytes += "]}";
+    Payload p = parser.parse(bytes);
+    REQUIRE(p.json);
+    REQUIRE(s->evaluate(p, ctx, &out));
+    const json::Value& v = out.value();
+    REQUIRE(v["s"].GetStringLength() == n);
+    REQUIRE(v["u"].GetStringLength() == n);
+    REQUIRE(v["list"].Size() == n / 10);
+  }
+}

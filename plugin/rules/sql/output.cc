@@ -23,7 +23,11 @@ json::Allocator& Output::begin() {
   kind_ = Kind::kNoMatch;
   payload_ = {};
   error_.clear();
-  if (pool_->Capacity() > buffer_.size() && pool_->Capacity() <= kMaxKeptBuffer) buffer_.resize(pool_->Capacity());
+  // The pool starts in a buffer that grows to what the largest evaluation
+  // so far needed. The old pool goes first: its first chunk is the buffer.
+  size_t needed = pool_->Capacity();
+  pool_.reset();
+  if (needed > buffer_.size() && needed <= kMaxKeptBuffer) buffer_.resize(needed);
   pool_.emplace(buffer_.data(), buffer_.size());
   return *pool_;
 }

@@ -45,9 +45,11 @@ PayloadParser::PayloadParser() : buffer_(kInitialBuffer) {}
 Payload PayloadParser::parse(std::string_view bytes) {
   doc_.reset();
   // The pool starts in a buffer that grows to what the largest payload so
-  // far needed, so that steady traffic parses without allocating.
-  if (pool_ && pool_->Capacity() > buffer_.size() && pool_->Capacity() <= kMaxKeptBuffer)
-    buffer_.resize(pool_->Capacity());
+  // far needed, so that steady traffic parses without allocating. The old
+  // pool goes first: its first chunk is the buffer.
+  size_t needed = pool_ ? pool_->Capacity() : 0;
+  pool_.reset();
+  if (needed > buffer_.size() && needed <= kMaxKeptBuffer) buffer_.resize(needed);
   pool_.emplace(buffer_.data(), buffer_.size());
   doc_.emplace(&*pool_);
   Payload payload;
