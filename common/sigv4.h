@@ -1,4 +1,4 @@
-// AWS Signature Version 4 verification for the REST API (spec §10.1), so
+// AWS Signature Version 4 verification for the REST API (docs/rest-api.md#authentication), so
 // boto3, the AWS CLI and the other AWS SDKs can call us unchanged.
 //
 // Only the Authorization-header form is supported (not presigned query
@@ -24,7 +24,7 @@
 
 #include "common/credentials.h"
 
-namespace shadow::rest {
+namespace shadow::auth {
 
 // A request as the HTTP server received it. All views must outlive the call.
 struct HttpRequestView {
@@ -100,4 +100,4 @@ std::string sign_sigv4(const HttpRequestView& request, const SigningParams& para
 std::string canonical_uri(std::string_view raw_path);
 std::string canonical_query_string(std::string_view raw_query);
 
-}  // namespace shadow::rest
+}  // namespace shadow::auth

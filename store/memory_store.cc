@@ -1,33 +1,35 @@
 #include "store/memory_store.h"
 
+#include <algorithm>
+
 namespace shadow {
 
-StoreStatus MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
+Status MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = records_.find({key.thing, key.shadow});
-  if (it == records_.end()) return StoreStatus::not_found();
+  if (it == records_.end()) return Status::not_found();
   *out = it->second;
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus MemoryStore::compare_and_set(const StoreKey& key,
+Status MemoryStore::compare_and_set(const StoreKey& key,
                                          const std::optional<RecordStamp>& expected,
                                          const ShadowRecord& next) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failing_writes_ > 0) {
     --failing_writes_;
-    return StoreStatus::io_error("injected write failure");
+    return Status::io_error("injected write failure");
   }
   auto k = std::make_pair(key.thing, key.shadow);
   auto it = records_.find(k);
   std::optional<RecordStamp> actual;
   if (it != records_.end()) actual = stamp_of(it->second);
-  if (actual != expected) return StoreStatus::conflict();
+  if (actual != expected) return Status::conflict();
   records_[k] = next;
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus MemoryStore::list_named(std::string_view thing, std::string_view after, size_t limit,
+Status MemoryStore::list_named(std::string_view thing, std::string_view after, size_t limit,
                                     std::vector<std::string>* names, bool* more) {
   std::lock_guard<std::mutex> lock(mu_);
   names->clear();
@@ -43,10 +45,10 @@ StoreStatus MemoryStore::list_named(std::string_view thing, std::string_view aft
     }
     names->push_back(it->first.second);
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus MemoryStore::list_shadows(const StoreKey& after, size_t limit,
+Status MemoryStore::list_shadows(const StoreKey& after, size_t limit,
                                       std::vector<StoreKey>* keys, bool* more) {
   std::lock_guard<std::mutex> lock(mu_);
   keys->clear();
@@ -62,7 +64,55 @@ StoreStatus MemoryStore::list_shadows(const StoreKey& after, size_t limit,
     }
     keys->push_back(StoreKey{it->first.first, it->first.second});
   }
-  return StoreStatus::ok();
+  return Status::ok();
+}
+
+Status MemoryStore::get_item(std::string_view space, std::string_view key, std::string* value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = items_.find(std::make_pair(std::string(space), std::string(key)));
+  if (it == items_.end()) return Status::not_found();
+  *value = it->second;
+  return Status::ok();
+}
+
+Status MemoryStore::put_item(std::string_view space, std::string_view key, std::string_view value,
+                             ItemWrite mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failing_writes_ > 0) {
+    --failing_writes_;
+    return Status::io_error("injected write failure");
+  }
+  auto [it, added] = items_.try_emplace(std::make_pair(std::string(space), std::string(key)), value);
+  if (!added) {
+    if (mode == ItemWrite::kIfAbsent) return Status::conflict();
+    it->second = std::string(value);
+  }
+  return Status::ok();
+}
+
+Status MemoryStore::delete_item(std::string_view space, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  items_.erase(std::make_pair(std::string(space), std::string(key)));
+  return Status::ok();
+}
+
+Status MemoryStore::list_items(std::string_view space, std::string_view prefix, std::string_view after,
+                               size_t limit, std::vector<Item>* items, bool* more) {
+  std::lock_guard<std::mutex> lock(mu_);
+  items->clear();
+  *more = false;
+  std::string s(space);
+  std::string from = std::max(std::string(prefix), std::string(after));
+  auto it = items_.lower_bound(std::make_pair(s, from));
+  for (; it != items_.end() && it->first.first == s && it->first.second.starts_with(prefix); ++it) {
+    if (it->first.second == after) continue;
+    if (items->size() == limit) {
+      *more = true;
+      break;
+    }
+    items->push_back(Item{it->first.second, it->second});
+  }
+  return Status::ok();
 }
 
 void MemoryStore::fail_next_writes(int n) {

@@ -484,6 +484,27 @@ TEST_CASE("SELECT builds the output document", "[rules]") {
   CHECK(r.run("SELECT * FROM 'a/b'", R"({"q\"k":"line\nbreak","t":10.0})") == R"({"q\"k":"line\nbreak","t":10})");
 }
 
+TEST_CASE("the first rule of docs/rules.md does what the page says", "[rules]") {
+  auto s = Statement::compile(
+      "SELECT topic(3) AS thing, current.state.reported.temp AS temp FROM '$aws/things/+/shadow/update/documents' "
+      "WHERE current.state.reported.temp > 25");
+  REQUIRE(s.ok());
+  CHECK(s->from().matches("$aws/things/dev1/shadow/update/documents"));
+  PayloadParser parser;
+  Output out;
+  MessageContext ctx = make_context();
+  ctx.topic_name = "$aws/things/dev1/shadow/update/documents";
+  std::string hot = R"({"previous":{"state":{"reported":{"temp":24}},"version":1},)"
+                    R"("current":{"state":{"reported":{"temp":27}},"version":2},"timestamp":1700000000})";
+  REQUIRE(s->evaluate(parser.parse(hot), ctx, &out));
+  CHECK(out.to_string() == R"({"thing":"dev1","temp":27})");
+  std::string mild = R"({"current":{"state":{"reported":{"temp":21}},"version":3},"timestamp":1700000001})";
+  CHECK_FALSE(s->evaluate(parser.parse(mild), ctx, &out));
+  auto topic = SubstitutionTemplate::compile("alerts/${topic(3)}");
+  REQUIRE(topic.ok());
+  CHECK(topic->render(parser.parse(hot), ctx) == "alerts/dev1");
+}
+
 TEST_CASE("WHERE decides whether the actions run", "[rules]") {
   Runner r;
   CHECK(r.run("SELECT color AS my_color FROM 'a/b' WHERE temperature > 50 AND color <> 'red'",
