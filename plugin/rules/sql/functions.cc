@@ -1,6 +1,7 @@
 #include "plugin/rules/sql/functions.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <new>
@@ -295,14 +296,13 @@ Datum replace_of(const Datum* args, CallEnv& env) {
 Datum chr_of(const Datum& arg) {
   std::optional<int64_t> code = to_index(arg);
   if (!code || *code < 0 || *code > 127) return Datum();
-  static const char kAscii[128] = {
-      0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-      22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
-      44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65,
-      66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87,
-      88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109,
-      110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};
-  return Datum::of_string(std::string_view(&kAscii[*code], 1));
+  // A view needs storage that outlives the call: one byte per ASCII code.
+  static const std::array<char, 128> kAscii = [] {
+    std::array<char, 128> table{};
+    for (size_t i = 0; i < table.size(); ++i) table[i] = static_cast<char>(i);
+    return table;
+  }();
+  return Datum::of_string(std::string_view(&kAscii[static_cast<size_t>(*code)], 1));
 }
 
 bool is_base64_scheme(const Datum& scheme) {
