@@ -5,12 +5,14 @@
 #     under it; the brokers those tests start load the instrumented plugin
 #     through tests/fuzz/asan-mosquitto.sh, and every sanitizer report a broker
 #     writes fails the stage, even when the test that caused it passed;
-#  2. builds the libFuzzer target shadow_fuzz (clang, ASan + UBSan) and runs it
-#     on the committed seed corpus; any crash, sanitizer report or invariant
-#     violation fails the stage. In CI the run is deterministic: a fixed seed
-#     and a fixed number of executions, so the same commit always explores
-#     the same inputs and a failure can be replayed exactly. Exploring further
-#     (random seed, a time budget) is a separate, documented command:
+#  2. builds the libFuzzer targets shadow_fuzz (the shadow service) and
+#     rules_sql_fuzz (the rules engine's SQL, templates and rule model) with
+#     clang, ASan + UBSan, and runs each on its committed seed corpus; any
+#     crash, sanitizer report or invariant violation fails the stage. In CI
+#     the runs are deterministic: a fixed seed and a fixed number of
+#     executions, so the same commit always explores the same inputs and a
+#     failure can be replayed exactly. Exploring further (random seed, a time
+#     budget) is a separate, documented command:
 #       SHADOW_FUZZ_SECONDS=3600 scripts/ci-sanitize.sh --fuzz-only
 # Every step runs even when an earlier one failed; a summary follows.
 #
@@ -20,6 +22,8 @@
 #   SHADOW_FUZZ_BUILD_DIR   fuzzer tree          (default: build-fuzz)
 #   SHADOW_FUZZ_RUNS        executions of the deterministic CI run, seed 1
 #                           (default: 300000, about a minute here)
+#   SHADOW_RULES_FUZZ_RUNS  the same for rules_sql_fuzz (default: 200000,
+#                           about a minute here)
 #   SHADOW_FUZZ_SECONDS     instead: explore for this long with a random seed
 #   SHADOW_SANITIZE_TESTS   ctest regex of the non-unit tests to run under
 #                           ASan (default: '^(integration|rest)\.'; e.g.
@@ -35,6 +39,7 @@ root=$PWD
 asan_dir=${SHADOW_ASAN_BUILD_DIR:-build-asan}
 fuzz_dir=${SHADOW_FUZZ_BUILD_DIR:-build-fuzz}
 fuzz_runs=${SHADOW_FUZZ_RUNS:-300000}
+rules_fuzz_runs=${SHADOW_RULES_FUZZ_RUNS:-200000}
 fuzz_seconds=${SHADOW_FUZZ_SECONDS:-}
 fuzz_only=false
 case "${1:-}" in
@@ -142,7 +147,7 @@ check_broker_reports() {
 build_fuzz() {
   CC=clang CXX=clang++ cmake -S . -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOW_FUZZ=ON \
     -DSHADOW_SANITIZE=ON -DSHADOW_BUILD_BENCHMARKS=OFF &&
-    cmake --build "$fuzz_dir" -j"$jobs" --target shadow_fuzz
+    cmake --build "$fuzz_dir" -j"$jobs" --target shadow_fuzz rules_sql_fuzz
 }
 
 run_fuzz() {
@@ -174,6 +179,34 @@ run_fuzz() {
   return $rc
 }
 
+run_rules_fuzz() {
+  # The same for the rules engine, on its own scratch copy of its corpus.
+  mkdir -p "$work/rules_corpus" "$work/rules_artifacts"
+  cp tests/fuzz/rules_corpus/* "$work/rules_corpus/"
+  local rc budget
+  if [[ -n $fuzz_seconds ]]; then
+    budget=(-max_total_time="$fuzz_seconds")
+  else
+    budget=(-seed=1 -runs="$rules_fuzz_runs")
+  fi
+  ASAN_OPTIONS=detect_leaks=1 \
+    "$fuzz_dir/tests/fuzz/rules_sql_fuzz" "${budget[@]}" -rss_limit_mb=2048 \
+    -timeout=30 -dict=tests/fuzz/rules_sql.dict -print_final_stats=1 \
+    -artifact_prefix="$work/rules_artifacts/" "$work/rules_corpus" >"$work/rules_fuzz.log" 2>&1
+  rc=$?
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::' "$work/rules_fuzz.log" || true
+  if [[ $rc -ne 0 ]]; then
+    tail -n 80 "$work/rules_fuzz.log"
+    local a
+    for a in "$work"/rules_artifacts/*; do
+      [[ -f $a ]] || continue
+      log "reproducer $(basename "$a") (base64): $(base64 -w0 "$a")"
+      log "replay: echo <base64> | base64 -d > crash && $fuzz_dir/tests/fuzz/rules_sql_fuzz crash"
+    done
+  fi
+  return $rc
+}
+
 # --- main ----------------------------------------------------------------
 total_start=$(date +%s)
 run_step "install clang + libFuzzer" install_clang
@@ -185,8 +218,10 @@ fi
 if run_step "build fuzzer ($fuzz_dir)" build_fuzz; then
   if [[ -n $fuzz_seconds ]]; then
     run_step "fuzz shadow_fuzz for ${fuzz_seconds}s (random seed)" run_fuzz
+    run_step "fuzz rules_sql_fuzz for ${fuzz_seconds}s (random seed)" run_rules_fuzz
   else
     run_step "fuzz shadow_fuzz: ${fuzz_runs} runs, seed 1" run_fuzz
+    run_step "fuzz rules_sql_fuzz: ${rules_fuzz_runs} runs, seed 1" run_rules_fuzz
   fi
 fi
 total=$(( $(date +%s) - total_start ))

@@ -74,6 +74,11 @@ ELSEWHERE = {
     "cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSHADOW_BUILD_BENCHMARKS=ON":
         "not run: the opt-in benchmark build (needs libbenchmark-dev); CI configures the same CMakeLists without it",
     "cmake --build build-bench -j2 --target engine_bench": "not run: engine_bench is opt-in and not built by CI",
+    "cmake --build build-bench -j2 --target engine_bench rules_bench":
+        "not run: engine_bench and rules_bench are opt-in and not built by CI",
+    "cmake --build build-bench -j2 --target rules_bench": "not run: rules_bench is opt-in and not built by CI",
+    "./build-bench/tools/rules_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true":
+        "not run (a benchmark; rules_bench is opt-in)",
     "./build-bench/tools/engine_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true":
         "not run (a benchmark of minutes; engine_bench is opt-in)",
     "cmake -S . -B build-bench-prof -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-g -DSHADOW_BUILD_TESTS=OFF "
