@@ -31,6 +31,8 @@ if ! $build_only; then
   PACKAGES+=(
     catch2 libbenchmark-dev
     python3 python3-paho-mqtt python3-boto3 python3-yaml awscli curl jq
+    # The Debian package: scripts/package.sh and its test (tests/package).
+    dpkg-dev help2man lintian
   )
 fi
 
