@@ -24,8 +24,8 @@ not configured or running as a service, mosquitto-shadow unknown to dpkg and
 port 1883 free. Elsewhere it is skipped and says why; on CI (CI=true) that is a
 failure. Whatever happens, it stops its brokers and purges the package.
 
-invoke-rc.d is replaced, on the PATH that apt passes to the maintainer
-scripts, by a script that records its arguments and does nothing: the test
+invoke-rc.d is replaced, on the PATH that apt gives dpkg and so the maintainer
+scripts (DPkg::Path), by a script that records its arguments and does nothing: the test
 checks which restarts the package asks for, and restarts the broker itself as
 systemd would, so that a broker started by an init script never escapes it.
 """
@@ -54,6 +54,7 @@ THING = "pkg-test"
 MQTT_PORT = 1883  # where Debian's configuration, with no listener, serves
 BROKER_LOG = "/var/log/mosquitto/mosquitto.log"
 BROKER_DB = "/var/lib/mosquitto/mosquitto.db"  # Mosquitto's own persistence
+DPKG_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def port_in_use(port):
@@ -181,9 +182,10 @@ class SystemPackage(unittest.TestCase):
         print("\n=== %s" % text, flush=True)
 
     def apt(self, *args):
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive",
-                   PATH=self.shim + ":" + os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"))
-        proc = subprocess.run(["apt-get", "--yes", "-o", "DPkg::Lock::Timeout=120"] + list(args),
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        # apt runs dpkg, and so the maintainer scripts, with DPkg::Path as PATH.
+        proc = subprocess.run(["apt-get", "--yes", "-o", "DPkg::Lock::Timeout=120",
+                               "-o", "DPkg::Path=%s:%s" % (self.shim, DPKG_PATH)] + list(args),
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=600)
         out = proc.stdout + proc.stderr
         print("\n".join(l for l in out.splitlines() if "Reading database" not in l), flush=True)
@@ -230,7 +232,7 @@ class SystemPackage(unittest.TestCase):
 
     def purge_if_installed(self):
         if debs.dpkg_status() is not None:
-            env = dict(os.environ, PATH=self.shim + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
+            env = dict(os.environ, PATH="%s:%s" % (self.shim, DPKG_PATH))
             subprocess.run(["dpkg", "--purge", debs.PACKAGE], env=env, stdin=subprocess.DEVNULL, timeout=300)
 
     def restore_broker_db(self):
