@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace shadow::rest {
+namespace shadow::auth {
 
 namespace {
 
@@ -31,8 +31,8 @@ std::vector<std::string_view> split_fields(std::string_view line) {
   return fields;
 }
 
-std::string line_error(std::size_t number, const std::string& what) {
-  return "line " + std::to_string(number) + ": " + what;
+Status line_error(std::size_t number, const std::string& what) {
+  return Status::invalid_argument("line " + std::to_string(number) + ": " + what);
 }
 
 }  // namespace
@@ -48,7 +48,7 @@ const std::string* CredentialStore::find_secret(std::string_view access_key_id) 
   return it == secrets_.end() ? nullptr : &it->second;
 }
 
-CredentialsParseResult parse_credentials(std::string_view text) {
+StatusOr<CredentialStore> parse_credentials(std::string_view text) {
   CredentialStore store;
   std::map<std::string, std::size_t, std::less<>> first_line;  // for the duplicate message
   std::size_t number = 0;
@@ -75,12 +75,10 @@ CredentialsParseResult parse_credentials(std::string_view text) {
   return store;
 }
 
-CredentialsLoadResult load_credentials_file(const std::string& path) {
-  auto failure = [&](const std::string& why) {
-    return "credentials file '" + path + "': " + why;
-  };
+StatusOr<LoadedCredentials> load_credentials_file(const std::string& path) {
+  const std::string context = "credentials file '" + path + "'";
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return failure(std::strerror(errno));
+  if (fd < 0) return Status::io_error(context + ": " + std::strerror(errno));
 
   // fstat on the descriptor we read, so the checks apply to that very file.
   struct stat info {};
@@ -110,14 +108,14 @@ CredentialsLoadResult load_credentials_file(const std::string& path) {
     }
   }
   ::close(fd);
-  if (!error.empty()) return failure(error);
+  if (!error.empty()) return Status::io_error(context + ": " + error);
 
-  CredentialsParseResult parsed = parse_credentials(text);
-  if (auto* message = std::get_if<std::string>(&parsed)) return failure(*message);
+  StatusOr<CredentialStore> parsed = parse_credentials(text);
+  if (!parsed.ok()) return parsed.status().with_context(context);
   LoadedCredentials loaded;
-  loaded.store = std::move(std::get<CredentialStore>(parsed));
+  loaded.store = std::move(parsed).value();
   loaded.readable_by_others = (info.st_mode & (S_IRGRP | S_IROTH)) != 0;
   return loaded;
 }
 
-}  // namespace shadow::rest
+}  // namespace shadow::auth

@@ -15,10 +15,11 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
-namespace shadow::rest {
+#include "common/status.h"
+
+namespace shadow::auth {
 
 class CredentialStore {
  public:
@@ -40,10 +41,9 @@ class CredentialStore {
   std::vector<std::string> key_ids_;
 };
 
-// Either the parsed store, or a one-line message naming the offending line
+// The parsed store, or an invalid-argument error naming the offending line
 // ("line 3: ..."). `text` is the whole file content.
-using CredentialsParseResult = std::variant<CredentialStore, std::string>;
-CredentialsParseResult parse_credentials(std::string_view text);
+StatusOr<CredentialStore> parse_credentials(std::string_view text);
 
 struct LoadedCredentials {
   CredentialStore store;
@@ -55,7 +55,6 @@ struct LoadedCredentials {
 // Reads and parses the file at `path`. Errors say which file and why
 // (missing, unreadable, not a regular file, too large, or a parse error with
 // its line number).
-using CredentialsLoadResult = std::variant<LoadedCredentials, std::string>;
-CredentialsLoadResult load_credentials_file(const std::string& path);
+StatusOr<LoadedCredentials> load_credentials_file(const std::string& path);
 
-}  // namespace shadow::rest
+}  // namespace shadow::auth

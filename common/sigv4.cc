@@ -10,7 +10,7 @@
 #include <optional>
 #include <variant>
 
-namespace shadow::rest {
+namespace shadow::auth {
 
 namespace {
 
@@ -585,4 +585,4 @@ std::string sign_sigv4(const HttpRequestView& request, const SigningParams& para
          std::string(kTerminator) + ", SignedHeaders=" + line + ", Signature=" + signature;
 }
 
-}  // namespace shadow::rest
+}  // namespace shadow::auth

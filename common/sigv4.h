@@ -24,7 +24,7 @@
 
 #include "common/credentials.h"
 
-namespace shadow::rest {
+namespace shadow::auth {
 
 // A request as the HTTP server received it. All views must outlive the call.
 struct HttpRequestView {
@@ -100,4 +100,4 @@ std::string sign_sigv4(const HttpRequestView& request, const SigningParams& para
 std::string canonical_uri(std::string_view raw_path);
 std::string canonical_query_string(std::string_view raw_query);
 
-}  // namespace shadow::rest
+}  // namespace shadow::auth

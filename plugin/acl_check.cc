@@ -53,7 +53,7 @@ const char* or_dash(const char* s) { return s != nullptr ? s : "-"; }
 
 }  // namespace
 
-AclCheck::AclCheck(const AuthzConfig& config, bool short_topics, Metrics& metrics)
+AclCheck::AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics)
     : config_(config), short_topics_(short_topics), metrics_(metrics) {}
 
 Principal AclCheck::principal_of(mosquitto* client) const {
@@ -81,59 +81,49 @@ void AclCheck::log_denied(const char* what, mosquitto* client, const char* topic
                        or_dash(mosquitto_client_username(client)), why);
 }
 
-int AclCheck::on_acl_check_callback(int /*event*/, void* event_data, void* userdata) {
-  auto* self = static_cast<AclCheck*>(userdata);
+int AclCheck::on_acl_check(int /*event*/, void* event_data) {
   auto* ev = static_cast<mosquitto_evt_acl_check*>(event_data);
   const int fallback =
-      self->config_.fallback == AclFallback::kAllow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
-  if (ev->topic == nullptr || !may_touch_shadow_namespace(ev->topic, self->short_topics_)) {
+      config_.fallback == AclFallback::kAllow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
+  if (ev->topic == nullptr || !may_touch_shadow_namespace(ev->topic, short_topics_)) {
     return fallback;
   }
-  try {
-    Access access = access_of(ev->access);
-    Principal principal;
-    if (self->config_.binding()) principal = self->principal_of(ev->client);
-    Decision d = decide(self->config_, principal, access, ev->topic, self->short_topics_);
-    if (d == Decision::kAllow) return MOSQ_ERR_SUCCESS;
-    if (d == Decision::kNoObjection) return fallback;
+  Access access = access_of(ev->access);
+  Principal principal;
+  if (config_.binding()) principal = principal_of(ev->client);
+  Decision d = decide(config_, principal, access, ev->topic, short_topics_);
+  if (d == Decision::kAllow) return MOSQ_ERR_SUCCESS;
+  if (d == Decision::kNoObjection) return fallback;
 
-    bool reserved = access == Access::kWrite && is_reserved_topic(ev->topic, self->short_topics_);
-    const char* why = reserved ? "only the shadow service publishes responses and events"
-                               : "the topic belongs to another thing's shadow";
-    switch (access) {
-      case Access::kWrite:
-        self->metrics_.count_acl_denied(Metrics::AclKind::kPublish);
-        self->log_denied("publish to", ev->client, ev->topic, why);
-        break;
-      case Access::kSubscribe:
-        self->metrics_.count_acl_denied(Metrics::AclKind::kSubscribe);
-        self->log_denied("subscription to", ev->client, ev->topic,
-                         "the filter can match another thing's shadow topics");
-        break;
-      default:
-        // Deliveries to a broad filter such as '#': expected, not logged.
-        self->metrics_.count_acl_denied(Metrics::AclKind::kReceive);
-        break;
-    }
-    return MOSQ_ERR_ACL_DENIED;
-  } catch (const std::exception& e) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: access check on '%s' failed: %s", ev->topic,
-                         e.what());
-  } catch (...) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: access check on '%s' failed", ev->topic);
+  bool reserved = access == Access::kWrite && is_reserved_topic(ev->topic, short_topics_);
+  const char* why = reserved ? "only the shadow service publishes responses and events"
+                             : "the topic belongs to another thing's shadow";
+  switch (access) {
+    case Access::kWrite:
+      metrics_.count_acl_denied(runtime::Metrics::AclKind::kPublish);
+      log_denied("publish to", ev->client, ev->topic, why);
+      break;
+    case Access::kSubscribe:
+      metrics_.count_acl_denied(runtime::Metrics::AclKind::kSubscribe);
+      log_denied("subscription to", ev->client, ev->topic,
+                 "the filter can match another thing's shadow topics");
+      break;
+    default:
+      // Deliveries to a broad filter such as '#': expected, not logged.
+      metrics_.count_acl_denied(runtime::Metrics::AclKind::kReceive);
+      break;
   }
-  return MOSQ_ERR_ACL_DENIED;  // fail closed
+  return MOSQ_ERR_ACL_DENIED;
 }
 
-int AclCheck::on_message_callback(int /*event*/, void* event_data, void* userdata) {
-  auto* self = static_cast<AclCheck*>(userdata);
+int AclCheck::on_message(int /*event*/, void* event_data) {
   auto* ev = static_cast<mosquitto_evt_message*>(event_data);
-  if (ev->topic == nullptr || !is_reserved_topic(ev->topic, self->short_topics_)) {
+  if (ev->topic == nullptr || !is_reserved_topic(ev->topic, short_topics_)) {
     return MOSQ_ERR_SUCCESS;
   }
-  self->metrics_.count_acl_denied(Metrics::AclKind::kPublish);
-  self->log_denied("publish to", ev->client, ev->topic,
-                   "only the shadow service publishes responses and events");
+  metrics_.count_acl_denied(runtime::Metrics::AclKind::kPublish);
+  log_denied("publish to", ev->client, ev->topic,
+             "only the shadow service publishes responses and events");
   return MOSQ_ERR_ACL_DENIED;
 }
 

@@ -26,14 +26,15 @@ namespace shadow::plugin {
 class AclCheck {
  public:
   // `config` and `metrics` must outlive the object.
-  AclCheck(const AuthzConfig& config, bool short_topics, Metrics& metrics);
+  AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics);
 
-  // MOSQ_EVT_ACL_CHECK; `userdata` is the AclCheck. Returns MOSQ_ERR_SUCCESS,
-  // MOSQ_ERR_ACL_DENIED or MOSQ_ERR_PLUGIN_DEFER.
-  static int on_acl_check_callback(int event, void* event_data, void* userdata);
+  // MOSQ_EVT_ACL_CHECK. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED or
+  // MOSQ_ERR_PLUGIN_DEFER. Register it fail-closed (callbacks.h).
+  int on_acl_check(int event, void* event_data);
   // MOSQ_EVT_MESSAGE; MOSQ_ERR_ACL_DENIED for a publish to a reserved topic
   // (not routed, not retained; v5 publishers get 0x87), else MOSQ_ERR_SUCCESS.
-  static int on_message_callback(int event, void* event_data, void* userdata);
+  // Register it fail-closed.
+  int on_message(int event, void* event_data);
 
  private:
   Principal principal_of(mosquitto* client) const;
@@ -41,8 +42,8 @@ class AclCheck {
 
   const AuthzConfig& config_;
   const bool short_topics_;
-  Metrics& metrics_;
-  LogBudget log_budget_{10};  // denial lines per second
+  runtime::Metrics& metrics_;
+  runtime::LogBudget log_budget_{10};  // denial lines per second
 };
 
 }  // namespace shadow::plugin

@@ -27,17 +27,17 @@ ScopedSignalBlock::ScopedSignalBlock() {
 
 ScopedSignalBlock::~ScopedSignalBlock() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
 
-std::string BrokerWaker::start() {
+Status BrokerWaker::start() {
   struct sigaction old {};
-  if (sigaction(wake_signal(), nullptr, &old) != 0) return std::strerror(errno);
+  if (sigaction(wake_signal(), nullptr, &old) != 0) return Status::internal(std::strerror(errno));
   if (old.sa_handler != SIG_DFL && old.sa_handler != ignore_wake) {
-    return "signal SIGRTMIN+3 already has a handler in this process";
+    return Status::unavailable("signal SIGRTMIN+3 already has a handler in this process");
   }
   struct sigaction sa {};
   sa.sa_handler = ignore_wake;
   sa.sa_flags = SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(wake_signal(), &sa, nullptr) != 0) return std::strerror(errno);
+  if (sigaction(wake_signal(), &sa, nullptr) != 0) return Status::internal(std::strerror(errno));
   // The calling (main) thread must be able to receive it.
   sigset_t set;
   sigemptyset(&set);
@@ -51,7 +51,7 @@ std::string BrokerWaker::start() {
   pthread_sigmask(SIG_BLOCK, &blocked, &previous);
   thread_ = std::thread([this] { run(); });
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  return "";
+  return Status::ok();
 }
 
 BrokerWaker::~BrokerWaker() {

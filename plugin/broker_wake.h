@@ -1,6 +1,6 @@
 // Waking the broker's main loop from another thread, so that messages queued
 // by REST requests are published within milliseconds instead of at the next
-// idle TICK (up to 100 ms later; research mosquitto-plugin.md §6).
+// idle TICK (Mosquitto 2.0.11 runs its loop at least every 100 ms when idle).
 //
 // Mosquitto 2.0.11 sleeps in epoll_wait(..., 100) and ignores EINTR. A signal
 // sent to the main thread with pthread_kill interrupts that wait; the loop
@@ -22,8 +22,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
-#include <string>
 #include <thread>
+
+#include "common/status.h"
+#include "plugin/runtime/pipeline.h"
 
 namespace shadow::plugin {
 
@@ -45,20 +47,20 @@ class ScopedSignalBlock {
   sigset_t previous_;
 };
 
-class BrokerWaker {
+class BrokerWaker final : public runtime::Wakeup {
  public:
   // Installs the no-op handler for wake_signal(). Call on the thread to wake
-  // (the broker's main thread); returns "" or why it failed (the handler
+  // (the broker's main thread); an error says why it failed (the handler
   // slot is already taken, ...). The waker thread starts on success.
-  std::string start();
-  ~BrokerWaker();
+  Status start();
+  ~BrokerWaker() override;
 
   // Any thread: the broker should drain soon. Cheap when a wake is pending.
   // The first signal is sent right here; the waker thread repeats it.
-  void request();
+  void request() override;
   // Broker thread, before it takes the queue: every request made so far is
   // being served.
-  void acknowledge();
+  void acknowledge() override;
 
   uint64_t signals_sent() const;
 

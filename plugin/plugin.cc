@@ -1,8 +1,8 @@
 // The plugin's entry points (Mosquitto plugin API v5). Glue only: options
-// become a PluginConfig, the store and service are built, callbacks are
-// registered, the REST server is started when configured; cleanup undoes it
-// in reverse. The MQTT work is in mqtt_adapter.cc, the REST API in
-// plugin/rest/.
+// become a PluginConfig, the store, the engine and the request pipeline are
+// built, callbacks are registered, the REST server is started when
+// configured; cleanup undoes it in reverse. Requests themselves flow through
+// plugin/runtime/pipeline.h.
 //
 // Start-up failures (bad option, database cannot be opened) are logged with
 // what to do and make plugin_init return non-zero, which makes the broker
@@ -10,11 +10,10 @@
 
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
-// Order matters (research §11): mosquitto_plugin.h needs mosquitto_plugin_id_t
-// from mosquitto_broker.h, which needs MOSQ_* from mosquitto.h. The plugin is
+// Order matters: mosquitto_plugin.h needs mosquitto_plugin_id_t from
+// mosquitto_broker.h, which needs MOSQ_* from mosquitto.h. The plugin is
 // built with hidden visibility and mosquitto_plugin.h marks nothing for
 // export on Linux, so its declarations are wrapped to export the three entry
 // points (the linker version script keeps everything else local).
@@ -24,17 +23,18 @@
 #include <mosquitto_plugin.h>
 #pragma GCC visibility pop
 
+#include "common/credentials.h"
 #include "plugin/acl_check.h"
 #include "plugin/broker_wake.h"
-#include "common/credentials.h"
-#include "plugin/runtime/group_commit.h"
-#include "plugin/runtime/metrics.h"
+#include "plugin/callbacks.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options/options.h"
-#include "plugin/runtime/publish_queue.h"
-#include "plugin/runtime/rate_limiter.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
+#include "plugin/runtime/group_commit.h"
+#include "plugin/runtime/metrics.h"
+#include "plugin/runtime/pipeline.h"
+#include "plugin/runtime/rate_limiter.h"
 #include "shadow_core/service.h"
 #include "store/rocksdb/rocksdb_store.h"
 
@@ -44,158 +44,154 @@
 
 namespace {
 
+using shadow::Status;
+using shadow::plugin::AclCheck;
 using shadow::plugin::MqttAdapter;
+using shadow::plugin::OnFailure;
 using shadow::plugin::PluginConfig;
+using shadow::plugin::guard;
 
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
+// Members are destroyed in reverse order, which is the order cleanup needs:
+// the HTTP server (whose workers use the pipeline) first, then the
+// callbacks (no broker event reaches a dead object), the durable syncer,
+// the pipeline, the engine, and last the store, which closes the database
+// and releases its lock.
 struct PluginContext {
-  mosquitto_plugin_id_t* id = nullptr;
+  explicit PluginContext(mosquitto_plugin_id_t* id) : callbacks(id) {}
+  ~PluginContext();
+
   PluginConfig config;
   std::unique_ptr<shadow::RocksDbStore> store;
   std::unique_ptr<shadow::Service> service;
-  shadow::plugin::PublishQueue queue;
-  shadow::plugin::OrderingLocks locks;
-  shadow::plugin::Metrics metrics;
+  shadow::runtime::Metrics metrics;
   std::unique_ptr<shadow::plugin::BrokerWaker> waker;
-  std::unique_ptr<shadow::plugin::DurableMode> durable;  // sync_writes true
+  std::unique_ptr<shadow::runtime::RateLimiter> limiter;
+  std::unique_ptr<shadow::runtime::DurableMode> durable;
+  std::unique_ptr<shadow::runtime::Pipeline> pipeline;
   std::unique_ptr<MqttAdapter> mqtt;
-  bool message_registered = false;
-  bool tick_registered = false;
-  std::unique_ptr<shadow::plugin::RateLimiter> limiter;
-  std::unique_ptr<shadow::plugin::AclCheck> acl;
-  bool guard_registered = false;
-  bool acl_registered = false;
-  shadow::rest::CredentialStore credentials;
+  std::unique_ptr<AclCheck> acl;
+  shadow::plugin::Callbacks callbacks;
+  shadow::auth::CredentialStore credentials;
   std::unique_ptr<shadow::rest::RestApi> rest_api;
   std::unique_ptr<shadow::rest::RestServer> rest_server;
-
-  // Reverse order of construction: no callback or HTTP worker may run on a
-  // dead service. The server goes first: its workers push to the queue.
-  ~PluginContext() {
-    rest_server.reset();  // joins every HTTP thread
-    rest_api.reset();
-    if (tick_registered) {
-      mosquitto_callback_unregister(id, MOSQ_EVT_TICK, MqttAdapter::on_tick_callback, nullptr);
-    }
-    if (message_registered) {
-      mosquitto_callback_unregister(id, MOSQ_EVT_MESSAGE, MqttAdapter::on_message_callback,
-                                    nullptr);
-    }
-    using shadow::plugin::AclCheck;
-    if (acl_registered) {
-      mosquitto_callback_unregister(id, MOSQ_EVT_ACL_CHECK, AclCheck::on_acl_check_callback, nullptr);
-    }
-    if (guard_registered) {
-      mosquitto_callback_unregister(id, MOSQ_EVT_MESSAGE, AclCheck::on_message_callback, nullptr);
-    }
-    acl.reset();
-    if (durable) {
-      // Last fsync of everything applied; held-back publications are
-      // dropped: the broker routes nothing during cleanup (group_commit.h).
-      size_t held = durable->queue().size();
-      durable->stop();
-      if (held > 0) {
-        mosquitto_log_printf(MOSQ_LOG_NOTICE,
-                             "shadow: durable mode: %zu held-back publications dropped at shutdown "
-                             "(their writes are durable; the clients got no reply)",
-                             held);
-      }
-    }
-    mqtt.reset();
-    durable.reset();  // after the adapter that points to it, before the waker and store it uses
-    limiter.reset();
-    waker.reset();
-    service.reset();
-    store.reset();  // closes the database and releases its lock
-  }
 };
 
-// Per-device authorization (docs/security.md): the guard against spoofed
-// replies always, the ACL callback when wanted, and the rate limit. Returns
-// a MOSQ_ERR_* code.
-int start_authz(PluginContext* ctx) {
+PluginContext::~PluginContext() {
+  rest_server.reset();  // joins every HTTP thread
+  if (durable) {
+    // Last fsync of everything applied; held-back publications are dropped:
+    // the broker routes nothing during cleanup (group_commit.h).
+    size_t held = durable->queue().size();
+    durable->stop();
+    if (held > 0) {
+      mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                           "shadow: durable mode: %zu held-back publications dropped at shutdown "
+                           "(their writes are durable; the clients got no reply)",
+                           held);
+    }
+  }
+}
+
+Status open_store(PluginContext* ctx) {
+  shadow::RocksDbOptions db_options;
+  db_options.path = ctx->config.db_path;
+  // Durable mode does not fsync per write: it fsyncs in batches (group
+  // commit, plugin/runtime/group_commit.h) off the broker thread.
+  db_options.sync_writes = false;
+  db_options.block_cache_bytes = ctx->config.block_cache_bytes;
+  auto opened = shadow::RocksDbStore::open(db_options);
+  if (!opened.ok()) return opened.status();
+  ctx->store = std::move(opened).value();
+  return Status::ok();
+}
+
+// Durable mode: the syncer thread and the hold-back queue over the store's
+// sequence numbers (group_commit.h).
+Status start_durable(PluginContext* ctx) {
+  std::unique_ptr<shadow::runtime::SyncTrace> trace;
+  if (!ctx->config.debug_sync_log.empty()) {
+    auto opened = shadow::runtime::SyncTrace::open(ctx->config.debug_sync_log);
+    if (!opened.ok()) return opened.status().with_context("plugin_opt_debug_sync_log");
+    trace = std::move(opened).value();
+  }
+  shadow::RocksDbStore* store = ctx->store.get();
+  shadow::plugin::BrokerWaker* waker = ctx->waker.get();
+  ctx->durable = std::make_unique<shadow::runtime::DurableMode>(
+      [store] { return store->latest_sequence(); }, [store] { return store->flush_wal(/*sync=*/true); },
+      [waker] {
+        if (waker != nullptr) waker->request();
+      },
+      std::move(trace));
+  return Status::ok();
+}
+
+// The MQTT side: the pipeline, the adapter and its callbacks, and per-device
+// authorization (docs/security.md): the guard against spoofed replies
+// always, the ACL callback when wanted.
+Status start_mqtt(PluginContext* ctx, bool needs_tick) {
   using shadow::plugin::AclCheck;
   const shadow::plugin::AuthzConfig& authz = ctx->config.authz;
   if (authz.rate_limit_per_thing > 0) {
-    ctx->limiter = std::make_unique<shadow::plugin::RateLimiter>(authz.rate_limit_per_thing);
-    ctx->mqtt->set_rate_limiter(ctx->limiter.get());
+    ctx->limiter = std::make_unique<shadow::runtime::RateLimiter>(authz.rate_limit_per_thing);
   }
+  shadow::runtime::PipelineOptions options;
+  options.limiter = ctx->limiter.get();
+  options.durable = ctx->durable.get();
+  options.wakeup = ctx->waker.get();
+  ctx->pipeline = std::make_unique<shadow::runtime::Pipeline>(*ctx->service, ctx->metrics, options);
+  ctx->mqtt = std::make_unique<MqttAdapter>(*ctx->pipeline, needs_tick);
+
+  Status st = ctx->callbacks.add(MOSQ_EVT_MESSAGE,
+                                 guard<MqttAdapter, &MqttAdapter::on_message, OnFailure::kFailOpen>,
+                                 ctx->mqtt.get());
+  if (!st.is_ok()) return st;
+  if (needs_tick) {
+    st = ctx->callbacks.add(MOSQ_EVT_TICK, guard<MqttAdapter, &MqttAdapter::on_tick, OnFailure::kFailOpen>,
+                            ctx->mqtt.get());
+    if (!st.is_ok()) return st;
+  }
+
   ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics);
-  int rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_MESSAGE, AclCheck::on_message_callback,
-                                       nullptr, ctx->acl.get());
-  if (rc != MOSQ_ERR_SUCCESS) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the reply guard (error %d)", rc);
-    return rc;
-  }
-  ctx->guard_registered = true;
-  if (!authz.acl_check_wanted()) return MOSQ_ERR_SUCCESS;
-  rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_ACL_CHECK, AclCheck::on_acl_check_callback,
-                                   nullptr, ctx->acl.get());
-  if (rc != MOSQ_ERR_SUCCESS) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the ACL check (error %d)", rc);
-    return rc;
-  }
-  ctx->acl_registered = true;
+  st = ctx->callbacks.add(MOSQ_EVT_MESSAGE, guard<AclCheck, &AclCheck::on_message, OnFailure::kFailClosed>,
+                          ctx->acl.get());
+  if (!st.is_ok()) return st;
+  if (!authz.acl_check_wanted()) return Status::ok();
+  st = ctx->callbacks.add(MOSQ_EVT_ACL_CHECK,
+                          guard<AclCheck, &AclCheck::on_acl_check, OnFailure::kFailClosed>,
+                          ctx->acl.get());
+  if (!st.is_ok()) return st;
   if (authz.fallback == shadow::plugin::AclFallback::kDefer) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
                          "shadow: acl_fallback defer: topics outside the shadow namespaces are "
                          "decided by the broker's acl_file; a broker without an acl_file denies "
                          "them all (set plugin_opt_acl_fallback allow if it has none)");
   }
-  return MOSQ_ERR_SUCCESS;
+  return Status::ok();
 }
 
-// Durable mode: the syncer thread and the hold-back queue over the store's
-// sequence numbers (group_commit.h). Returns an error message or "".
-std::string start_durable(PluginContext* ctx) {
-  std::unique_ptr<shadow::plugin::SyncTrace> trace;
-  if (!ctx->config.debug_sync_log.empty()) {
-    std::string err;
-    trace = shadow::plugin::SyncTrace::open(ctx->config.debug_sync_log, &err);
-    if (!trace) return err + " (plugin_opt_debug_sync_log)";
-  }
-  shadow::RocksDbStore* store = ctx->store.get();
-  shadow::plugin::BrokerWaker* waker = ctx->waker.get();
-  ctx->durable = std::make_unique<shadow::plugin::DurableMode>(
-      [store] { return store->latest_sequence(); },
-      [store] {
-        shadow::StoreStatus st = store->flush_wal(/*sync=*/true);
-        return st.is_ok() ? std::string() : st.message;
-      },
-      [waker] {
-        if (waker != nullptr) waker->request();
-      },
-      std::move(trace));
-  return "";
-}
-
-// Loads the credentials, starts the wake-up and the HTTP server. Runs after
-// the MQTT side is up; returns an error message or "".
-std::string start_rest(PluginContext* ctx) {
+// Loads the credentials and starts the HTTP server. Runs after the MQTT
+// side is up.
+Status start_rest(PluginContext* ctx) {
   const shadow::plugin::HttpConfig& http = ctx->config.http;
   shadow::rest::RestApiOptions api_options;
   api_options.metrics_auth = http.metrics_auth;
-  api_options.durable = ctx->durable.get();
-  api_options.limiter = ctx->limiter.get();  // the same buckets as MQTT; null when off
   if (http.auth_sigv4) {
-    auto loaded = shadow::rest::load_credentials_file(http.credentials_file);
-    if (auto* error = std::get_if<std::string>(&loaded)) {
-      return *error + " (plugin_opt_http_credentials_file)";
-    }
-    auto& creds = std::get<shadow::rest::LoadedCredentials>(loaded);
-    if (creds.readable_by_others) {
+    auto loaded = shadow::auth::load_credentials_file(http.credentials_file);
+    if (!loaded.ok()) return loaded.status().with_context("plugin_opt_http_credentials_file");
+    if (loaded->readable_by_others) {
       mosquitto_log_printf(MOSQ_LOG_WARNING,
                            "shadow: the REST credentials file %s is readable by other users; "
                            "it holds secret keys: chmod 600 it",
                            http.credentials_file.c_str());
     }
-    if (creds.store.size() == 0) {
+    if (loaded->store.size() == 0) {
       mosquitto_log_printf(MOSQ_LOG_WARNING,
                            "shadow: the REST credentials file %s holds no keys: every REST "
                            "request will be refused",
                            http.credentials_file.c_str());
     }
-    ctx->credentials = std::move(creds.store);
+    ctx->credentials = std::move(loaded->store);
     api_options.credentials = &ctx->credentials;
   } else {
     mosquitto_log_printf(MOSQ_LOG_WARNING,
@@ -206,9 +202,9 @@ std::string start_rest(PluginContext* ctx) {
 
   shadow::RocksDbStore* store = ctx->store.get();
   ctx->rest_api = std::make_unique<shadow::rest::RestApi>(
-      *ctx->service, ctx->queue, ctx->locks, ctx->metrics,
+      *ctx->pipeline, ctx->metrics,
       [store] {
-        shadow::plugin::Metrics::Gauges g;
+        shadow::runtime::Metrics::Gauges g;
         g.shadows_estimate = store->count_estimate();
         g.db_size_bytes = store->approximate_size_bytes();
         return g;
@@ -223,38 +219,24 @@ std::string start_rest(PluginContext* ctx) {
   server_options.tls_key = http.tls_key;
   server_options.max_body_bytes = ctx->config.engine.max_payload_bytes;
   auto started = shadow::rest::RestServer::start(server_options, *ctx->rest_api);
-  if (auto* error = std::get_if<std::string>(&started)) return *error;
-  ctx->rest_server = std::get<std::unique_ptr<shadow::rest::RestServer>>(std::move(started));
+  if (!started.ok()) return started.status();
+  ctx->rest_server = std::move(started).value();
   mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: REST API listening on %s://%s:%d",
                        http.tls() ? "https" : "http", http.host.c_str(), http.port);
-  return "";
+  return Status::ok();
 }
 
-int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
+Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   std::vector<shadow::plugin::Option> options;
   for (int i = 0; i < opt_count; i++) {
     options.emplace_back(opts[i].key ? opts[i].key : "", opts[i].value ? opts[i].value : "");
   }
   auto parsed = shadow::plugin::parse_options(options);
-  if (auto* error = std::get_if<std::string>(&parsed)) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: %s", error->c_str());
-    return MOSQ_ERR_INVAL;
-  }
-  ctx->config = std::get<PluginConfig>(std::move(parsed));
+  if (!parsed.ok()) return parsed.status();
+  ctx->config = std::move(parsed).value();
 
-  shadow::RocksDbOptions db_options;
-  db_options.path = ctx->config.db_path;
-  // Durable mode does not fsync per write: it fsyncs in batches (group
-  // commit, plugin/group_commit.h) off the broker thread.
-  db_options.sync_writes = false;
-  db_options.block_cache_bytes = ctx->config.block_cache_bytes;
-  shadow::StoreStatus st = shadow::RocksDbStore::open(db_options, &ctx->store);
-  if (!st.is_ok()) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start: %s",
-                         st.message.c_str());
-    return MOSQ_ERR_UNKNOWN;
-  }
-
+  Status st = open_store(ctx);
+  if (!st.is_ok()) return st.with_context("cannot start");
   ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, *ctx->store);
 
   // TICK publishes what other threads handed over: REST-caused messages, and
@@ -262,62 +244,29 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
-    std::string err = waker->start();
-    if (err.empty()) {
+    Status started = waker->start();
+    if (started.is_ok()) {
       ctx->waker = std::move(waker);
     } else {
       mosquitto_log_printf(MOSQ_LOG_WARNING,
                            "shadow: cannot wake the broker loop (%s): MQTT messages caused by "
                            "REST requests, and durable-mode replies, may wait up to 100 ms",
-                           err.c_str());
+                           started.message().c_str());
     }
-  }
-  ctx->mqtt = std::make_unique<MqttAdapter>(*ctx->service, ctx->queue, ctx->locks, ctx->metrics,
-                                            ctx->waker.get());
-  if (ctx->waker) {
-    shadow::plugin::BrokerWaker* waker = ctx->waker.get();
-    ctx->queue.set_wake([waker] { waker->request(); });
   }
   if (ctx->config.sync_writes) {
-    std::string err = start_durable(ctx);
-    if (!err.empty()) {
-      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start durable mode: %s", err.c_str());
-      return MOSQ_ERR_INVAL;
-    }
-    ctx->mqtt->set_durable(ctx->durable.get());
+    st = start_durable(ctx);
+    if (!st.is_ok()) return st.with_context("cannot start durable mode");
   } else if (!ctx->config.debug_sync_log.empty()) {
     mosquitto_log_printf(MOSQ_LOG_WARNING,
                          "shadow: plugin_opt_debug_sync_log has no effect without "
                          "plugin_opt_sync_writes true");
   }
-
-  int rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_MESSAGE,
-                                       MqttAdapter::on_message_callback, nullptr, ctx->mqtt.get());
-  if (rc != MOSQ_ERR_SUCCESS) {
-    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the message callback (error %d)",
-                         rc);
-    return rc;
-  }
-  ctx->message_registered = true;
-  rc = start_authz(ctx);
-  if (rc != MOSQ_ERR_SUCCESS) return rc;
-
-  if (needs_tick) {
-    rc = mosquitto_callback_register(ctx->id, MOSQ_EVT_TICK, MqttAdapter::on_tick_callback,
-                                     nullptr, ctx->mqtt.get());
-    if (rc != MOSQ_ERR_SUCCESS) {
-      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot register the tick callback (error %d)",
-                           rc);
-      return rc;
-    }
-    ctx->tick_registered = true;
-  }
+  st = start_mqtt(ctx, needs_tick);
+  if (!st.is_ok()) return st;
   if (ctx->config.http.enabled()) {
-    std::string err = start_rest(ctx);
-    if (!err.empty()) {
-      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: cannot start the REST API: %s", err.c_str());
-      return MOSQ_ERR_INVAL;
-    }
+    st = start_rest(ctx);
+    if (!st.is_ok()) return st.with_context("cannot start the REST API");
   }
 
   mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: mosquitto-shadow %s started: %s", SHADOW_VERSION,
@@ -334,7 +283,7 @@ int init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
                          "a line per reply; do not use it in production",
                          ctx->config.debug_sync_log.c_str());
   }
-  return MOSQ_ERR_SUCCESS;
+  return Status::ok();
 }
 
 }  // namespace
@@ -353,10 +302,13 @@ extern "C" int mosquitto_plugin_init(mosquitto_plugin_id_t* identifier, void** u
     // Threads started here (RocksDB's, the REST server's, the waker) must
     // not take the signals the broker handles on its main thread.
     shadow::plugin::ScopedSignalBlock block_signals;
-    auto ctx = std::make_unique<PluginContext>();
-    ctx->id = identifier;
-    int rc = init(ctx.get(), opts, opt_count);
-    if (rc != MOSQ_ERR_SUCCESS) return rc;  // ctx's destructor undoes the partial init
+    auto ctx = std::make_unique<PluginContext>(identifier);
+    Status st = init(ctx.get(), opts, opt_count);
+    if (!st.is_ok()) {
+      // ctx's destructor undoes the partial start-up.
+      mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: %s", st.message().c_str());
+      return st.code() == Status::Code::kInvalidArgument ? MOSQ_ERR_INVAL : MOSQ_ERR_UNKNOWN;
+    }
     *user_data = ctx.release();
     return MOSQ_ERR_SUCCESS;
   } catch (const std::exception& e) {

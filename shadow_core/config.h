@@ -1,5 +1,5 @@
-// Every limit and every behaviour choice of the engine. Defaults follow the
-// specification (../shared/spec/device-shadow.md); the fields marked
+// Every limit and every behaviour choice of the engine. Defaults follow AWS
+// IoT Device Shadow as docs/mqtt-api.md describes it; the fields marked
 // UNVERIFIED are choices where AWS's behaviour is not known for certain and
 // are listed in docs/compatibility.md.
 #pragma once
@@ -41,6 +41,11 @@ struct Config {
   bool rest_not_found_thing_tilde_shadow = true;  // REST 404 names a named shadow 'thing~shadow'
   bool rest_update_publishes_accepted = true;     // REST update also publishes update/accepted
   bool rest_delete_publishes_accepted = true;     // REST delete also publishes delete/accepted
+
+  // --- shared stores --------------------------------------------------------
+  // How long a write keeps retrying when another process changed the shadow
+  // between its read and its compare-and-set (service.h), before a 500.
+  int64_t write_conflict_deadline_ms = 2000;
 };
 
 }  // namespace shadow

@@ -1,12 +1,20 @@
-// The error catalogue (spec §9): status codes, exact messages, and the REST
-// exception name botocore maps each code to.
+// How the shadow service refuses a request, AWS's way: a Rejection is the
+// code and message of the error document sent on /rejected (or as the REST
+// error body). It is an answer, not a failure of ours: failures of the
+// store, the disk or the network are shadow::Status values
+// (common/status.h), which the service turns into the 500 rejection.
+//
+// The catalogue below holds the exact messages AWS sends; docs/mqtt-api.md
+// lists every code with its message.
 #pragma once
 
 #include <string>
 
 namespace shadow {
 
-struct Error {
+struct Rejection {
+  // 400, 401, 403, 404, 409, 413, 415, 429, 500 or 503: the HTTP status of
+  // the REST answer, and "code" in the error document.
   int code = 0;
   std::string message;
 };

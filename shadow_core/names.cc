@@ -10,11 +10,11 @@ bool is_name_char(char c) {
          c == '_' || c == '-';
 }
 
-Error bad(std::string message) { return Error{400, std::move(message)}; }
+Rejection bad(std::string message) { return Rejection{400, std::move(message)}; }
 
 }  // namespace
 
-std::optional<Error> validate_thing_name(std::string_view name, const Config& config) {
+std::optional<Rejection> validate_thing_name(std::string_view name, const Config& config) {
   if (name.empty()) return bad("ThingName must have a length of at least 1");
   if (name.size() > config.max_thing_name_bytes)
     return bad("ThingName has a maximum length of " + std::to_string(config.max_thing_name_bytes));
@@ -23,7 +23,7 @@ std::optional<Error> validate_thing_name(std::string_view name, const Config& co
   return std::nullopt;
 }
 
-std::optional<Error> validate_shadow_name(std::string_view name, const Config& config) {
+std::optional<Rejection> validate_shadow_name(std::string_view name, const Config& config) {
   if (name.empty()) return bad("ShadowName must have a length of at least 1");
   if (name.size() > config.max_shadow_name_bytes)
     return bad("ShadowName has a maximum length of " + std::to_string(config.max_shadow_name_bytes));

@@ -10,7 +10,7 @@
 namespace shadow {
 
 // nullopt when valid; otherwise a 400 error naming the rule that failed.
-std::optional<Error> validate_thing_name(std::string_view name, const Config& config);
-std::optional<Error> validate_shadow_name(std::string_view name, const Config& config);
+std::optional<Rejection> validate_thing_name(std::string_view name, const Config& config);
+std::optional<Rejection> validate_shadow_name(std::string_view name, const Config& config);
 
 }  // namespace shadow

@@ -7,7 +7,7 @@ namespace {
 
 using json::Value;
 
-Error bad_request(std::string message) { return Error{400, std::move(message)}; }
+Rejection bad_request(std::string message) { return Rejection{400, std::move(message)}; }
 
 // A clientToken is usable when it is a string within the byte limit.
 std::optional<std::string> usable_token(const Value* token, const Config& config) {
@@ -51,7 +51,7 @@ bool has_null_in_array(const Value& v, bool inside_array) {
 
 // Version must be a non-negative integer; null counts as absent and an
 // integral float (5.0) is accepted (both UNVERIFIED, spec §3.2 #9).
-std::optional<Error> parse_version(const Value* v, std::optional<uint64_t>* out) {
+std::optional<Rejection> parse_version(const Value* v, std::optional<uint64_t>* out) {
   if (!v || v->IsNull()) return std::nullopt;
   if (v->IsUint64()) {
     *out = v->GetUint64();
@@ -67,7 +67,7 @@ std::optional<Error> parse_version(const Value* v, std::optional<uint64_t>* out)
   return bad_request(messages::kInvalidVersion);
 }
 
-std::optional<Error> classify_section(const Value* v, const char* not_object_message, SectionUpdate* out) {
+std::optional<Rejection> classify_section(const Value* v, const char* not_object_message, SectionUpdate* out) {
   if (!v) return std::nullopt;
   if (v->IsNull()) {
     out->kind = SectionUpdate::kNull;
@@ -82,8 +82,8 @@ std::optional<Error> classify_section(const Value* v, const char* not_object_mes
 
 }  // namespace
 
-std::optional<Error> parse_update(std::string_view payload, const Config& config, UpdateRequest* out) {
-  if (!json::is_valid_utf8(payload)) return Error{415, messages::kUnsupportedEncoding};
+std::optional<Rejection> parse_update(std::string_view payload, const Config& config, UpdateRequest* out) {
+  if (!json::is_valid_utf8(payload)) return Rejection{415, messages::kUnsupportedEncoding};
   if (!json::parse(payload, &out->doc)) return bad_request(config.invalid_json_message);
 
   Value& root = out->doc;

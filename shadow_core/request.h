@@ -32,7 +32,7 @@ struct UpdateRequest {
 // Validates an update payload (checks 1-11 of spec §3.2, after the payload
 // cap, which the caller applies). On failure returns the error; out->client_token
 // is still set when the payload carried a valid one, so it can be echoed.
-std::optional<Error> parse_update(std::string_view payload, const Config& config, UpdateRequest* out);
+std::optional<Rejection> parse_update(std::string_view payload, const Config& config, UpdateRequest* out);
 
 // The clientToken of a get/delete payload: a JSON object whose clientToken is
 // a string within the limit. Anything else yields nullopt (the payload is ignored).

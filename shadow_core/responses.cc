@@ -163,7 +163,7 @@ std::string delete_accepted(uint64_t version, int64_t now, const Token& token) {
   return take(buffer);
 }
 
-std::string error(const Error& error, const std::optional<int64_t>& timestamp, const Token& token) {
+std::string error(const Rejection& error, const std::optional<int64_t>& timestamp, const Token& token) {
   rapidjson::StringBuffer buffer;
   Writer w(buffer);
   w.StartObject();

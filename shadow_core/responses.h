@@ -40,7 +40,7 @@ std::string get_accepted(const ShadowDocument& doc, const Delta& delta, int64_t 
 std::string delete_accepted(uint64_t version, int64_t now, const Token& token);
 
 // Error document {"code","message"[,"timestamp"][,"clientToken"]}.
-std::string error(const Error& error, const std::optional<int64_t>& timestamp, const Token& token);
+std::string error(const Rejection& error, const std::optional<int64_t>& timestamp, const Token& token);
 
 // ListNamedShadowsForThing result.
 std::string named_shadow_list(const std::vector<std::string>& names, const std::optional<std::string>& next_token,

@@ -1,5 +1,8 @@
 #include "shadow_core/service.h"
 
+#include <random>
+#include <thread>
+
 #include "shadow_core/delta.h"
 #include "shadow_core/document.h"
 #include "shadow_core/errors.h"
@@ -9,10 +12,6 @@
 
 namespace shadow {
 namespace {
-
-// Concurrent writers of one shadow lose a compare-and-set and recompute;
-// past this many attempts the request fails with 500 rather than spin.
-constexpr int kMaxWriteAttempts = 16;
 
 StoreKey key_of(const ShadowId& id) { return StoreKey{id.thing, id.shadow}; }
 
@@ -94,46 +93,52 @@ Service::Service(Config config, Store& store) : config_(std::move(config)), stor
 
 namespace {
 
+ServiceResponse rejection(const Config& config, const ReplyAddress& to, const Rejection& error, int64_t now) {
+  ServiceResponse r;
+  r.status = error.code;
+  r.client_token = to.client_token;
+  std::optional<int64_t> ts;
+  if (config.error_timestamp) ts = now;
+  r.body = responses::error(error, ts, to.client_token);
+  if (to.channel == Channel::kMqtt) r.messages.push_back({reply_topic(to.id, to.form, to.op, "rejected"), r.body});
+  return r;
+}
+
 // Collects the reply and events of one request.
 class Reply {
  public:
   Reply(const Config& config, const ServiceRequest& request) : config_(config), request_(request) {}
 
-  ServiceResponse reject(const Error& error, const responses::Token& token) {
-    ServiceResponse r;
-    r.status = error.code;
-    std::optional<int64_t> ts;
-    if (config_.error_timestamp) ts = request_.now;
-    r.body = responses::error(error, ts, token);
-    if (request_.channel == Channel::kMqtt)
-      r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "rejected"), r.body, 1});
-    return r;
+  ServiceResponse reject(const Rejection& error, const responses::Token& token) {
+    return rejection(config_, ReplyAddress{request_.channel, request_.id, request_.form, request_.op, token},
+                     error, request_.now);
   }
 
   // The accepted reply: on the requester's topic for MQTT; for REST on the
   // event topics when `publish_for_rest` says so.
-  ServiceResponse accept(std::string body, bool publish_for_rest) {
+  ServiceResponse accept(std::string body, bool publish_for_rest, const responses::Token& token) {
     ServiceResponse r;
     r.body = std::move(body);
+    r.client_token = token;
     if (request_.channel == Channel::kMqtt) {
-      r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "accepted"), r.body, 1});
+      r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "accepted"), r.body});
     } else if (publish_for_rest) {
       for (TopicForm form : event_forms(config_))
-        r.messages.push_back({reply_topic(request_.id, form, request_.op, "accepted"), r.body, 1});
+        r.messages.push_back({reply_topic(request_.id, form, request_.op, "accepted"), r.body});
     }
     return r;
   }
 
   void event(ServiceResponse& r, const char* suffix, const std::string& payload) {
     for (TopicForm form : event_forms(config_))
-      r.messages.push_back({reply_topic(request_.id, form, Operation::kUpdate, suffix), payload, 1});
+      r.messages.push_back({reply_topic(request_.id, form, Operation::kUpdate, suffix), payload});
   }
 
-  Error not_found() const {
+  Rejection not_found() const {
     std::string name = request_.id.named() ? request_.id.shadow : request_.id.thing;
     if (request_.channel == Channel::kRest && request_.id.named() && config_.rest_not_found_thing_tilde_shadow)
       name = request_.id.thing + "~" + request_.id.shadow;
-    return Error{404, std::string(messages::kNoShadowPrefix) + name + "'"};
+    return Rejection{404, std::string(messages::kNoShadowPrefix) + name + "'"};
   }
 
  private:
@@ -141,9 +146,9 @@ class Reply {
   const ServiceRequest& request_;
 };
 
-Error internal_error() { return Error{500, messages::kInternal}; }
+Rejection internal_error() { return Rejection{500, messages::kInternal}; }
 
-std::optional<Error> validate_id(const ShadowId& id, const Config& config) {
+std::optional<Rejection> validate_id(const ShadowId& id, const Config& config) {
   if (auto e = validate_thing_name(id.thing, config)) return e;
   if (id.named()) return validate_shadow_name(id.shadow, config);
   return std::nullopt;
@@ -153,6 +158,7 @@ std::optional<Error> validate_id(const ShadowId& id, const Config& config) {
 
 std::optional<ServiceRequest> Service::mqtt_request(std::string_view topic, std::string_view payload,
                                                     int64_t now) const {
+  if (!may_be_request_topic(topic, config_.short_topics)) return std::nullopt;
   auto parsed = parse_request_topic(topic, config_.short_topics);
   if (!parsed) return std::nullopt;
   // A short-form topic with names no shadow can have is an application's own
@@ -175,7 +181,17 @@ std::optional<ServiceResponse> Service::handle_mqtt(std::string_view topic, std:
   return handle(*request);
 }
 
+Service::ShadowLock Service::lock(const ShadowId& id) {
+  size_t h = std::hash<std::string>{}(id.thing) * 31 + std::hash<std::string>{}(id.shadow);
+  return ShadowLock(locks_[h % kLockStripes]);
+}
+
 ServiceResponse Service::handle(const ServiceRequest& request) {
+  ShadowLock held = lock(request.id);
+  return handle(request, held);
+}
+
+ServiceResponse Service::handle(const ServiceRequest& request, const ShadowLock& /*held*/) {
   switch (request.op) {
     case Operation::kGet: return get(request);
     case Operation::kUpdate: return update(request);
@@ -184,13 +200,44 @@ ServiceResponse Service::handle(const ServiceRequest& request) {
   return Reply(config_, request).reject(internal_error(), std::nullopt);
 }
 
+ServiceResponse Service::reject(const ReplyAddress& to, const Rejection& why, int64_t now) const {
+  return rejection(config_, to, why, now);
+}
+
+ReplyAddress Service::reply_address(const ServiceRequest& request) const {
+  ReplyAddress to{request.channel, request.id, request.form, request.op, std::nullopt};
+  if (request.channel == Channel::kMqtt && request.payload.size() <= config_.max_payload_bytes)
+    to.client_token = extract_client_token(request.payload, config_);
+  return to;
+}
+
+Service::Stats Service::stats() const {
+  return Stats{write_retries_.load(std::memory_order_relaxed), write_gave_up_.load(std::memory_order_relaxed)};
+}
+
+bool Service::retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started) {
+  auto deadline = started + std::chrono::milliseconds(config_.write_conflict_deadline_ms);
+  // Jittered exponential pause (0.5..1 x 1 ms, 2 ms, ... capped at 64 ms), so
+  // that writers on several brokers that collided do not collide again.
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  int64_t cap_us = int64_t{1000} << std::min(attempt, 6);
+  auto pause = std::chrono::microseconds(cap_us / 2 + static_cast<int64_t>(rng() % (cap_us / 2 + 1)));
+  if (std::chrono::steady_clock::now() + pause > deadline) {
+    write_gave_up_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  write_retries_.fetch_add(1, std::memory_order_relaxed);
+  std::this_thread::sleep_for(pause);
+  return true;
+}
+
 namespace {
 
 
 // Reads the record of `id` and interprets tombstones and their retention.
-StoreStatus read_current(Store& store, const ShadowId& id, int64_t now, const Config& config, Current* out) {
-  StoreStatus st = store.get(key_of(id), &out->record);
-  if (st.code == StoreStatus::kNotFound) return StoreStatus::ok();
+Status read_current(Store& store, const ShadowId& id, int64_t now, const Config& config, Current* out) {
+  Status st = store.get(key_of(id), &out->record);
+  if (st.is_not_found()) return Status::ok();
   if (!st.is_ok()) return st;
   out->stamp = stamp_of(out->record);
   if (!out->record.deleted) {
@@ -200,7 +247,7 @@ StoreStatus read_current(Store& store, const ShadowId& id, int64_t now, const Co
     bool expired = config.tombstone_retention_s > 0 && now - out->record.deleted_at >= config.tombstone_retention_s;
     out->version = expired ? 0 : out->record.version;
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
 }  // namespace
@@ -218,23 +265,24 @@ ServiceResponse Service::get(const ServiceRequest& request) {
   ShadowDocument doc;
   if (!doc.load(current.record.document)) return reply.reject(internal_error(), token);
   Delta delta = compute_delta(doc, doc.allocator());
-  return reply.accept(responses::get_accepted(doc, delta, request.now, token), false);
+  return reply.accept(responses::get_accepted(doc, delta, request.now, token), false, token);
 }
 
 ServiceResponse Service::update(const ServiceRequest& request) {
   Reply reply(config_, request);
-  if (request.payload.size() > config_.max_payload_bytes) return reply.reject(Error{413, messages::kTooLarge}, {});
+  if (request.payload.size() > config_.max_payload_bytes) return reply.reject(Rejection{413, messages::kTooLarge}, {});
   UpdateRequest parsed;
   if (auto e = parse_update(request.payload, config_, &parsed)) return reply.reject(*e, parsed.client_token);
   const responses::Token& token = parsed.client_token;
   if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
 
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+  const auto started = std::chrono::steady_clock::now();
+  for (int attempt = 0;; ++attempt) {
     Current current;
     if (!read_current(store_, request.id, request.now, config_, &current).is_ok())
       return reply.reject(internal_error(), token);
     if (parsed.version && *parsed.version != current.version)
-      return reply.reject(Error{409, messages::kVersionConflict}, token);
+      return reply.reject(Rejection{409, messages::kVersionConflict}, token);
 
     ShadowDocument doc;
     if (current.exists && !doc.load(current.record.document)) return reply.reject(internal_error(), token);
@@ -251,16 +299,16 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     next.version = doc.version();
     size_t state_bytes = 0;
     next.document = responses::snapshot(doc, &state_bytes);
-    if (state_bytes > config_.max_document_bytes) return reply.reject(Error{413, messages::kTooLarge}, token);
+    if (state_bytes > config_.max_document_bytes) return reply.reject(Rejection{413, messages::kTooLarge}, token);
 
-    StoreStatus st = store_.compare_and_set(key_of(request.id), current.stamp, next);
-    if (st.code == StoreStatus::kConflict) continue;
+    Status st = store_.compare_and_set(key_of(request.id), current.stamp, next);
+    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
 
     json::Value echo_meta = metadata_of(*parsed.state, request.now, doc.allocator());
     ServiceResponse r = reply.accept(
         responses::update_accepted(*parsed.state, echo_meta, next.version, request.now, token),
-        config_.rest_update_publishes_accepted);
+        config_.rest_update_publishes_accepted, token);
     Delta delta = compute_delta(doc, doc.allocator());
     bool unchanged = !config_.delta_on_unchanged && !before.empty() && !delta.empty() &&
                      json::equal(before.state, delta.state);
@@ -270,7 +318,6 @@ ServiceResponse Service::update(const ServiceRequest& request) {
                 responses::documents(previous, config_.documents_previous_null, next.document, request.now, token));
     return r;
   }
-  return reply.reject(internal_error(), token);
 }
 
 ServiceResponse Service::remove(const ServiceRequest& request) {
@@ -279,7 +326,8 @@ ServiceResponse Service::remove(const ServiceRequest& request) {
   if (request.channel == Channel::kMqtt) token = extract_client_token(request.payload, config_);
   if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
 
-  for (int attempt = 0; attempt < kMaxWriteAttempts; ++attempt) {
+  const auto started = std::chrono::steady_clock::now();
+  for (int attempt = 0;; ++attempt) {
     Current current;
     if (!read_current(store_, request.id, request.now, config_, &current).is_ok())
       return reply.reject(internal_error(), token);
@@ -288,13 +336,12 @@ ServiceResponse Service::remove(const ServiceRequest& request) {
     tombstone.deleted = true;
     tombstone.deleted_at = request.now;
     tombstone.version = current.version + (config_.tombstone_bumps_version ? 1 : 0);
-    StoreStatus st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone);
-    if (st.code == StoreStatus::kConflict) continue;
+    Status st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone);
+    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
     return reply.accept(responses::delete_accepted(current.version, request.now, token),
-                        config_.rest_delete_publishes_accepted);
+                        config_.rest_delete_publishes_accepted, token);
   }
-  return reply.reject(internal_error(), token);
 }
 
 ServiceResponse Service::list_named_shadows(std::string_view thing, std::optional<std::string_view> page_size,
@@ -308,12 +355,12 @@ ServiceResponse Service::list_named_shadows(std::string_view thing, std::optiona
 
   auto limit = page_size_of(page_size, config_.list_default_page_size, config_.list_max_page_size);
   if (!limit)
-    return reply.reject(Error{400, "pageSize must be between 1 and " + std::to_string(config_.list_max_page_size)},
+    return reply.reject(Rejection{400, "pageSize must be between 1 and " + std::to_string(config_.list_max_page_size)},
                         {});
   std::string after;
   if (next_token) {
     auto decoded = decode_token(*next_token);
-    if (!decoded || validate_shadow_name(*decoded, config_)) return reply.reject(Error{400, "Invalid nextToken"}, {});
+    if (!decoded || validate_shadow_name(*decoded, config_)) return reply.reject(Rejection{400, "Invalid nextToken"}, {});
     after = *decoded;
   }
   std::vector<std::string> names;
@@ -334,19 +381,19 @@ ServiceResponse Service::list_shadows(std::optional<std::string_view> page_size,
   Reply reply(config_, request);
   auto limit = page_size_of(page_size, kListAllDefaultPageSize, kListAllMaxPageSize);
   if (!limit)
-    return reply.reject(Error{400, "pageSize must be between 1 and " + std::to_string(kListAllMaxPageSize)}, {});
+    return reply.reject(Rejection{400, "pageSize must be between 1 and " + std::to_string(kListAllMaxPageSize)}, {});
   // The token is the last key returned: thing + '\0' + shadow (empty for a
   // classic shadow). Thing names never contain '\0'.
   StoreKey after;
   if (next_token) {
     auto decoded = decode_token(*next_token);
     size_t nul = decoded ? decoded->find('\0') : std::string::npos;
-    if (nul == std::string::npos) return reply.reject(Error{400, "Invalid nextToken"}, {});
+    if (nul == std::string::npos) return reply.reject(Rejection{400, "Invalid nextToken"}, {});
     after.thing = decoded->substr(0, nul);
     after.shadow = decoded->substr(nul + 1);
     if (validate_thing_name(after.thing, config_) ||
         (!after.shadow.empty() && validate_shadow_name(after.shadow, config_)))
-      return reply.reject(Error{400, "Invalid nextToken"}, {});
+      return reply.reject(Rejection{400, "Invalid nextToken"}, {});
   }
   std::vector<StoreKey> keys;
   bool more = false;

@@ -1,29 +1,53 @@
 // The shadow service: the one entry point every adapter (MQTT plugin, REST
 // server, CLI, tests) calls. It turns a request into the response and the
 // MQTT messages to publish, reading and writing shadows only through a Store.
+// It never throws. It reads no wall clock: the caller passes `now`, the one
+// timestamp of a request.
 //
-// The service holds no per-request state and may be called from several
-// threads at once; concurrent writers of one shadow are serialized by the
-// store's compare-and-set (the loser recomputes on the fresh document).
-// It never throws and never reads the clock: the caller passes `now`.
+// Per-shadow order. Requests on one shadow are applied one at a time in this
+// process: handle() holds the shadow's lock (one of a fixed set of striped
+// mutexes) from reading the record to writing it. That lock is the ordering
+// guarantee of the whole product. The request pipeline
+// (plugin/runtime/pipeline.h) takes it with lock() and keeps it while it
+// hands the replies and events to the broker, so they leave in the order the
+// engine applied the requests, whatever channel (MQTT, REST) they came from.
+//
+// Two other mechanisms look similar but exist for other reasons:
+// - The store's compare-and-set makes each write conditional on the record
+//   the engine read. Within one process it never fails (the lock above), but
+//   when several processes share one store (several brokers on one Redis
+//   Cluster) another broker may write between the read and the write. The
+//   engine then re-reads and recomputes, after a short jittered pause that
+//   grows with each attempt, for at most Config::write_conflict_deadline_ms;
+//   past that the request gets a 500. stats() counts the retries.
+// - A store may serialize its own read-compare-write (RocksDbStore does, per
+//   key) because compare-and-set must be atomic whoever calls it.
 #pragma once
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "shadow_core/config.h"
+#include "shadow_core/errors.h"
 #include "shadow_core/topic.h"
 #include "store/store.h"
 
 namespace shadow {
 
+// An MQTT message to publish: every reply, event and forwarded message of
+// the product has this one type, from the engine to the broker.
 struct OutMessage {
   std::string topic;
   std::string payload;
   int qos = 1;
+  bool retain = false;
 };
 
 enum class Channel { kMqtt, kRest };
@@ -45,7 +69,20 @@ struct ServiceResponse {
   // MQTT publications in order: for MQTT the reply first, then events
   // (delta, documents); for REST only the events its outcome causes.
   std::vector<OutMessage> messages;
+  // The request's clientToken when it carried a valid one (echoed in every
+  // reply), so that a later rejection of the same request can echo it too.
+  std::optional<std::string> client_token;
   bool ok() const { return status == 200; }
+};
+
+// Enough of a request to answer it later, after its payload is gone: durable
+// mode answers requests whose write could not be made durable with a 500.
+struct ReplyAddress {
+  Channel channel = Channel::kMqtt;
+  ShadowId id;
+  TopicForm form = TopicForm::kAws;
+  Operation op = Operation::kGet;
+  std::optional<std::string> client_token;
 };
 
 class Service {
@@ -55,17 +92,35 @@ class Service {
 
   const Config& config() const { return config_; }
 
+  // The lock that orders the requests of one shadow (see the file comment).
+  using ShadowLock = std::unique_lock<std::mutex>;
+  [[nodiscard]] ShadowLock lock(const ShadowId& id);
+
+  // Applies a get, update or delete. Takes the shadow's lock for the call.
   ServiceResponse handle(const ServiceRequest& request);
+  // The same, for a caller that already holds lock(request.id) and keeps it
+  // while it hands the response on.
+  ServiceResponse handle(const ServiceRequest& request, const ShadowLock& held);
 
   // The request an MQTT publish on `topic` makes, or nullopt when the topic
-  // is not a shadow request (adapters that lock or rate-limit per shadow
-  // before handling call this, then handle()).
+  // is not a shadow request. Cheap for the many topics that cannot be one.
   std::optional<ServiceRequest> mqtt_request(std::string_view topic, std::string_view payload,
                                              int64_t now) const;
 
-  // mqtt_request() then handle().
+  // mqtt_request() then handle(): for callers that need no lock of their own
+  // (tests, benchmarks, the fuzzer). nullopt when the topic is not a request.
   std::optional<ServiceResponse> handle_mqtt(std::string_view topic, std::string_view payload,
                                              int64_t now);
+
+  // Refusals decided outside the engine (429 over the rate limit, 503 when
+  // the broker cannot take more messages, 500 when a write did not become
+  // durable), shaped exactly like the engine's own: the error document, and
+  // for MQTT the /rejected reply to the requester.
+  ServiceResponse reject(const ReplyAddress& to, const Rejection& why, int64_t now) const;
+  // Where `request` is answered. For MQTT the clientToken is read from the
+  // payload (unless the payload is over the size cap, which bounds the work
+  // a flood of refused requests can cause).
+  ReplyAddress reply_address(const ServiceRequest& request) const;
 
   // ListNamedShadowsForThing. page_size / next_token are the raw query values
   // (nullopt when absent). Body: {"results":[...],"nextToken"?,"timestamp"}.
@@ -89,13 +144,27 @@ class Service {
   ServiceResponse list_shadows(std::optional<std::string_view> page_size,
                                std::optional<std::string_view> next_token, int64_t now);
 
+  struct Stats {
+    uint64_t write_retries = 0;  // compare-and-set conflicts retried (another process wrote)
+    uint64_t write_gave_up = 0;  // requests answered 500 after write_conflict_deadline_ms
+  };
+  Stats stats() const;
+
  private:
   ServiceResponse get(const ServiceRequest& request);
   ServiceResponse update(const ServiceRequest& request);
   ServiceResponse remove(const ServiceRequest& request);
 
+  // Re-read and recompute after a conflict? Sleeps a jittered, growing pause
+  // first; false once the deadline has passed (counted).
+  bool retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started);
+
   Config config_;
   Store& store_;
+  static constexpr size_t kLockStripes = 64;
+  std::array<std::mutex, kLockStripes> locks_;
+  std::atomic<uint64_t> write_retries_{0};
+  std::atomic<uint64_t> write_gave_up_{0};
 };
 
 }  // namespace shadow

@@ -2,32 +2,32 @@
 
 namespace shadow {
 
-StoreStatus MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
+Status MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = records_.find({key.thing, key.shadow});
-  if (it == records_.end()) return StoreStatus::not_found();
+  if (it == records_.end()) return Status::not_found();
   *out = it->second;
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus MemoryStore::compare_and_set(const StoreKey& key,
+Status MemoryStore::compare_and_set(const StoreKey& key,
                                          const std::optional<RecordStamp>& expected,
                                          const ShadowRecord& next) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failing_writes_ > 0) {
     --failing_writes_;
-    return StoreStatus::io_error("injected write failure");
+    return Status::io_error("injected write failure");
   }
   auto k = std::make_pair(key.thing, key.shadow);
   auto it = records_.find(k);
   std::optional<RecordStamp> actual;
   if (it != records_.end()) actual = stamp_of(it->second);
-  if (actual != expected) return StoreStatus::conflict();
+  if (actual != expected) return Status::conflict();
   records_[k] = next;
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus MemoryStore::list_named(std::string_view thing, std::string_view after, size_t limit,
+Status MemoryStore::list_named(std::string_view thing, std::string_view after, size_t limit,
                                     std::vector<std::string>* names, bool* more) {
   std::lock_guard<std::mutex> lock(mu_);
   names->clear();
@@ -43,10 +43,10 @@ StoreStatus MemoryStore::list_named(std::string_view thing, std::string_view aft
     }
     names->push_back(it->first.second);
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus MemoryStore::list_shadows(const StoreKey& after, size_t limit,
+Status MemoryStore::list_shadows(const StoreKey& after, size_t limit,
                                       std::vector<StoreKey>* keys, bool* more) {
   std::lock_guard<std::mutex> lock(mu_);
   keys->clear();
@@ -62,7 +62,7 @@ StoreStatus MemoryStore::list_shadows(const StoreKey& after, size_t limit,
     }
     keys->push_back(StoreKey{it->first.first, it->first.second});
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
 void MemoryStore::fail_next_writes(int n) {

@@ -12,12 +12,12 @@ namespace shadow {
 
 class MemoryStore final : public Store {
  public:
-  StoreStatus get(const StoreKey& key, ShadowRecord* out) override;
-  StoreStatus compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+  Status get(const StoreKey& key, ShadowRecord* out) override;
+  Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
                               const ShadowRecord& next) override;
-  StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
+  Status list_named(std::string_view thing, std::string_view after, size_t limit,
                          std::vector<std::string>* names, bool* more) override;
-  StoreStatus list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+  Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                            bool* more) override;
 
   // Test hook: the next `n` writes fail with kIoError.

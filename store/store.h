@@ -7,7 +7,7 @@
 //
 // Implementations must be safe to call from several threads at once (the
 // broker thread and REST worker threads share one store). Nothing here may
-// throw; every fallible call returns a StoreStatus.
+// throw; every fallible call returns a Status (common/status.h).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/status.h"
 
 namespace shadow {
 
@@ -42,42 +44,28 @@ struct RecordStamp {
 
 inline RecordStamp stamp_of(const ShadowRecord& r) { return {r.version, r.deleted}; }
 
-struct StoreStatus {
-  enum Code { kOk, kNotFound, kConflict, kIoError };
-  Code code = kOk;
-  std::string message;  // human-readable detail for logs (kIoError)
-
-  static StoreStatus ok() { return {}; }
-  static StoreStatus not_found() { return {kNotFound, {}}; }
-  static StoreStatus conflict() { return {kConflict, {}}; }
-  static StoreStatus io_error(std::string m) { return {kIoError, std::move(m)}; }
-  bool is_ok() const { return code == kOk; }
-};
-
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Reads the record of `key` into *out. kNotFound when nothing is stored.
+  // Reads the record of `key` into *out. Not-found when nothing is stored.
   // Tombstones are returned (deleted == true).
-  virtual StoreStatus get(const StoreKey& key, ShadowRecord* out) = 0;
+  virtual Status get(const StoreKey& key, ShadowRecord* out) = 0;
 
   // Atomically replaces the record of `key` with `next` if the stored record
-  // matches `expected` (std::nullopt: nothing may be stored). kConflict when
+  // matches `expected` (std::nullopt: nothing may be stored). A conflict when
   // it does not match; nothing is written then. Deleting a shadow is a
   // compare_and_set with a tombstone record (deleted == true).
-  // When this returns kOk the write is durable to the store's promise
+  // When this returns OK the write is durable to the store's promise
   // (see the implementation's header).
-  virtual StoreStatus compare_and_set(const StoreKey& key,
-                                      const std::optional<RecordStamp>& expected,
-                                      const ShadowRecord& next) = 0;
+  virtual Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                 const ShadowRecord& next) = 0;
 
   // Names of the live (not deleted) named shadows of `thing`, in byte order,
   // strictly greater than `after` (empty: from the first), at most `limit`.
   // *more is set to whether further live names exist after the last returned.
-  virtual StoreStatus list_named(std::string_view thing, std::string_view after,
-                                 size_t limit, std::vector<std::string>* names,
-                                 bool* more) = 0;
+  virtual Status list_named(std::string_view thing, std::string_view after, size_t limit,
+                            std::vector<std::string>* names, bool* more) = 0;
 
   // Every live (not deleted) shadow, classic and named, in key order: by
   // thing bytes, a thing's classic shadow before its named ones, named
@@ -86,8 +74,8 @@ class Store {
   // further live shadows exist after the last returned. Tombstones are
   // skipped, so a page may read more records than it returns.
   // (A mosquitto-shadow extension for backups: AWS cannot list all shadows.)
-  virtual StoreStatus list_shadows(const StoreKey& after, size_t limit,
-                                   std::vector<StoreKey>* keys, bool* more) = 0;
+  virtual Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+                              bool* more) = 0;
 };
 
 }  // namespace shadow

@@ -23,7 +23,7 @@ enum class IdentitySource { kNone, kClientId, kUsername, kCertCn };
 
 // What the ACL check answers when it neither allows nor denies itself
 // (plugin_opt_acl_fallback). kDefer lets Mosquitto's acl_file decide; a
-// broker without an acl_file then denies (research: a deferring ACL plugin
+// broker without an acl_file then denies (in Mosquitto 2.0 a deferring ACL plugin
 // with no other ACL source is deny-all). kAllow grants.
 enum class AclFallback { kDefer, kAllow };
 
@@ -40,13 +40,6 @@ struct AuthzConfig {
   // for it explicitly (to refuse Will messages on response topics).
   bool acl_check_wanted() const { return binding() || fallback_given; }
 };
-
-// True when `key` is one of the options parse_authz_option handles.
-bool is_authz_option(std::string_view key);
-// Applies one plugin_opt_ line; returns an error message or "".
-std::string parse_authz_option(std::string_view key, std::string_view value, AuthzConfig* config);
-// "thing_identity=username admin_usernames=a,b ..." for the start-up log.
-std::string describe_authz(const AuthzConfig& config);
 
 // The username without the metrics the AWS SDKs append ("alice?SDK=JS&..."
 // becomes "alice"): everything from the first '?' is dropped.

@@ -41,10 +41,10 @@ std::string_view trim(std::string_view s) {
   return s.substr(first, last - first + 1);
 }
 
-std::string invalid(std::string_view key, std::string_view value, std::string_view expected) {
+Status invalid(std::string_view key, std::string_view value, std::string_view expected) {
   std::string m = "plugin_opt_";
   m.append(key).append(": '").append(value).append("' is not valid; expected ").append(expected);
-  return m;
+  return Status::invalid_argument(std::move(m));
 }
 
 // Accepts only "true" or "false": a typo must not silently pick a default.
@@ -94,13 +94,87 @@ const BoolChoice* find_bool_choice(std::string_view key) {
   return nullptr;
 }
 
-// Applies one option to *config; returns an error message or "".
-std::string apply(std::string_view key, std::string_view value, PluginConfig* config) {
-  auto integer = [&](int64_t min, int64_t max, int64_t* out) -> std::string {
-    return parse_int(value, min, max, out) ? "" : invalid(key, value, range_text(min, max));
+const char* identity_name(IdentitySource s) {
+  switch (s) {
+    case IdentitySource::kNone: return "none";
+    case IdentitySource::kClientId: return "client_id";
+    case IdentitySource::kUsername: return "username";
+    case IdentitySource::kCertCn: return "cert_cn";
+  }
+  return "?";
+}
+
+// The per-device authorization options (docs/security.md).
+Status apply_authz(std::string_view key, std::string_view value, AuthzConfig* c) {
+  if (key == "thing_identity") {
+    if (value == "none") c->identity = IdentitySource::kNone;
+    else if (value == "client_id") c->identity = IdentitySource::kClientId;
+    else if (value == "username") c->identity = IdentitySource::kUsername;
+    else if (value == "cert_cn") c->identity = IdentitySource::kCertCn;
+    else return invalid(key, value, "none, client_id, username or cert_cn");
+  } else if (key == "admin_usernames") {
+    std::vector<std::string> names;
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string_view::npos) comma = value.size();
+      std::string_view name = trim(value.substr(start, comma - start));
+      if (name.empty()) return invalid(key, value, "a comma-separated list of usernames, none empty");
+      names.emplace_back(name);
+      start = comma + 1;
+    }
+    c->admin_usernames = std::move(names);
+  } else if (key == "admin_pattern") {
+    if (value.empty() || value.find_first_not_of('*') == std::string_view::npos) {
+      return invalid(key, value, "a glob naming admin usernames, e.g. app-* (not only '*')");
+    }
+    c->admin_pattern = std::string(value);
+  } else if (key == "acl_fallback") {
+    if (value == "defer") c->fallback = AclFallback::kDefer;
+    else if (value == "allow") c->fallback = AclFallback::kAllow;
+    else return invalid(key, value, "defer or allow");
+    c->fallback_given = true;
+  } else if (key == "rate_limit_per_thing") {
+    int64_t n = 0;
+    if (!parse_int(value, 0, 1000000, &n)) {
+      return invalid(key, value, "requests per second per thing, 0 (off) to 1000000");
+    }
+    c->rate_limit_per_thing = static_cast<uint32_t>(n);
+  }
+  return Status::ok();
+}
+
+bool is_authz_option(std::string_view key) {
+  return key == "thing_identity" || key == "admin_usernames" || key == "admin_pattern" ||
+         key == "acl_fallback" || key == "rate_limit_per_thing";
+}
+
+std::string describe_authz(const AuthzConfig& c) {
+  std::string s = std::string("thing_identity=") + identity_name(c.identity);
+  if (!c.admin_usernames.empty()) {
+    s += " admin_usernames=";
+    for (size_t i = 0; i < c.admin_usernames.size(); i++) {
+      if (i > 0) s += ',';
+      s += c.admin_usernames[i];
+    }
+  }
+  if (!c.admin_pattern.empty()) s += " admin_pattern=" + c.admin_pattern;
+  if (c.acl_check_wanted()) {
+    s += std::string(" acl_fallback=") + (c.fallback == AclFallback::kAllow ? "allow" : "defer");
+  } else {
+    s += " acl_check=off";
+  }
+  s += " rate_limit_per_thing=" + std::to_string(c.rate_limit_per_thing);
+  return s;
+}
+
+// Applies one option to *config.
+Status apply(std::string_view key, std::string_view value, PluginConfig* config) {
+  auto integer = [&](int64_t min, int64_t max, int64_t* out) -> Status {
+    return parse_int(value, min, max, out) ? Status::ok() : invalid(key, value, range_text(min, max));
   };
   int64_t n = 0;
-  std::string err;
+  Status err;
 
   if (key == "db_path") {
     if (value.empty()) return invalid(key, value, "a directory path");
@@ -119,20 +193,20 @@ std::string apply(std::string_view key, std::string_view value, PluginConfig* co
     else if (value == "short") config->engine.event_topics = EventTopics::kShort;
     else return invalid(key, value, "both, aws or short");
   } else if (key == "max_document_bytes") {
-    if (!(err = integer(1, 16 << 20, &n)).empty()) return err;
+    if (!(err = integer(1, 16 << 20, &n)).is_ok()) return err;
     config->engine.max_document_bytes = static_cast<size_t>(n);
   } else if (key == "max_depth") {
-    if (!(err = integer(1, 64, &n)).empty()) return err;
+    if (!(err = integer(1, 64, &n)).is_ok()) return err;
     config->engine.max_depth = static_cast<int>(n);
   } else if (key == "max_payload_bytes") {
     // 268435455 is the largest MQTT packet the protocol can describe.
-    if (!(err = integer(1, 268435455, &n)).empty()) return err;
+    if (!(err = integer(1, 268435455, &n)).is_ok()) return err;
     config->engine.max_payload_bytes = static_cast<size_t>(n);
   } else if (key == "tombstone_retention_s") {
-    if (!(err = integer(0, std::numeric_limits<int64_t>::max(), &n)).empty()) return err;
+    if (!(err = integer(0, std::numeric_limits<int64_t>::max(), &n)).is_ok()) return err;
     config->engine.tombstone_retention_s = n;
   } else if (key == "block_cache_mb") {
-    if (!(err = integer(0, 1 << 20, &n)).empty()) return err;
+    if (!(err = integer(0, 1 << 20, &n)).is_ok()) return err;
     config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
   } else if (key == "documents_previous") {
     if (value == "null") config->engine.documents_previous_null = true;
@@ -155,20 +229,20 @@ std::string apply(std::string_view key, std::string_view value, PluginConfig* co
      : key == "http_tls_cert"       ? config->http.tls_cert
                                     : config->http.tls_key) = std::string(value);
   } else if (key == "http_threads") {
-    if (!(err = integer(1, 256, &n)).empty()) return err;
+    if (!(err = integer(1, 256, &n)).is_ok()) return err;
     config->http.threads = static_cast<int>(n);
   } else if (key == "http_metrics_auth") {
     if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
   } else if (is_authz_option(key)) {
-    return parse_authz_option(key, value, &config->authz);
+    return apply_authz(key, value, &config->authz);
   } else if (const BoolChoice* choice = find_bool_choice(key)) {
     if (!parse_bool(value, &(config->engine.*(choice->field)))) return invalid(key, value, "true or false");
   } else {
     std::string m = "unknown option plugin_opt_";
     m.append(key).append("; valid options are: ").append(kKnownOptions);
-    return m;
+    return Status::invalid_argument(std::move(m));
   }
-  return "";
+  return Status::ok();
 }
 
 const char* event_topics_name(EventTopics e) {
@@ -182,36 +256,37 @@ const char* event_topics_name(EventTopics e) {
 
 }  // namespace
 
-ParseResult parse_options(const std::vector<Option>& options) {
+StatusOr<PluginConfig> parse_options(const std::vector<Option>& options) {
   PluginConfig config;
   std::set<std::string_view> seen;
   for (const auto& [raw_key, raw_value] : options) {
     std::string_view key = trim(raw_key);
     if (!seen.insert(key).second) {
-      return "plugin_opt_" + std::string(key) + " is given more than once; keep one line";
+      return Status::invalid_argument("plugin_opt_" + std::string(key) +
+                                      " is given more than once; keep one line");
     }
-    std::string err = apply(key, trim(raw_value), &config);
-    if (!err.empty()) return err;
+    Status applied = apply(key, trim(raw_value), &config);
+    if (!applied.is_ok()) return applied;
   }
   if (config.db_path.empty()) {
-    return std::string(
+    return Status::invalid_argument(
         "plugin_opt_db_path is required: the directory where shadows are stored, created if "
         "missing and writable by the broker's user (usually 'mosquitto'), e.g. "
         "plugin_opt_db_path /var/lib/mosquitto/shadow");
   }
   if (!config.engine.short_topics && config.engine.event_topics == EventTopics::kShort) {
-    return std::string(
+    return Status::invalid_argument(
         "plugin_opt_event_topics short needs plugin_opt_short_topics true; with short topics "
         "off, events can only use the $aws form (use both or aws)");
   }
   const HttpConfig& http = config.http;
   if (http.tls_cert.empty() != http.tls_key.empty()) {
-    return std::string(
+    return Status::invalid_argument(
         "plugin_opt_http_tls_cert and plugin_opt_http_tls_key go together: give both (PEM "
         "certificate and private key) for HTTPS, or neither for plain HTTP");
   }
   if (http.enabled() && http.auth_sigv4 && http.credentials_file.empty()) {
-    return std::string(
+    return Status::invalid_argument(
         "plugin_opt_http_credentials_file is required when plugin_opt_http_listen is set and "
         "plugin_opt_http_auth is sigv4 (the default): a file with one 'ACCESS_KEY_ID "
         "SECRET_ACCESS_KEY' pair per line; or set plugin_opt_http_auth none for local "
@@ -219,7 +294,7 @@ ParseResult parse_options(const std::vector<Option>& options) {
   }
   const AuthzConfig& authz = config.authz;
   if (!authz.binding() && (!authz.admin_usernames.empty() || !authz.admin_pattern.empty())) {
-    return std::string(
+    return Status::invalid_argument(
         "plugin_opt_admin_usernames and plugin_opt_admin_pattern need plugin_opt_thing_identity "
         "(client_id, username or cert_cn): without thing binding every client may use every "
         "shadow, so there is nothing to be an admin of");

@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
+#include "common/status.h"
 #include "plugin/authz/authorization.h"
 #include "shadow_core/config.h"
 
@@ -49,11 +49,9 @@ struct PluginConfig {
 // the broker passes it to the plugin.
 using Option = std::pair<std::string, std::string>;
 
-// Either the configuration, or a one-line message naming the offending
-// option and saying what is valid.
-using ParseResult = std::variant<PluginConfig, std::string>;
-
-ParseResult parse_options(const std::vector<Option>& options);
+// The configuration, or an invalid-argument error whose one-line message
+// names the offending option and says what is valid.
+StatusOr<PluginConfig> parse_options(const std::vector<Option>& options);
 
 // "db_path=/var/lib/x sync_writes=false ..." — every option in effect, for
 // the start-up log line.

@@ -4,7 +4,6 @@
 #include <mutex>
 #include <random>
 
-#include "plugin/runtime/rate_limiter.h"
 #include "common/sigv4.h"
 #include "shadow_core/errors.h"
 #include "shadow_core/json.h"
@@ -13,9 +12,8 @@
 namespace shadow::rest {
 namespace {
 
-using plugin::MetricChannel;
-using plugin::MetricOp;
-using plugin::QueuedMessage;
+using runtime::MetricChannel;
+using runtime::MetricOp;
 
 // {"message":...,"traceId":...}: the body AWS sends for errors that are not
 // shadow errors (unknown route, authentication).
@@ -41,7 +39,7 @@ HttpResponse error_response(int status, std::string body) {
 
 // An error in the shadow error-document shape {"code":N,"message":...}.
 HttpResponse shadow_error(int status, const std::string& message) {
-  return error_response(status, responses::error(Error{status, message}, std::nullopt, std::nullopt));
+  return error_response(status, responses::error(Rejection{status, message}, std::nullopt, std::nullopt));
 }
 
 MetricOp metric_op(RouteKind kind) {
@@ -57,15 +55,11 @@ MetricOp metric_op(RouteKind kind) {
 
 bool is_operation(RouteKind kind) { return operation_label(kind)[0] != '\0'; }
 
-std::vector<QueuedMessage> to_queued(const std::vector<OutMessage>& messages) {
-  std::vector<QueuedMessage> out;
-  out.reserve(messages.size());
-  for (const OutMessage& m : messages) out.push_back({m.topic, m.payload, m.qos, false});
-  return out;
-}
-
-HttpResponse queue_full() {
-  return shadow_error(503, "Too many MQTT messages waiting to be published; retry later");
+HttpResponse from_service(ServiceResponse s) {
+  if (!s.ok()) return error_response(s.status, std::move(s.body));
+  HttpResponse r;
+  r.body = std::move(s.body);
+  return r;
 }
 
 }  // namespace
@@ -83,14 +77,9 @@ std::string new_request_id() {
   return buf;
 }
 
-RestApi::RestApi(Service& service, plugin::PublishQueue& queue, plugin::OrderingLocks& locks,
-                 plugin::Metrics& metrics, GaugeSource gauges, RestApiOptions options)
-    : service_(service),
-      queue_(queue),
-      locks_(locks),
-      metrics_(metrics),
-      gauges_(std::move(gauges)),
-      options_(options) {}
+RestApi::RestApi(runtime::Pipeline& pipeline, runtime::Metrics& metrics, GaugeSource gauges,
+                 RestApiOptions options)
+    : pipeline_(pipeline), metrics_(metrics), gauges_(std::move(gauges)), options_(options) {}
 
 HttpResponse RestApi::handle(const HttpRequest& request, std::string_view request_id,
                              std::chrono::system_clock::time_point now) {
@@ -107,12 +96,12 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
                     (route.kind != RouteKind::kMetrics || options_.metrics_auth);
   if (needs_auth) {
     auto [path, query] = split_target(request.target);
-    HttpRequestView view{request.method, path, query, request.headers, request.body};
-    VerifyResult v = verify_sigv4(view, *options_.credentials, now);
+    auth::HttpRequestView view{request.method, path, query, request.headers, request.body};
+    auth::VerifyResult v = auth::verify_sigv4(view, *options_.credentials, now);
     if (!v.ok()) {
       metrics_.count_auth_denied();
-      HttpResponse r = error_response(http_status(v.failure), message_body(v.message, request_id));
-      r.error_type = error_type(v.failure);
+      HttpResponse r = error_response(auth::http_status(v.failure), message_body(v.message, request_id));
+      r.error_type = auth::error_type(v.failure);
       if (is_operation(route.kind))
         metrics_.count_request(MetricChannel::kRest, metric_op(route.kind), r.status,
                                std::chrono::steady_clock::now() - started);
@@ -126,8 +115,11 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
   HttpResponse r;
   switch (route.kind) {
     case RouteKind::kMetrics: {
-      plugin::Metrics::Gauges g = gauges_ ? gauges_() : plugin::Metrics::Gauges{};
-      g.queue_depth = queue_.depth() + (options_.durable ? options_.durable->queue().size() : 0);
+      runtime::Metrics::Gauges g = gauges_ ? gauges_() : runtime::Metrics::Gauges{};
+      g.queue_depth = pipeline_.backlog();
+      Service::Stats stats = pipeline_.service().stats();
+      g.write_retries = stats.write_retries;
+      g.write_gave_up = stats.write_gave_up;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = metrics_.render(g);
       return r;
@@ -142,42 +134,35 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
       // Counted as unrouted: the operation may be unknown (bad query).
       metrics_.count_http_unrouted(400);
       return shadow_error(400, route.error);
-    case RouteKind::kPublish:
-      r = publish(route, request.body, now_s, request_id);
+    case RouteKind::kPublish: {
+      ServiceResponse s = publish(route, request.body, now_s);
+      // AWS answers 200 whatever the outcome of a shadow request it carries.
+      if (s.ok()) s.body = message_body("OK", request_id);
+      r = from_service(std::move(s));
       break;
+    }
     default:
-      r = shadow_operation(route, request.body, now_s);
+      r = from_service(shadow_operation(route, request.body, now_s));
       break;
   }
-  metrics_.count_request(MetricChannel::kRest, metric_op(route.kind), r.status,
-                         std::chrono::steady_clock::now() - started);
   if (r.status >= 500) {
-    queue_.push_log(plugin::LogLevel::kWarning,
-                    "REST " + std::string(request.method) + " " + std::string(request.target) +
-                        " answered with " + std::to_string(r.status));
+    pipeline_.log_from_worker(runtime::LogLevel::kWarning,
+                              "REST " + std::string(request.method) + " " +
+                                  std::string(request.target) + " answered with " +
+                                  std::to_string(r.status));
   }
   return r;
 }
 
-HttpResponse RestApi::shadow_operation(const Route& route, std::string_view body, int64_t now) {
-  if (route.kind == RouteKind::kListNamedShadows || route.kind == RouteKind::kListShadows) {
-    std::optional<std::string_view> page_size, next_token;
-    if (route.page_size) page_size = *route.page_size;
-    if (route.next_token) next_token = *route.next_token;
-    ServiceResponse s = route.kind == RouteKind::kListShadows
-                            ? service_.list_shadows(page_size, next_token, now)
-                            : service_.list_named_shadows(route.thing, page_size, next_token, now);
-    if (options_.durable) {
-      // The list may show a shadow whose create is not durable yet.
-      std::string not_durable = await_durable(options_.durable->current_seq());
-      if (!not_durable.empty()) return shadow_error(500, messages::kInternal);
-    }
-    if (!s.ok()) return error_response(s.status, std::move(s.body));
-    HttpResponse r;
-    r.body = std::move(s.body);
-    return r;
+ServiceResponse RestApi::shadow_operation(const Route& route, std::string_view body, int64_t now) {
+  std::optional<std::string_view> page_size, next_token;
+  if (route.page_size) page_size = *route.page_size;
+  if (route.next_token) next_token = *route.next_token;
+  switch (route.kind) {
+    case RouteKind::kListNamedShadows: return pipeline_.rest_list(route.thing, page_size, next_token, now);
+    case RouteKind::kListShadows: return pipeline_.rest_list("", page_size, next_token, now);
+    default: break;
   }
-
   ServiceRequest request;
   request.channel = Channel::kRest;
   request.op = route.kind == RouteKind::kGetShadow      ? Operation::kGet
@@ -187,92 +172,11 @@ HttpResponse RestApi::shadow_operation(const Route& route, std::string_view body
   // GetThingShadow has no body; whatever a client sends is not a request.
   if (request.op != Operation::kGet) request.payload = body;
   request.now = now;
-  if (throttled(route.thing)) return shadow_error(429, service_.config().throttled_message);
-  if (request.op != Operation::kGet && !has_room()) return queue_full();
-
-  ServiceResponse s;
-  uint64_t durable_tag = 0;
-  {
-    // Engine call and enqueue under the shadow's lock: see publish_queue.h.
-    std::lock_guard<std::mutex> g(locks_.for_shadow(request.id));
-    s = service_.handle(request);
-    if (s.ok()) hand_over(to_queued(s.messages));  // REST errors publish nothing
-    // Any answer, a 404 included, may reveal the latest writes.
-    if (options_.durable) durable_tag = options_.durable->current_seq();
-  }
-  if (options_.durable) {
-    std::string not_durable = await_durable(durable_tag);
-    if (!not_durable.empty()) return shadow_error(500, messages::kInternal);
-  }
-  if (!s.ok()) return error_response(s.status, std::move(s.body));
-  HttpResponse r;
-  r.body = std::move(s.body);
-  return r;
+  return pipeline_.rest_request(request);
 }
 
-HttpResponse RestApi::publish(const Route& route, std::string_view body, int64_t now,
-                              std::string_view request_id) {
-  if (body.size() > service_.config().max_payload_bytes)
-    return shadow_error(413, messages::kTooLarge);
-  auto request_topic = parse_request_topic(route.topic, service_.config().short_topics);
-  // A shadow request costs the thing a token as over MQTT; a throttled one
-  // is not forwarded either, so nothing of it reaches MQTT.
-  if (request_topic && throttled(request_topic->id.thing))
-    return shadow_error(429, service_.config().throttled_message);
-  if (!has_room()) return queue_full();
-
-  // The message itself reaches MQTT subscribers like any publish; a shadow
-  // request topic also runs the shadow service exactly as over MQTT, and its
-  // replies follow the request (the order MQTT clients see, research §0.3).
-  QueuedMessage original{route.topic, std::string(body), route.qos, route.retain};
-  if (!request_topic) {
-    hand_over({std::move(original)});
-  } else {
-    original.retain = false;  // a shadow request is never kept as retained
-    std::lock_guard<std::mutex> g(locks_.for_shadow(request_topic->id));
-    auto s = service_.handle_mqtt(route.topic, body, now);
-    std::vector<QueuedMessage> out{std::move(original)};
-    if (s) {
-      for (QueuedMessage& m : to_queued(s->messages)) out.push_back(std::move(m));
-    }
-    hand_over(std::move(out));
-  }
-  // AWS answers 200 whatever the shadow outcome (spec §10.2).
-  HttpResponse r;
-  r.body = message_body("OK", request_id);
-  return r;
-}
-
-void RestApi::hand_over(std::vector<QueuedMessage> messages) {
-  if (messages.empty()) return;
-  if (options_.durable)
-    options_.durable->hold(std::move(messages), /*has_reply=*/false);
-  else
-    queue_.push(std::move(messages));
-}
-
-bool RestApi::has_room() const {
-  if (!queue_.has_room()) return false;
-  return options_.durable == nullptr ||
-         options_.durable->queue().size() < plugin::PublishQueue::kSoftLimit;
-}
-
-bool RestApi::throttled(std::string_view thing) const {
-  return options_.limiter != nullptr &&
-         !options_.limiter->allow(thing, std::chrono::steady_clock::now());
-}
-
-std::string RestApi::await_durable(uint64_t tag) {
-  using Wait = plugin::GroupCommitter::Wait;
-  Wait w = options_.durable->await(tag, options_.durable_timeout);
-  if (w == Wait::kDurable) return "";
-  std::string why = w == Wait::kTimeout
-                        ? "the write-ahead log fsync took longer than " +
-                              std::to_string(options_.durable_timeout.count()) + " ms"
-                        : "the write-ahead log fsync failed";
-  queue_.push_log(plugin::LogLevel::kError,
-                  "REST request answered 500: " + why + " (durable mode)");
-  return why;
+ServiceResponse RestApi::publish(const Route& route, std::string_view body, int64_t now) {
+  return pipeline_.rest_publish(OutMessage{route.topic, std::string(body), route.qos, route.retain}, now);
 }
 
 HttpResponse RestApi::transport_error(int status, std::string_view request_id) {

@@ -1,4 +1,4 @@
-// The REST API's routes (spec §10.2): which operation an HTTP method and
+// The REST API's routes (docs/rest-api.md): which operation an HTTP method and
 // request target name, with the path and query values percent-decoded.
 // Pure code: no HTTP library, no broker headers.
 //

@@ -218,8 +218,8 @@ RestServer::~RestServer() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::variant<std::unique_ptr<RestServer>, std::string> RestServer::start(
-    const RestServerOptions& options, RestApi& api) {
+StatusOr<std::unique_ptr<RestServer>> RestServer::start(const RestServerOptions& options,
+                                                        RestApi& api) {
   auto impl = std::make_unique<Impl>();
   impl->api = &api;
   impl->max_body_bytes = options.max_body_bytes;
@@ -231,10 +231,10 @@ std::variant<std::unique_ptr<RestServer>, std::string> RestServer::start(
     widen_backlog = [p = server.get()] { return p->widen_backlog(); };
     impl->server = std::move(server);
     if (!impl->server->is_valid()) {
-      return "cannot use the TLS certificate '" + options.tls_cert + "' with key '" +
-             options.tls_key +
-             "': check that both are readable PEM files by the broker's user and that the key "
-             "matches the certificate";
+      return Status::invalid_argument(
+          "cannot use the TLS certificate '" + options.tls_cert + "' with key '" + options.tls_key +
+          "': check that both are readable PEM files by the broker's user and that the key "
+          "matches the certificate");
     }
   } else {
     auto server = std::make_unique<WideBacklog<httplib::Server>>();
@@ -319,9 +319,9 @@ std::variant<std::unique_ptr<RestServer>, std::string> RestServer::start(
   if (!s.bind_to_port(options.host, options.port)) {
     int err = errno;
     std::string where = options.host + ":" + std::to_string(options.port);
-    return "cannot listen on " + where + " (plugin_opt_http_listen): " +
-           (err != 0 ? std::string(std::strerror(err)) : std::string("bind failed")) +
-           "; is another process using the port, or is the address not local?";
+    return Status::io_error("cannot listen on " + where + " (plugin_opt_http_listen): " +
+                            (err != 0 ? std::string(std::strerror(err)) : std::string("bind failed")) +
+                            "; is another process using the port, or is the address not local?");
   }
   // Without it bursts of connections only wait longer: not fatal.
   widen_backlog();

@@ -12,8 +12,8 @@
 
 #include <memory>
 #include <string>
-#include <variant>
 
+#include "common/status.h"
 #include "plugin/rest/api.h"
 
 namespace httplib {
@@ -36,8 +36,8 @@ class RestServer {
   // Binds host:port and serves on a background thread. The error says what
   // failed (TLS files unusable, address in use, ...). `api` must outlive the
   // server.
-  static std::variant<std::unique_ptr<RestServer>, std::string> start(
-      const RestServerOptions& options, RestApi& api);
+  static StatusOr<std::unique_ptr<RestServer>> start(const RestServerOptions& options,
+                                                     RestApi& api);
 
   // Stops accepting, lets in-flight requests finish (bounded by the read and
   // write timeouts) and joins every thread.

@@ -19,8 +19,8 @@
 // list and releasing "every head entry whose tag is durable" keeps push
 // order. Push order is apply order per shadow, because both the broker
 // thread (MQTT) and the HTTP workers (REST) push while holding the shadow's
-// OrderingLocks stripe (publish_queue.h). So per-shadow order, and indeed
-// the global push order, survive the hold-back.
+// lock (shadow_core/service.h). So per-shadow order, and indeed the global
+// push order, survive the hold-back.
 //
 // Thread-safe; release/fail run on the broker thread. Pure code: no broker
 // headers, no threads.
@@ -34,23 +34,23 @@
 #include <optional>
 #include <vector>
 
-#include "plugin/runtime/publish_queue.h"
+#include "shadow_core/service.h"
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 
 struct DurableEntry {
   uint64_t seq = 0;
-  // In publication order. With has_reply, messages[0] is the /accepted or
-  // /rejected reply to an MQTT request; fail() answers that request.
-  std::vector<QueuedMessage> messages;
-  bool has_reply = false;
+  std::vector<OutMessage> messages;  // in publication order
+  // Set when the entry answers an MQTT request: if its write cannot be made
+  // durable, the requester gets a 500 rejection there instead.
+  std::optional<ReplyAddress> reply_to;
 };
 
 class DurableQueue {
  public:
   // Appends an entry; returns the tag it got (seq, or the previous entry's
   // tag when that is larger).
-  uint64_t push(uint64_t seq, std::vector<QueuedMessage> messages, bool has_reply);
+  uint64_t push(uint64_t seq, std::vector<OutMessage> messages, std::optional<ReplyAddress> reply_to);
 
   // Removes, in order, every head entry whose tag <= durable_seq and passes
   // it to publish(const DurableEntry&). Stops at the first entry that must
@@ -76,14 +76,6 @@ class DurableQueue {
   uint64_t last_tag_ = 0;
   std::atomic<size_t> size_{0};
 };
-
-// The reply that tells an MQTT client its request failed with 500 Internal
-// service failure, built from the reply the request would have had: same
-// thing, shadow and operation, the /rejected topic, the request's
-// clientToken, and `timestamp` when given (plugin_opt_error_timestamp).
-// nullopt when `reply` is not on an /accepted or /rejected topic.
-std::optional<QueuedMessage> internal_failure_reply(const QueuedMessage& reply,
-                                                    const std::optional<int64_t>& timestamp);
 
 template <typename Publish>
 size_t DurableQueue::release(uint64_t durable_seq, Publish&& publish) {
@@ -111,4 +103,4 @@ size_t DurableQueue::take_all(OnEntry&& on_entry) {
   return n;
 }
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

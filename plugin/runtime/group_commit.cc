@@ -4,16 +4,13 @@
 #include <cstring>
 #include <ctime>
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 
 // --- SyncTrace --------------------------------------------------------------
 
-std::unique_ptr<SyncTrace> SyncTrace::open(const std::string& path, std::string* error) {
+StatusOr<std::unique_ptr<SyncTrace>> SyncTrace::open(const std::string& path) {
   std::FILE* f = std::fopen(path.c_str(), "a");
-  if (f == nullptr) {
-    *error = "cannot open " + path + ": " + std::strerror(errno);
-    return nullptr;
-  }
+  if (f == nullptr) return Status::io_error("cannot open " + path + ": " + std::strerror(errno));
   // Line-buffered: a test reads the file while, or right after, the broker runs.
   std::setvbuf(f, nullptr, _IOLBF, 0);
   return std::unique_ptr<SyncTrace>(new SyncTrace(f));
@@ -73,7 +70,9 @@ GroupCommitter::Wait GroupCommitter::wait_durable(uint64_t seq,
   if (durable() >= seq) return Wait::kDurable;
   request(seq);
   std::unique_lock<std::mutex> lock(mu_);
+  waiters_.fetch_add(1, std::memory_order_acq_rel);
   durable_cv_.wait_for(lock, timeout, [&] { return durable() >= seq || failed() || stopped_; });
+  waiters_.fetch_sub(1, std::memory_order_acq_rel);
   if (durable() >= seq) return Wait::kDurable;
   if (failed() || stopped_) return Wait::kFailed;
   return Wait::kTimeout;
@@ -100,16 +99,16 @@ void GroupCommitter::sync_once(std::unique_lock<std::mutex>& lock) {
   uint64_t target = hooks_.latest_seq();
   if (target <= durable()) return;
   lock.unlock();
-  std::string error = hooks_.sync();
-  if (error.empty()) {
+  Status synced = hooks_.sync();
+  if (synced.is_ok()) {
     // Traced before durable_ is raised: any ack it allows is logged later.
     if (trace_ != nullptr) trace_->sync(target);
     durable_.store(target, std::memory_order_release);
     syncs_.fetch_add(1, std::memory_order_relaxed);
   }
   lock.lock();
-  if (!error.empty()) {
-    failure_ = std::move(error);
+  if (!synced.is_ok()) {
+    failure_ = synced.message();
     failed_.store(true, std::memory_order_release);
   }
   // Under the lock, so a waiter between its check and its sleep cannot miss it.
@@ -138,7 +137,7 @@ void GroupCommitter::run() {
 
 // --- DurableMode ------------------------------------------------------------
 
-DurableMode::DurableMode(std::function<uint64_t()> latest_seq, std::function<std::string()> sync,
+DurableMode::DurableMode(std::function<uint64_t()> latest_seq, std::function<Status()> sync,
                          std::function<void()> wake, std::unique_ptr<SyncTrace> trace)
     : latest_seq_(std::move(latest_seq)),
       trace_(std::move(trace)),
@@ -149,10 +148,10 @@ DurableMode::DurableMode(std::function<uint64_t()> latest_seq, std::function<std
                            }},
           trace_.get()) {}
 
-uint64_t DurableMode::hold(std::vector<QueuedMessage> messages, bool has_reply) {
-  uint64_t tag = queue_.push(current_seq(), std::move(messages), has_reply);
+uint64_t DurableMode::hold(std::vector<OutMessage> messages, std::optional<ReplyAddress> reply_to) {
+  uint64_t tag = queue_.push(current_seq(), std::move(messages), std::move(reply_to));
   committer_.request(tag);
   return tag;
 }
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

@@ -1,8 +1,8 @@
 // Durable mode (plugin_opt_sync_writes true): group commit.
 //
 // Why. An fsync costs about 250 µs on this class of disk. Done inside the
-// broker's MESSAGE callback it stalls every client of the broker (measured:
-// 1,800 replies/s, p50 99 ms; research mosquitto-plugin.md §0.6, §9).
+// broker's MESSAGE callback it stalls every client of the broker (measured
+// on a 2-core VM: 1,800 replies/s, p50 99 ms; docs/benchmarks/durable.md).
 //
 // How.
 // - The store writes without a per-write sync: a write is in RocksDB's
@@ -56,9 +56,10 @@
 #include <thread>
 #include <vector>
 
+#include "common/status.h"
 #include "plugin/runtime/durable_queue.h"
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 
 // TEST AID (plugin_opt_debug_sync_log): appends one line per event to a
 // file, with CLOCK_MONOTONIC nanoseconds, so that tests can check that no
@@ -71,8 +72,8 @@ namespace shadow::plugin {
 // Costs a locked, line-buffered write per line: never enable in production.
 class SyncTrace {
  public:
-  // nullptr and *error set when the file cannot be opened for appending.
-  static std::unique_ptr<SyncTrace> open(const std::string& path, std::string* error);
+  // An I/O error when the file cannot be opened for appending.
+  static StatusOr<std::unique_ptr<SyncTrace>> open(const std::string& path);
   ~SyncTrace();
   static int64_t monotonic_ns();
   void sync(uint64_t durable_seq);
@@ -89,9 +90,9 @@ class SyncTrace {
 struct GroupCommitHooks {
   // The store's sequence number of the latest applied write. Any thread.
   std::function<uint64_t()> latest_seq;
-  // Makes every write applied before the call durable (fsync); returns ""
-  // or the error. Called on the syncer thread only, never concurrently.
-  std::function<std::string()> sync;
+  // Makes every write applied before the call durable (fsync). Called on
+  // the syncer thread only, never concurrently.
+  std::function<Status()> sync;
   // After each fsync attempt (durable raised, or failed): the broker thread
   // should look at the queue. Syncer thread; must not block.
   std::function<void()> on_progress;
@@ -124,6 +125,9 @@ class GroupCommitter {
   // request(seq), then blocks until durable() >= seq (kDurable), a sync
   // failed or the committer stopped first (kFailed), or `timeout` passed.
   Wait wait_durable(uint64_t seq, std::chrono::milliseconds timeout);
+  // Threads blocked in wait_durable() right now (REST requests waiting for
+  // their fsync): lets a test see that a request is waiting, not done.
+  int waiters() const { return waiters_.load(std::memory_order_acquire); }
 
   // Final fsync of everything applied, then joins the thread; wakes every
   // waiter. Idempotent.
@@ -141,6 +145,7 @@ class GroupCommitter {
   std::atomic<bool> failed_{false};
   std::atomic<bool> idle_{false};
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<int> waiters_{0};
   mutable std::mutex mu_;
   std::condition_variable work_cv_;     // syncer waits for requests
   std::condition_variable durable_cv_;  // REST handlers wait for durability
@@ -156,7 +161,7 @@ class DurableMode {
  public:
   // `wake` asks the broker thread to run soon (BrokerWaker::request); it is
   // called after each fsync while entries are queued. `trace` may be null.
-  DurableMode(std::function<uint64_t()> latest_seq, std::function<std::string()> sync,
+  DurableMode(std::function<uint64_t()> latest_seq, std::function<Status()> sync,
               std::function<void()> wake, std::unique_ptr<SyncTrace> trace);
 
   // The store's latest write sequence: a tag that covers every write a
@@ -165,8 +170,9 @@ class DurableMode {
 
   // Holds `messages` back until the writes up to the current sequence are
   // durable and asks for that sync; returns the entry's tag. Call under the
-  // shadow's OrderingLocks stripe, right after the engine call.
-  uint64_t hold(std::vector<QueuedMessage> messages, bool has_reply);
+  // shadow's lock, right after the engine call. `reply_to`: the MQTT request
+  // the messages answer (see DurableEntry).
+  uint64_t hold(std::vector<OutMessage> messages, std::optional<ReplyAddress> reply_to);
 
   // REST: blocks until the writes up to `seq` are durable (kDurable), or
   // fails (kFailed: sync failed; kTimeout).
@@ -188,4 +194,4 @@ class DurableMode {
   GroupCommitter committer_;  // last: its thread uses the members above
 };
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 namespace {
 
 constexpr const char* kChannelNames[] = {"mqtt", "rest"};
@@ -130,7 +130,16 @@ std::string Metrics::render(const Gauges& gauges) const {
         gauges.shadows_estimate);
   gauge(out, "shadow_db_size_bytes", "Approximate size of the shadow database on disk.",
         gauges.db_size_bytes);
+
+  header(out, "shadow_write_conflict_retries_total", "counter",
+         "Writes recomputed because another process changed the shadow first (shared stores).");
+  out.append("shadow_write_conflict_retries_total ").append(std::to_string(gauges.write_retries))
+      .append("\n");
+  header(out, "shadow_write_conflict_failures_total", "counter",
+         "Writes answered 500 because conflicts went on past write_conflict_deadline_ms.");
+  out.append("shadow_write_conflict_failures_total ").append(std::to_string(gauges.write_gave_up))
+      .append("\n");
   return out;
 }
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

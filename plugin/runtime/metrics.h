@@ -13,11 +13,22 @@
 #include <cstdint>
 #include <string>
 
-namespace shadow::plugin {
+#include "shadow_core/topic.h"
+
+namespace shadow::runtime {
 
 enum class MetricChannel { kMqtt, kRest };
 // kListAll: GET /api/shadows, our extension (operation="list_all").
 enum class MetricOp { kGet, kUpdate, kDelete, kList, kPublish, kListAll };
+
+inline MetricOp metric_op(Operation op) {
+  switch (op) {
+    case Operation::kGet: return MetricOp::kGet;
+    case Operation::kUpdate: return MetricOp::kUpdate;
+    case Operation::kDelete: return MetricOp::kDelete;
+  }
+  return MetricOp::kGet;
+}
 
 class Metrics {
  public:
@@ -53,6 +64,8 @@ class Metrics {
     uint64_t shadows_estimate = 0;  // RocksDB key estimate (shadows + tombstones)
     uint64_t db_size_bytes = 0;
     uint64_t queue_depth = 0;
+    uint64_t write_retries = 0;  // Service::Stats
+    uint64_t write_gave_up = 0;
   };
   std::string render(const Gauges& gauges) const;
 
@@ -73,4 +86,4 @@ class Metrics {
   Counter queued_published_{0};
 };
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

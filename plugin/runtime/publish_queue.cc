@@ -2,17 +2,16 @@
 
 #include <string_view>
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 
-void PublishQueue::push(std::vector<QueuedMessage> messages) {
+void PublishQueue::push(std::vector<OutMessage> messages) {
   if (messages.empty()) return;
   {
     std::lock_guard<std::mutex> g(mu_);
-    for (QueuedMessage& m : messages) messages_.push_back(std::move(m));
+    for (OutMessage& m : messages) messages_.push_back(std::move(m));
     depth_.store(messages_.size(), std::memory_order_relaxed);
     pending_.store(messages_.size() + logs_.size(), std::memory_order_relaxed);
   }
-  if (wake_) wake_();
 }
 
 void PublishQueue::push_log(LogLevel level, std::string text) {
@@ -21,7 +20,6 @@ void PublishQueue::push_log(LogLevel level, std::string text) {
     logs_.push_back({level, std::move(text)});
     pending_.store(messages_.size() + logs_.size(), std::memory_order_relaxed);
   }
-  if (wake_) wake_();
 }
 
 PublishQueue::Batch PublishQueue::take_all() {
@@ -37,10 +35,4 @@ PublishQueue::Batch PublishQueue::take_all() {
   return batch;
 }
 
-std::mutex& OrderingLocks::for_shadow(const ShadowId& id) {
-  size_t h = std::hash<std::string_view>{}(id.thing);
-  h = h * 31 + std::hash<std::string_view>{}(id.shadow);
-  return stripes_[h % kStripes];
-}
-
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

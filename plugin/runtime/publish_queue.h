@@ -1,40 +1,26 @@
 // Hand-over from the HTTP worker threads to the broker thread.
 //
 // Broker functions (mosquitto_broker_publish, mosquitto_log_printf, ...) may
-// only be called on the broker's thread (research mosquitto-plugin.md §6,
-// §12). REST requests therefore push the MQTT messages they cause, and their
-// log lines, onto this queue; the broker thread takes everything on its next
-// TICK or MESSAGE event and publishes it in push order.
-//
-// Ordering between REST and MQTT writers of one shadow: a REST worker holds
-// the shadow's OrderingLocks stripe around (service call + push), and the
-// broker thread takes the same stripe, drains the queue, then handles its own
-// request. So whichever request the engine applied first also has its events
-// published first. The locks cover only engine and database work, never HTTP
-// I/O, so the broker thread never waits on a slow HTTP client.
+// only be called on the broker's thread: Mosquitto 2.0 has no locking around
+// its message routing or its log. REST requests therefore push the MQTT
+// messages they cause, and their log lines, onto this queue; the broker
+// thread takes everything on its next TICK or MESSAGE event and publishes it
+// in push order. The pipeline (pipeline.h) pushes while it holds the
+// shadow's lock, which is what keeps events in apply order.
 //
 // Pure code: no broker headers.
 #pragma once
 
-#include <array>
 #include <atomic>
 #include <cstddef>
 #include <deque>
-#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "shadow_core/topic.h"
+#include "shadow_core/service.h"
 
-namespace shadow::plugin {
-
-struct QueuedMessage {
-  std::string topic;
-  std::string payload;
-  int qos = 0;
-  bool retain = false;
-};
+namespace shadow::runtime {
 
 enum class LogLevel { kInfo, kWarning, kError };
 
@@ -49,15 +35,11 @@ class PublishQueue {
   // refused (503) instead of growing the queue without bound.
   static constexpr size_t kSoftLimit = 100000;
 
-  // Called after every push, outside the queue's lock: wakes the broker
-  // thread. Set before the first push; may be left empty.
-  void set_wake(std::function<void()> wake) { wake_ = std::move(wake); }
-
-  void push(std::vector<QueuedMessage> messages);
+  void push(std::vector<OutMessage> messages);
   void push_log(LogLevel level, std::string text);
 
   struct Batch {
-    std::vector<QueuedMessage> messages;
+    std::vector<OutMessage> messages;
     std::vector<QueuedLog> logs;
     bool empty() const { return messages.empty() && logs.empty(); }
   };
@@ -73,22 +55,10 @@ class PublishQueue {
 
  private:
   std::mutex mu_;
-  std::deque<QueuedMessage> messages_;
+  std::deque<OutMessage> messages_;
   std::deque<QueuedLog> logs_;
   std::atomic<size_t> depth_{0};
   std::atomic<size_t> pending_{0};
-  std::function<void()> wake_;
 };
 
-// Striped mutexes keyed by shadow: requests on one shadow serialize, requests
-// on different shadows rarely contend.
-class OrderingLocks {
- public:
-  std::mutex& for_shadow(const ShadowId& id);
-
- private:
-  static constexpr size_t kStripes = 64;
-  std::array<std::mutex, kStripes> stripes_;
-};
-
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 
 void TokenBucket::refill(SteadyTime now) {
   if (now <= last_) return;  // a clock that did not advance adds nothing
@@ -64,4 +64,4 @@ bool LogBudget::allow(SteadyTime now, uint64_t* suppressed) {
   return true;
 }
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace shadow::plugin {
+namespace shadow::runtime {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
@@ -75,4 +75,4 @@ class LogBudget {
   uint64_t suppressed_ = 0;
 };
 
-}  // namespace shadow::plugin
+}  // namespace shadow::runtime

@@ -63,25 +63,25 @@ std::string encode_record(const ShadowRecord& record) {
   return v;
 }
 
-StoreStatus decode_record(std::string_view value, ShadowRecord* out) {
+Status decode_record(std::string_view value, ShadowRecord* out) {
   if (value.size() < kHeaderSize) {
-    return StoreStatus::io_error("stored value too short (" + std::to_string(value.size()) +
+    return Status::io_error("stored value too short (" + std::to_string(value.size()) +
                                  " bytes, header needs " + std::to_string(kHeaderSize) + ")");
   }
   auto format = static_cast<uint8_t>(value[0]);
   if (format != kFormatV1) {
-    return StoreStatus::io_error("stored value has unknown format " + std::to_string(format) +
+    return Status::io_error("stored value has unknown format " + std::to_string(format) +
                                  " (corrupt, or written by a newer version)");
   }
   auto flags = static_cast<uint8_t>(value[9]);
   if ((flags & ~uint8_t{1}) != 0) {
-    return StoreStatus::io_error("stored value has unknown flags " + std::to_string(flags));
+    return Status::io_error("stored value has unknown flags " + std::to_string(flags));
   }
   out->version = get_u64(value.data() + 1);
   out->deleted = (flags & 1) != 0;
   out->deleted_at = static_cast<int64_t>(get_u64(value.data() + 10));
   out->document.assign(value.substr(kHeaderSize));
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
 }  // namespace rocksdb_format
@@ -133,16 +133,15 @@ std::string describe_open_error(const std::string& path, const rocksdb::Status& 
   return "cannot open the " + where + ": " + detail;
 }
 
-StoreStatus io_error(std::string_view what, const StoreKey& key, const rocksdb::Status& s) {
-  return StoreStatus::io_error(std::string(what) + " '" + key.thing + "'/'" + key.shadow +
+Status io_error(std::string_view what, const StoreKey& key, const rocksdb::Status& s) {
+  return Status::io_error(std::string(what) + " '" + key.thing + "'/'" + key.shadow +
                                "': " + s.ToString());
 }
 
 }  // namespace
 
-StoreStatus RocksDbStore::open(const RocksDbOptions& options, std::unique_ptr<RocksDbStore>* out) {
-  out->reset();
-  if (options.path.empty()) return StoreStatus::io_error("shadow database path is empty");
+StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const RocksDbOptions& options) {
+  if (options.path.empty()) return Status::io_error("shadow database path is empty");
 
   rocksdb::BlockBasedTableOptions table;
   // RocksDB's default splits the cache into 64 shards; at 32 MB that is
@@ -174,10 +173,9 @@ StoreStatus RocksDbStore::open(const RocksDbOptions& options, std::unique_ptr<Ro
   rocksdb::Status s = rocksdb::DB::Open(o, options.path, &db);
   if (!s.ok()) {
     delete db;
-    return StoreStatus::io_error(describe_open_error(options.path, s));
+    return Status::io_error(describe_open_error(options.path, s));
   }
-  out->reset(new RocksDbStore(options, db));
-  return StoreStatus::ok();
+  return std::unique_ptr<RocksDbStore>(new RocksDbStore(options, db));
 }
 
 RocksDbStore::RocksDbStore(const RocksDbOptions& options, rocksdb::DB* db)
@@ -193,23 +191,22 @@ std::mutex& RocksDbStore::stripe_for(const std::string& encoded_key) {
   return stripes_[std::hash<std::string>{}(encoded_key) % kStripes];
 }
 
-StoreStatus RocksDbStore::get(const StoreKey& key, ShadowRecord* out) {
+Status RocksDbStore::get(const StoreKey& key, ShadowRecord* out) {
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), rocksdb_format::shadow_key(key.thing, key.shadow), &value);
-  if (s.IsNotFound()) return StoreStatus::not_found();
+  if (s.IsNotFound()) return Status::not_found();
   if (!s.ok()) return io_error("read of", key, s);
-  StoreStatus d = rocksdb_format::decode_record(value, out);
-  if (!d.is_ok()) d.message = "shadow '" + key.thing + "'/'" + key.shadow + "': " + d.message;
-  return d;
+  return rocksdb_format::decode_record(value, out)
+      .with_context("shadow '" + key.thing + "'/'" + key.shadow + "'");
 }
 
-StoreStatus RocksDbStore::compare_and_set(const StoreKey& key,
+Status RocksDbStore::compare_and_set(const StoreKey& key,
                                           const std::optional<RecordStamp>& expected,
                                           const ShadowRecord& next) {
   if (key.thing.find('\0') != std::string::npos) {
     // The key encoding relies on it; the engine's name rules exclude it.
-    return StoreStatus::io_error("thing name contains a NUL byte");
+    return Status::io_error("thing name contains a NUL byte");
   }
   const std::string k = rocksdb_format::shadow_key(key.thing, key.shadow);
   std::lock_guard<std::mutex> lock(stripe_for(k));
@@ -219,24 +216,24 @@ StoreStatus RocksDbStore::compare_and_set(const StoreKey& key,
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), k, &value);
   if (s.ok()) {
     ShadowRecord current;
-    StoreStatus d = rocksdb_format::decode_record(value, &current);
+    Status d = rocksdb_format::decode_record(value, &current);
     if (!d.is_ok()) {
-      return StoreStatus::io_error("shadow '" + key.thing + "'/'" + key.shadow + "': " + d.message);
+      return Status::io_error("shadow '" + key.thing + "'/'" + key.shadow + "': " + d.message());
     }
     actual = stamp_of(current);
   } else if (!s.IsNotFound()) {
     return io_error("read of", key, s);
   }
-  if (actual != expected) return StoreStatus::conflict();
+  if (actual != expected) return Status::conflict();
 
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   s = db_->Put(w, k, rocksdb_format::encode_record(next));
   if (!s.ok()) return io_error("write of", key, s);
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus RocksDbStore::list_named(std::string_view thing, std::string_view after, size_t limit,
+Status RocksDbStore::list_named(std::string_view thing, std::string_view after, size_t limit,
                                      std::vector<std::string>* names, bool* more) {
   names->clear();
   *more = false;
@@ -255,11 +252,11 @@ StoreStatus RocksDbStore::list_named(std::string_view thing, std::string_view af
     std::string_view name(k.data() + prefix.size(), k.size() - prefix.size());
     if (name.empty() || name == after) continue;  // the classic shadow; `after` itself
     ShadowRecord r;
-    StoreStatus d = rocksdb_format::decode_record(it->value().ToStringView(), &r);
+    Status d = rocksdb_format::decode_record(it->value().ToStringView(), &r);
     if (!d.is_ok()) {
       names->clear();
-      return StoreStatus::io_error("shadow '" + std::string(thing) + "'/'" + std::string(name) +
-                                   "': " + d.message);
+      return Status::io_error("shadow '" + std::string(thing) + "'/'" + std::string(name) +
+                                   "': " + d.message());
     }
     if (r.deleted) continue;
     if (names->size() == limit) {
@@ -271,13 +268,13 @@ StoreStatus RocksDbStore::list_named(std::string_view thing, std::string_view af
   if (!it->status().ok()) {
     names->clear();
     *more = false;
-    return StoreStatus::io_error("listing shadows of '" + std::string(thing) +
+    return Status::io_error("listing shadows of '" + std::string(thing) +
                                  "': " + it->status().ToString());
   }
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
+Status RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
                                        std::vector<StoreKey>* keys, bool* more) {
   keys->clear();
   *more = false;
@@ -298,7 +295,7 @@ StoreStatus RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
   auto fail = [&](std::string message) {
     keys->clear();
     *more = false;
-    return StoreStatus::io_error(std::move(message));
+    return Status::io_error(std::move(message));
   };
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
   for (it->Seek(start); it->Valid(); it->Next()) {
@@ -308,8 +305,8 @@ StoreStatus RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
     if (!rocksdb_format::parse_shadow_key(k.ToStringView(), &key))
       return fail("listing shadows: malformed key '" + k.ToString(true) + "'");
     ShadowRecord r;
-    StoreStatus d = rocksdb_format::decode_record(it->value().ToStringView(), &r);
-    if (!d.is_ok()) return fail("shadow '" + key.thing + "'/'" + key.shadow + "': " + d.message);
+    Status d = rocksdb_format::decode_record(it->value().ToStringView(), &r);
+    if (!d.is_ok()) return fail("shadow '" + key.thing + "'/'" + key.shadow + "': " + d.message());
     if (r.deleted) continue;
     if (keys->size() == limit) {
       *more = true;
@@ -318,13 +315,13 @@ StoreStatus RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
     keys->push_back(std::move(key));
   }
   if (!it->status().ok()) return fail("listing shadows: " + it->status().ToString());
-  return StoreStatus::ok();
+  return Status::ok();
 }
 
-StoreStatus RocksDbStore::flush_wal(bool sync) {
+Status RocksDbStore::flush_wal(bool sync) {
   rocksdb::Status s = db_->FlushWAL(sync);
-  if (!s.ok()) return StoreStatus::io_error("flushing the write-ahead log: " + s.ToString());
-  return StoreStatus::ok();
+  if (!s.ok()) return Status::io_error("flushing the write-ahead log: " + s.ToString());
+  return Status::ok();
 }
 
 uint64_t RocksDbStore::latest_sequence() { return db_->GetLatestSequenceNumber(); }

@@ -30,7 +30,7 @@
 // Memory is bounded by the options: the block cache, two write buffers of
 // write_buffer_size, and the table readers of at most max_open_files files.
 //
-// Nothing here throws; every fallible call returns a StoreStatus.
+// Nothing here throws; every fallible call returns a Status.
 #pragma once
 
 #include <array>
@@ -62,38 +62,38 @@ struct RocksDbOptions {
 
 class RocksDbStore final : public Store {
  public:
-  // Opens (creating if missing) the database at options.path. On failure
-  // *out is left empty and the status is kIoError with a message that says
-  // what went wrong and what to do about it (directory not writable by the
-  // broker's user, locked by another broker, corrupt database).
-  static StoreStatus open(const RocksDbOptions& options, std::unique_ptr<RocksDbStore>* out);
+  // Opens (creating if missing) the database at options.path. On failure an
+  // I/O error with a message that says what went wrong and what to do about
+  // it (directory not writable by the broker's user, locked by another
+  // broker, corrupt database).
+  static StatusOr<std::unique_ptr<RocksDbStore>> open(const RocksDbOptions& options);
 
   ~RocksDbStore() override;
   RocksDbStore(const RocksDbStore&) = delete;
   RocksDbStore& operator=(const RocksDbStore&) = delete;
 
   // Store interface. A stored value that cannot be decoded (corruption, or a
-  // format written by a newer version) is reported as kIoError.
-  StoreStatus get(const StoreKey& key, ShadowRecord* out) override;
-  StoreStatus compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                              const ShadowRecord& next) override;
-  StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
-                         std::vector<std::string>* names, bool* more) override;
+  // format written by a newer version) is reported as an I/O error.
+  Status get(const StoreKey& key, ShadowRecord* out) override;
+  Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                         const ShadowRecord& next) override;
+  Status list_named(std::string_view thing, std::string_view after, size_t limit,
+                    std::vector<std::string>* names, bool* more) override;
   // One scan over the whole "s/" key range from `after`; tombstones are
   // read and skipped.
-  StoreStatus list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
-                           bool* more) override;
+  Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+                      bool* more) override;
 
   // Writes buffered write-ahead-log data to the OS and, if `sync`, fsyncs
   // the log: afterwards every earlier acknowledged write survives power loss.
   // Meant for group commit when sync_writes is false.
-  StoreStatus flush_wal(bool sync);
+  Status flush_wal(bool sync);
 
   // RocksDB's sequence number of the latest applied write. Writes are
   // numbered in apply order, and a number is published only once its write
   // is in the write-ahead log and visible to reads. So every write numbered
   // up to a value read before flush_wal(true) is durable once that call
-  // returns kOk: the basis of the plugin's group commit
+  // returns OK: the basis of the plugin's group commit
   // (plugin/group_commit.h). Any thread; a cheap atomic read.
   uint64_t latest_sequence();
 
@@ -142,8 +142,8 @@ bool parse_shadow_key(std::string_view key, StoreKey* out);
 inline constexpr uint8_t kFormatV1 = 1;
 inline constexpr size_t kHeaderSize = 18;
 std::string encode_record(const ShadowRecord& record);
-// kIoError (with a reason) for short values, unknown formats or flags.
-StoreStatus decode_record(std::string_view value, ShadowRecord* out);
+// An I/O error (with a reason) for short values, unknown formats or flags.
+Status decode_record(std::string_view value, ShadowRecord* out);
 
 }  // namespace rocksdb_format
 

@@ -234,8 +234,8 @@ class Session {
 
   std::optional<ShadowRecord> read(const StoreKey& key) {
     ShadowRecord r;
-    shadow::StoreStatus st = store_.get(key, &r);
-    check(st.is_ok() || st.code == shadow::StoreStatus::kNotFound, "MemoryStore::get failed");
+    shadow::Status st = store_.get(key, &r);
+    check(st.is_ok() || st.code() == shadow::Status::Code::kNotFound, "MemoryStore::get failed");
     if (!st.is_ok()) return std::nullopt;
     return r;
   }

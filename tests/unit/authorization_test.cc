@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "plugin/authz/authorization.h"
-#include "plugin/options/options.h"
 
 using namespace shadow::plugin;
 
@@ -236,38 +235,6 @@ TEST_CASE("authz: the fast pre-check never misses a shadow topic or filter", "[a
   CHECK_FALSE(may_touch_shadow_namespace("dev1/shadow/get", false));
 }
 
-TEST_CASE("authz: options", "[authz]") {
-  AuthzConfig c;
-  CHECK(is_authz_option("thing_identity"));
-  CHECK_FALSE(is_authz_option("db_path"));
-  CHECK(parse_authz_option("thing_identity", "cert_cn", &c).empty());
-  CHECK(c.identity == IdentitySource::kCertCn);
-  CHECK(parse_authz_option("thing_identity", "cn", &c).find("none, client_id, username or cert_cn") !=
-        std::string::npos);
-  CHECK(parse_authz_option("admin_usernames", "console, ops ,app", &c).empty());
-  CHECK(c.admin_usernames == std::vector<std::string>{"console", "ops", "app"});
-  CHECK_FALSE(parse_authz_option("admin_usernames", "a,,b", &c).empty());
-  CHECK_FALSE(parse_authz_option("admin_usernames", "", &c).empty());
-  CHECK(parse_authz_option("admin_pattern", "app-*", &c).empty());
-  CHECK(c.admin_pattern == "app-*");
-  CHECK_FALSE(parse_authz_option("admin_pattern", "*", &c).empty());  // everyone an admin
-  CHECK_FALSE(c.fallback_given);
-  CHECK(parse_authz_option("acl_fallback", "allow", &c).empty());
-  CHECK(c.fallback == AclFallback::kAllow);
-  CHECK(c.fallback_given);
-  CHECK_FALSE(parse_authz_option("acl_fallback", "yes", &c).empty());
-  CHECK(parse_authz_option("rate_limit_per_thing", "20", &c).empty());
-  CHECK(c.rate_limit_per_thing == 20);
-  CHECK_FALSE(parse_authz_option("rate_limit_per_thing", "-1", &c).empty());
-  CHECK_FALSE(parse_authz_option("rate_limit_per_thing", "2000000", &c).empty());
-  CHECK_FALSE(parse_authz_option("rate_limit_per_thing", "5/s", &c).empty());
-  std::string d = describe_authz(c);
-  CHECK(d.find("thing_identity=cert_cn") != std::string::npos);
-  CHECK(d.find("admin_usernames=console,ops,app") != std::string::npos);
-  CHECK(d.find("acl_fallback=allow") != std::string::npos);
-  CHECK(d.find("rate_limit_per_thing=20") != std::string::npos);
-}
-
 TEST_CASE("authz: the ACL callback is wanted only for binding or when asked for", "[authz]") {
   AuthzConfig c;
   CHECK_FALSE(c.acl_check_wanted());
@@ -275,23 +242,4 @@ TEST_CASE("authz: the ACL callback is wanted only for binding or when asked for"
   CHECK(c.acl_check_wanted());
   AuthzConfig b = bound();
   CHECK(b.acl_check_wanted());
-}
-
-TEST_CASE("authz: options through parse_options", "[authz]") {
-  auto ok = parse_options({{"db_path", "/d"}, {"thing_identity", "username"},
-                           {"admin_usernames", "console"}, {"rate_limit_per_thing", "20"}});
-  REQUIRE(std::holds_alternative<PluginConfig>(ok));
-  const AuthzConfig& a = std::get<PluginConfig>(ok).authz;
-  CHECK(a.identity == IdentitySource::kUsername);
-  CHECK(a.admin_usernames == std::vector<std::string>{"console"});
-  CHECK(a.rate_limit_per_thing == 20);
-  CHECK(a.fallback == AclFallback::kDefer);  // the default
-
-  // Admins without binding are a configuration mistake, not a silent no-op.
-  auto err = parse_options({{"db_path", "/d"}, {"admin_pattern", "app-*"}});
-  REQUIRE(std::holds_alternative<std::string>(err));
-  CHECK(std::get<std::string>(err).find("plugin_opt_thing_identity") != std::string::npos);
-  auto bad = parse_options({{"db_path", "/d"}, {"thing_identity", "certificate"}});
-  REQUIRE(std::holds_alternative<std::string>(bad));
-  CHECK(std::get<std::string>(bad).find("plugin_opt_thing_identity") != std::string::npos);
 }

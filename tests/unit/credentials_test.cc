@@ -11,17 +11,17 @@
 
 #include "common/credentials.h"
 
-using shadow::rest::CredentialStore;
-using shadow::rest::load_credentials_file;
-using shadow::rest::LoadedCredentials;
-using shadow::rest::parse_credentials;
+using shadow::auth::CredentialStore;
+using shadow::auth::load_credentials_file;
+using shadow::auth::LoadedCredentials;
+using shadow::auth::parse_credentials;
 
 namespace {
 
 std::string parse_error(std::string_view text) {
   auto result = parse_credentials(text);
-  REQUIRE(std::holds_alternative<std::string>(result));
-  return std::get<std::string>(result);
+  REQUIRE_FALSE(result.ok());
+  return result.status().message();
 }
 
 // A fresh directory under the system temp dir, removed at scope exit.
@@ -54,8 +54,8 @@ TEST_CASE("credentials: pairs, comments, blank lines and mixed whitespace", "[cr
       "   # indented comment\n"
       "\tAKIDTWO\tsecret2\r\n"
       "AKIDTHREE s3");  // no final newline
-  REQUIRE(std::holds_alternative<CredentialStore>(result));
-  const CredentialStore& store = std::get<CredentialStore>(result);
+  REQUIRE(result.ok());
+  const CredentialStore& store = result.value();
   CHECK(store.size() == 3);
   REQUIRE(store.find_secret("AKIDONE") != nullptr);
   CHECK(*store.find_secret("AKIDONE") == "secret/one+A");
@@ -72,8 +72,8 @@ TEST_CASE("credentials: pairs, comments, blank lines and mixed whitespace", "[cr
 TEST_CASE("credentials: an empty or comment-only file gives an empty store", "[credentials]") {
   for (std::string_view text : {"", "\n\n", "# nothing yet\n  \n"}) {
     auto result = parse_credentials(text);
-    REQUIRE(std::holds_alternative<CredentialStore>(result));
-    CHECK(std::get<CredentialStore>(result).size() == 0);
+    REQUIRE(result.ok());
+    CHECK(result.value().size() == 0);
   }
 }
 
@@ -99,8 +99,8 @@ TEST_CASE("credentials: loading a file and its permissions", "[credentials]") {
   SECTION("owner-only file") {
     auto file = dir.write("creds", "AKIDONE s1\n", 0600);
     auto result = load_credentials_file(file.string());
-    REQUIRE(std::holds_alternative<LoadedCredentials>(result));
-    const auto& loaded = std::get<LoadedCredentials>(result);
+    REQUIRE(result.ok());
+    const auto& loaded = result.value();
     CHECK_FALSE(loaded.readable_by_others);
     REQUIRE(loaded.store.find_secret("AKIDONE") != nullptr);
     CHECK(*loaded.store.find_secret("AKIDONE") == "s1");
@@ -109,27 +109,27 @@ TEST_CASE("credentials: loading a file and its permissions", "[credentials]") {
     for (mode_t mode : {mode_t{0640}, mode_t{0604}, mode_t{0644}}) {
       auto file = dir.write("creds", "AKIDONE s1\n", mode);
       auto result = load_credentials_file(file.string());
-      REQUIRE(std::holds_alternative<LoadedCredentials>(result));
-      CHECK(std::get<LoadedCredentials>(result).readable_by_others);
+      REQUIRE(result.ok());
+      CHECK(result.value().readable_by_others);
     }
   }
   SECTION("missing file") {
     std::string path = (dir.path / "absent").string();
     auto result = load_credentials_file(path);
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result) ==
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.status().message() ==
           "credentials file '" + path + "': No such file or directory");
   }
   SECTION("a directory is not a credentials file") {
     auto result = load_credentials_file(dir.path.string());
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK_THAT(std::get<std::string>(result), Catch::EndsWith("not a regular file"));
+    REQUIRE_FALSE(result.ok());
+    CHECK_THAT(result.status().message(), Catch::EndsWith("not a regular file"));
   }
   SECTION("parse errors name the file and the line") {
     auto file = dir.write("creds", "AKIDONE s1\nbroken\n", 0600);
     auto result = load_credentials_file(file.string());
-    REQUIRE(std::holds_alternative<std::string>(result));
-    CHECK(std::get<std::string>(result) ==
+    REQUIRE_FALSE(result.ok());
+    CHECK(result.status().message() ==
           "credentials file '" + file.string() +
               "': line 2: expected 'ACCESS_KEY_ID SECRET_ACCESS_KEY', found 1 field(s)");
   }
@@ -137,8 +137,8 @@ TEST_CASE("credentials: loading a file and its permissions", "[credentials]") {
     SECTION("unreadable file") {
       auto file = dir.write("creds", "AKIDONE s1\n", 0000);
       auto result = load_credentials_file(file.string());
-      REQUIRE(std::holds_alternative<std::string>(result));
-      CHECK_THAT(std::get<std::string>(result), Catch::EndsWith("Permission denied"));
+      REQUIRE_FALSE(result.ok());
+      CHECK_THAT(result.status().message(), Catch::EndsWith("Permission denied"));
     }
   }
 }

@@ -1,7 +1,8 @@
-// Durable mode end to end without a broker: the REST API answers only once
-// the writes its answer may reveal are fsynced, holds its MQTT messages back
-// until then, answers 500 when the fsync fails; the store's sequence number
-// that group commit relies on; the test-aid option.
+// Durable mode through the request pipeline, without a broker: a REST
+// request is answered only once the writes its answer may reveal are
+// fsynced, its MQTT messages are held back until then, a failed fsync
+// answers 500; the store's sequence number group commit relies on; the
+// test-aid option. (MQTT requests in durable mode: pipeline_test.cc.)
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -15,15 +16,17 @@
 #include <thread>
 #include <vector>
 
-#include "plugin/runtime/group_commit.h"
 #include "plugin/options/options.h"
 #include "plugin/rest/api.h"
+#include "plugin/runtime/group_commit.h"
+#include "plugin/runtime/pipeline.h"
+#include "recording_output.h"
 #include "store/memory_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 using namespace std::chrono_literals;
-using shadow::plugin::DurableEntry;
-using shadow::plugin::DurableMode;
+using shadow::runtime::DurableEntry;
+using shadow::runtime::DurableMode;
 using shadow::rest::HttpRequest;
 using shadow::rest::HttpResponse;
 
@@ -34,22 +37,22 @@ const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(167
 // A MemoryStore that numbers its successful writes, like RocksDB's sequence.
 class NumberedStore final : public shadow::Store {
  public:
-  shadow::StoreStatus get(const shadow::StoreKey& k, shadow::ShadowRecord* out) override {
+  shadow::Status get(const shadow::StoreKey& k, shadow::ShadowRecord* out) override {
     return inner_.get(k, out);
   }
-  shadow::StoreStatus compare_and_set(const shadow::StoreKey& k,
-                                      const std::optional<shadow::RecordStamp>& expected,
-                                      const shadow::ShadowRecord& next) override {
-    shadow::StoreStatus s = inner_.compare_and_set(k, expected, next);
+  shadow::Status compare_and_set(const shadow::StoreKey& k,
+                                 const std::optional<shadow::RecordStamp>& expected,
+                                 const shadow::ShadowRecord& next) override {
+    shadow::Status s = inner_.compare_and_set(k, expected, next);
     if (s.is_ok()) seq_++;
     return s;
   }
-  shadow::StoreStatus list_named(std::string_view thing, std::string_view after, size_t limit,
-                                 std::vector<std::string>* names, bool* more) override {
+  shadow::Status list_named(std::string_view thing, std::string_view after, size_t limit,
+                            std::vector<std::string>* names, bool* more) override {
     return inner_.list_named(thing, after, limit, names, more);
   }
-  shadow::StoreStatus list_shadows(const shadow::StoreKey& after, size_t limit,
-                                   std::vector<shadow::StoreKey>* keys, bool* more) override {
+  shadow::Status list_shadows(const shadow::StoreKey& after, size_t limit,
+                              std::vector<shadow::StoreKey>* keys, bool* more) override {
     return inner_.list_shadows(after, limit, keys, more);
   }
   uint64_t seq() const { return seq_.load(); }
@@ -66,12 +69,12 @@ struct Disk {
   bool hold = false;
   int started = 0;
   std::string error;
-  std::string sync() {
+  shadow::Status sync() {
     std::unique_lock<std::mutex> lock(mu);
     started++;
     cv.notify_all();
     cv.wait(lock, [this] { return !hold; });
-    return error;
+    return error.empty() ? shadow::Status::ok() : shadow::Status::io_error(error);
   }
   void set_hold(bool on) {
     std::lock_guard<std::mutex> g(mu);
@@ -87,19 +90,18 @@ struct Disk {
 struct Fixture {
   NumberedStore store;
   shadow::Service service{shadow::Config{}, store};
-  shadow::plugin::PublishQueue queue;
-  shadow::plugin::OrderingLocks locks;
-  shadow::plugin::Metrics metrics;
+  shadow::runtime::Metrics metrics;
   Disk disk;
   DurableMode durable{[this] { return store.seq(); }, [this] { return disk.sync(); }, [] {},
                       nullptr};
-  shadow::rest::RestApi api{service, queue, locks, metrics, nullptr, options()};
+  shadow::runtime::Pipeline pipeline{service, metrics, {nullptr, &durable, nullptr, 10s}};
+  shadow::rest::RestApi api{pipeline, metrics, nullptr, {}};
 
-  shadow::rest::RestApiOptions options() {
-    shadow::rest::RestApiOptions o;
-    o.durable = &durable;
-    o.durable_timeout = 10s;
-    return o;
+  // Waits (bounded) until `n` REST requests are blocked waiting for their fsync.
+  bool wait_for_waiters(int n) {
+    for (int i = 0; i < 10000 && durable.committer().waiters() < n; i++)
+      std::this_thread::sleep_for(1ms);
+    return durable.committer().waiters() >= n;
   }
   HttpResponse call(std::string_view method, std::string_view target, std::string_view body = {}) {
     HttpRequest r{method, target, {}, body};
@@ -126,9 +128,11 @@ TEST_CASE("durable rest: an update answers only after its fsync; events wait too
     done = true;
   });
   REQUIRE(f.disk.wait_started(1));  // the fsync covering the write began and is held
-  std::this_thread::sleep_for(50ms);
-  CHECK_FALSE(done.load());         // so the answer must not have been sent
-  CHECK(f.queue.take_all().messages.empty());  // nothing bypasses the hold-back
+  REQUIRE(f.wait_for_waiters(1));   // the request waits for it...
+  CHECK_FALSE(done.load());         // ...so its answer has not been sent
+  RecordingOutput out;
+  f.pipeline.flush(out);
+  CHECK(out.messages.empty());  // nothing bypasses the hold-back
   CHECK(f.released_topics().empty());
   f.disk.set_hold(false);
   client.join();
@@ -149,15 +153,16 @@ TEST_CASE("durable rest: a get waits for the fsync of the write it reads", "[dur
   int before = f.disk.started;
   // An MQTT-side write applied but not yet durable (the broker thread would
   // hold its replies back).
-  f.durable.hold({}, false);
-  f.store.compare_and_set({"t2", ""}, std::nullopt, shadow::ShadowRecord{1, false, 0, "{}"});
+  f.durable.hold({}, std::nullopt);
+  REQUIRE(f.store.compare_and_set({"t2", ""}, std::nullopt, shadow::ShadowRecord{1, false, 0, "{}"})
+              .is_ok());
   std::atomic<bool> done{false};
   std::thread client([&] {
     f.call("GET", "/things/t1/shadow");
     done = true;
   });
   REQUIRE(f.disk.wait_started(before + 1));
-  std::this_thread::sleep_for(50ms);
+  REQUIRE(f.wait_for_waiters(1));
   CHECK_FALSE(done.load());
   f.disk.set_hold(false);
   client.join();
@@ -175,25 +180,29 @@ TEST_CASE("durable rest: a failed fsync answers 500 and publishes nothing", "[du
   CHECK(f.released_topics().empty());
   // Sticky: a later request fails too, even a read.
   CHECK(f.call("GET", "/things/t1/shadow").status == 500);
-  auto logs = f.queue.take_all().logs;
-  REQUIRE_FALSE(logs.empty());
-  CHECK(logs[0].text.find("fsync failed") != std::string::npos);
+  RecordingOutput out;
+  f.pipeline.flush(out);
+  CHECK(out.messages.empty());
+  auto logged = [&](std::string_view text) {
+    return std::any_of(out.logs.begin(), out.logs.end(),
+                       [&](const auto& l) { return l.second.find(text) != std::string::npos; });
+  };
+  CHECK(logged("REST request answered 500: the write-ahead log fsync failed"));
+  CHECK(logged("fsync of the write-ahead log failed (IO error: fsync)"));
   f.durable.stop();
 }
 
 TEST_CASE("durable options: debug_sync_log is a path, off by default", "[durable]") {
   using shadow::plugin::PluginConfig;
   auto parsed = shadow::plugin::parse_options({{"db_path", "/tmp/x"}});
-  REQUIRE(std::holds_alternative<PluginConfig>(parsed));
-  CHECK(std::get<PluginConfig>(parsed).debug_sync_log.empty());
+  REQUIRE(parsed.ok());
+  CHECK(parsed->debug_sync_log.empty());
   parsed = shadow::plugin::parse_options(
       {{"db_path", "/tmp/x"}, {"sync_writes", "true"}, {"debug_sync_log", "/tmp/trace"}});
-  REQUIRE(std::holds_alternative<PluginConfig>(parsed));
-  CHECK(std::get<PluginConfig>(parsed).debug_sync_log == "/tmp/trace");
-  CHECK(shadow::plugin::describe(std::get<PluginConfig>(parsed)).find("debug_sync_log=/tmp/trace") !=
-        std::string::npos);
-  CHECK(std::holds_alternative<std::string>(
-      shadow::plugin::parse_options({{"db_path", "/tmp/x"}, {"debug_sync_log", ""}})));
+  REQUIRE(parsed.ok());
+  CHECK(parsed->debug_sync_log == "/tmp/trace");
+  CHECK(shadow::plugin::describe(parsed.value()).find("debug_sync_log=/tmp/trace") != std::string::npos);
+  CHECK_FALSE(shadow::plugin::parse_options({{"db_path", "/tmp/x"}, {"debug_sync_log", ""}}).ok());
 }
 
 TEST_CASE("durable store: the RocksDB sequence grows with each write, not with conflicts",
@@ -204,15 +213,16 @@ TEST_CASE("durable store: the RocksDB sequence grows with each write, not with c
   {
     shadow::RocksDbOptions o;
     o.path = dir + "/db";
-    std::unique_ptr<shadow::RocksDbStore> db;
-    REQUIRE(shadow::RocksDbStore::open(o, &db).is_ok());
+    auto opened = shadow::RocksDbStore::open(o);
+    REQUIRE(opened.ok());
+    std::unique_ptr<shadow::RocksDbStore> db = std::move(opened).value();
     uint64_t s0 = db->latest_sequence();
     shadow::ShadowRecord rec{1, false, 0, "{}"};
     REQUIRE(db->compare_and_set({"t", ""}, std::nullopt, rec).is_ok());
     uint64_t s1 = db->latest_sequence();
     CHECK(s1 > s0);
     // Conflict: nothing written, the sequence stays.
-    CHECK(db->compare_and_set({"t", ""}, std::nullopt, rec).code == shadow::StoreStatus::kConflict);
+    CHECK(db->compare_and_set({"t", ""}, std::nullopt, rec).code() == shadow::Status::Code::kConflict);
     CHECK(db->latest_sequence() == s1);
     rec.version = 2;
     REQUIRE(db->compare_and_set({"t", ""}, shadow::RecordStamp{1, false}, rec).is_ok());

@@ -1,6 +1,6 @@
-// Durable mode's hold-back list (plugin/runtime/durable_queue.h): release order,
-// tags that never decrease, and the 500 reply that replaces a reply whose
-// write could not be made durable.
+// Durable mode's hold-back list (plugin/runtime/durable_queue.h): release
+// order, tags that never decrease, and the reply address an entry keeps. The
+// 500 answer built from that address is tested in pipeline_test.cc.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -11,23 +11,29 @@
 #include <vector>
 
 #include "plugin/runtime/durable_queue.h"
-#include "shadow_core/json.h"
 
-using shadow::plugin::DurableEntry;
-using shadow::plugin::DurableQueue;
-using shadow::plugin::internal_failure_reply;
-using shadow::plugin::QueuedMessage;
+using shadow::runtime::DurableEntry;
+using shadow::runtime::DurableQueue;
+using shadow::OutMessage;
+using shadow::ReplyAddress;
 
 namespace {
 
-QueuedMessage msg(std::string topic, std::string payload = "{}") {
-  return QueuedMessage{std::move(topic), std::move(payload), 1, false};
+OutMessage msg(std::string topic, std::string payload = "{}") {
+  return OutMessage{std::move(topic), std::move(payload), 1, false};
+}
+
+// The address of an MQTT request on thing `t`.
+std::optional<ReplyAddress> reply(std::string t) {
+  ReplyAddress a;
+  a.id.thing = std::move(t);
+  return a;
 }
 
 std::vector<std::string> release_topics(DurableQueue& q, uint64_t durable) {
   std::vector<std::string> out;
   q.release(durable, [&](const DurableEntry& e) {
-    for (const QueuedMessage& m : e.messages) out.push_back(m.topic);
+    for (const OutMessage& m : e.messages) out.push_back(m.topic);
   });
   return out;
 }
@@ -38,9 +44,9 @@ TEST_CASE("durable queue: releases head entries up to the durable sequence, in o
           "[durable]") {
   DurableQueue q;
   CHECK(q.empty());
-  CHECK(q.push(3, {msg("a/accepted"), msg("a/delta")}, true) == 3);
-  CHECK(q.push(4, {msg("b/accepted")}, true) == 4);
-  CHECK(q.push(7, {msg("c/accepted")}, true) == 7);
+  CHECK(q.push(3, {msg("a/accepted"), msg("a/delta")}, reply("a")) == 3);
+  CHECK(q.push(4, {msg("b/accepted")}, reply("b")) == 4);
+  CHECK(q.push(7, {msg("c/accepted")}, reply("c")) == 7);
   CHECK(q.size() == 3);
 
   CHECK(release_topics(q, 2).empty());  // nothing durable yet
@@ -55,17 +61,17 @@ TEST_CASE("durable queue: releases head entries up to the durable sequence, in o
 TEST_CASE("durable queue: a smaller tag after a larger one waits for the larger", "[durable]") {
   // A get tagged 5 pushed after an update tagged 9 must not overtake it.
   DurableQueue q;
-  CHECK(q.push(9, {msg("update/accepted")}, true) == 9);
-  CHECK(q.push(5, {msg("get/accepted")}, true) == 9);
+  CHECK(q.push(9, {msg("update/accepted")}, reply("u")) == 9);
+  CHECK(q.push(5, {msg("get/accepted")}, reply("g")) == 9);
   CHECK(release_topics(q, 8).empty());
   CHECK(release_topics(q, 9) == std::vector<std::string>{"update/accepted", "get/accepted"});
 }
 
 TEST_CASE("durable queue: release stops at the first entry that must wait", "[durable]") {
   DurableQueue q;
-  q.push(1, {msg("x")}, false);
-  q.push(10, {msg("y")}, false);
-  q.push(10, {msg("z")}, false);
+  q.push(1, {msg("x")}, std::nullopt);
+  q.push(10, {msg("y")}, std::nullopt);
+  q.push(10, {msg("z")}, std::nullopt);
   CHECK(release_topics(q, 9) == std::vector<std::string>{"x"});
   std::vector<uint64_t> tags;
   size_t n = q.take_all([&](const DurableEntry& e) { tags.push_back(e.seq); });
@@ -86,7 +92,7 @@ TEST_CASE("durable queue: concurrent producers keep non-decreasing tags and lose
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; i++) {
         uint64_t s = seq.fetch_add(1) + 1;
-        q.push(s, {msg(std::to_string(t) + "/" + std::to_string(i))}, true);
+        q.push(s, {msg(std::to_string(t) + "/" + std::to_string(i))}, reply("t"));
       }
     });
   }
@@ -110,31 +116,11 @@ TEST_CASE("durable queue: concurrent producers keep non-decreasing tags and lose
   }
 }
 
-TEST_CASE("durable queue: 500 reply on the /rejected topic with the clientToken", "[durable]") {
-  QueuedMessage accepted = msg("$aws/things/t1/shadow/name/n1/update/accepted",
-                               R"({"state":{"reported":{"a":1}},"version":3,"clientToken":"tok-7"})");
-  auto r = internal_failure_reply(accepted, std::nullopt);
-  REQUIRE(r);
-  CHECK(r->topic == "$aws/things/t1/shadow/name/n1/update/rejected");
-  CHECK(r->qos == 1);
-  CHECK_FALSE(r->retain);
-  shadow::json::Document doc;
-  REQUIRE(shadow::json::parse(r->payload, &doc));
-  CHECK(doc["code"].GetInt() == 500);
-  CHECK(std::string(doc["message"].GetString()) == "Internal service failure");
-  CHECK(std::string(doc["clientToken"].GetString()) == "tok-7");
-  CHECK_FALSE(doc.HasMember("timestamp"));
-
-  // A reply that was already a rejection, without token, with a timestamp.
-  auto r2 = internal_failure_reply(msg("t2/shadow/get/rejected", R"({"code":404,"message":"x"})"),
-                                   int64_t{1700000000});
-  REQUIRE(r2);
-  CHECK(r2->topic == "t2/shadow/get/rejected");
-  REQUIRE(shadow::json::parse(r2->payload, &doc));
-  CHECK(doc["code"].GetInt() == 500);
-  CHECK_FALSE(doc.HasMember("clientToken"));
-  CHECK(doc["timestamp"].GetInt64() == 1700000000);
-
-  CHECK_FALSE(internal_failure_reply(msg("$aws/things/t1/shadow/update/delta"), std::nullopt));
-  CHECK_FALSE(internal_failure_reply(msg("noslash"), std::nullopt));
+TEST_CASE("durable queue: an entry keeps the address of the request it answers", "[durable]") {
+  DurableQueue q;
+  q.push(1, {msg("t1/accepted")}, reply("t1"));
+  q.push(2, {msg("events/only")}, std::nullopt);
+  std::vector<std::string> things;
+  q.take_all([&](const DurableEntry& e) { things.push_back(e.reply_to ? e.reply_to->id.thing : "-"); });
+  CHECK(things == std::vector<std::string>{"t1", "-"});
 }

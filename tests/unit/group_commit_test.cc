@@ -17,12 +17,12 @@
 #include "plugin/runtime/group_commit.h"
 
 using namespace std::chrono_literals;
-using shadow::plugin::DurableEntry;
-using shadow::plugin::DurableMode;
-using shadow::plugin::GroupCommitHooks;
-using shadow::plugin::GroupCommitter;
-using shadow::plugin::QueuedMessage;
-using shadow::plugin::SyncTrace;
+using shadow::runtime::DurableEntry;
+using shadow::runtime::DurableMode;
+using shadow::runtime::GroupCommitHooks;
+using shadow::runtime::GroupCommitter;
+using shadow::OutMessage;
+using shadow::runtime::SyncTrace;
 using Wait = GroupCommitter::Wait;
 
 namespace {
@@ -39,12 +39,12 @@ class FakeStore {
     std::lock_guard<std::mutex> g(mu_);
     return seq_;
   }
-  std::string sync() {
+  shadow::Status sync() {
     std::unique_lock<std::mutex> lock(mu_);
     started_.push_back(seq_);
     cv_.notify_all();
     cv_.wait(lock, [this] { return !hold_; });
-    return error_;
+    return error_.empty() ? shadow::Status::ok() : shadow::Status::io_error(error_);
   }
   void hold(bool on) {
     std::lock_guard<std::mutex> g(mu_);
@@ -190,9 +190,9 @@ TEST_CASE("durable mode: held entries are released after the covering fsync, tra
   int fd = mkstemp(path);
   REQUIRE(fd >= 0);
   close(fd);
-  std::string error;
-  auto trace = SyncTrace::open(path, &error);
-  REQUIRE(trace);
+  auto opened = SyncTrace::open(path);
+  REQUIRE(opened.ok());
+  std::unique_ptr<SyncTrace> trace = std::move(opened).value();
   SyncTrace* tr = trace.get();
 
   FakeStore store;
@@ -201,7 +201,7 @@ TEST_CASE("durable mode: held entries are released after the covering fsync, tra
                    [&] { wakes++; }, std::move(trace));
   store.hold(true);
   uint64_t w = store.write();
-  uint64_t tag = mode.hold({QueuedMessage{"a/update/accepted", "{}", 1, false}}, true);
+  uint64_t tag = mode.hold({shadow::OutMessage{"a/update/accepted", "{}", 1, false}}, shadow::ReplyAddress{});
   CHECK(tag == w);
   REQUIRE(store.wait_started(1));
   std::vector<uint64_t> released;

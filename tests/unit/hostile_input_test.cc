@@ -41,7 +41,7 @@ struct Harness {
   std::optional<shadow::ShadowRecord> record(const std::string& thing = "dev1", const std::string& name = "") {
     shadow::ShadowRecord r;
     auto st = store.get({thing, name}, &r);
-    if (st.code == shadow::StoreStatus::kNotFound) return std::nullopt;
+    if (st.code() == shadow::Status::Code::kNotFound) return std::nullopt;
     REQUIRE(st.is_ok());
     return r;
   }

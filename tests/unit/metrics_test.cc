@@ -7,9 +7,9 @@
 
 #include "plugin/runtime/metrics.h"
 
-using shadow::plugin::MetricChannel;
-using shadow::plugin::MetricOp;
-using shadow::plugin::Metrics;
+using shadow::runtime::MetricChannel;
+using shadow::runtime::MetricOp;
+using shadow::runtime::Metrics;
 using namespace std::chrono_literals;
 
 namespace {
@@ -64,7 +64,11 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   g.shadows_estimate = 12;
   g.db_size_bytes = 4096;
   g.queue_depth = 3;
+  g.write_retries = 5;
+  g.write_gave_up = 1;
   std::string text = m.render(g);
+  CHECK(has_line(text, "shadow_write_conflict_retries_total 5"));
+  CHECK(has_line(text, "shadow_write_conflict_failures_total 1"));
   CHECK(has_line(text, "shadow_rest_auth_denied_total 2"));
   CHECK(has_line(text, R"(shadow_http_unrouted_total{code="404"} 1)"));
   CHECK(has_line(text, "shadow_mqtt_publish_failures_total 1"));
@@ -80,6 +84,6 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   size_t helps = 0, types = 0;
   for (size_t p = 0; (p = text.find("# HELP ", p)) != std::string::npos; p++) helps++;
   for (size_t p = 0; (p = text.find("# TYPE ", p)) != std::string::npos; p++) types++;
-  CHECK(helps == 10);
-  CHECK(types == 10);
+  CHECK(helps == 12);
+  CHECK(types == 12);
 }

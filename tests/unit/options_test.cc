@@ -2,7 +2,6 @@
 #include <catch2/catch.hpp>
 
 #include <string>
-#include <variant>
 #include <vector>
 
 #include "plugin/options/options.h"
@@ -17,14 +16,15 @@ namespace {
 
 PluginConfig parse_ok(const std::vector<Option>& options) {
   auto result = parse_options(options);
-  if (auto* err = std::get_if<std::string>(&result)) FAIL("unexpected error: " << *err);
-  return std::get<PluginConfig>(result);
+  if (!result.ok()) FAIL("unexpected error: " << result.status().message());
+  return std::move(result).value();
 }
 
 std::string parse_error(const std::vector<Option>& options) {
   auto result = parse_options(options);
-  REQUIRE(std::holds_alternative<std::string>(result));
-  return std::get<std::string>(result);
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.status().code() == shadow::Status::Code::kInvalidArgument);
+  return result.status().message();
 }
 
 }  // namespace
@@ -268,4 +268,67 @@ TEST_CASE("plugin options: http_threads and http_metrics_auth", "[plugin][rest]"
     CHECK(parse_error({{"db_path", "d"}, {"http_threads", bad}}).find("1 to 256") !=
           std::string::npos);
   }
+}
+
+TEST_CASE("plugin options: the authorization options", "[plugin][authz]") {
+  using shadow::plugin::AclFallback;
+  using shadow::plugin::IdentitySource;
+  PluginConfig c = parse_ok({{"db_path", "/d"},
+                             {"thing_identity", "cert_cn"},
+                             {"admin_usernames", "console, ops ,app"},
+                             {"admin_pattern", "app-*"},
+                             {"acl_fallback", "allow"},
+                             {"rate_limit_per_thing", "20"}});
+  CHECK(c.authz.identity == IdentitySource::kCertCn);
+  CHECK(c.authz.admin_usernames == std::vector<std::string>{"console", "ops", "app"});
+  CHECK(c.authz.admin_pattern == "app-*");
+  CHECK(c.authz.fallback == AclFallback::kAllow);
+  CHECK(c.authz.fallback_given);
+  CHECK(c.authz.rate_limit_per_thing == 20);
+  std::string d = describe(c);
+  CHECK(d.find("thing_identity=cert_cn") != std::string::npos);
+  CHECK(d.find("admin_usernames=console,ops,app") != std::string::npos);
+  CHECK(d.find("acl_fallback=allow") != std::string::npos);
+  CHECK(d.find("rate_limit_per_thing=20") != std::string::npos);
+
+  PluginConfig defaults = parse_ok({{"db_path", "/d"}});
+  CHECK_FALSE(defaults.authz.fallback_given);
+  CHECK(defaults.authz.fallback == AclFallback::kDefer);
+
+  CHECK(parse_error({{"db_path", "/d"}, {"thing_identity", "cn"}})
+            .find("none, client_id, username or cert_cn") != std::string::npos);
+  for (const char* bad : {"a,,b", ""}) {
+    INFO(bad);
+    CHECK(parse_error({{"db_path", "/d"}, {"thing_identity", "username"}, {"admin_usernames", bad}})
+              .find("plugin_opt_admin_usernames") != std::string::npos);
+  }
+  // '*' alone would make everyone an admin.
+  CHECK(parse_error({{"db_path", "/d"}, {"thing_identity", "username"}, {"admin_pattern", "*"}})
+            .find("plugin_opt_admin_pattern") != std::string::npos);
+  CHECK(parse_error({{"db_path", "/d"}, {"acl_fallback", "yes"}}).find("plugin_opt_acl_fallback") !=
+        std::string::npos);
+  for (const char* bad : {"-1", "2000000", "5/s"}) {
+    INFO(bad);
+    CHECK(parse_error({{"db_path", "/d"}, {"rate_limit_per_thing", bad}})
+              .find("plugin_opt_rate_limit_per_thing") != std::string::npos);
+  }
+}
+
+TEST_CASE("authz: options through parse_options", "[plugin][authz]") {
+  auto ok = parse_options({{"db_path", "/d"}, {"thing_identity", "username"},
+                           {"admin_usernames", "console"}, {"rate_limit_per_thing", "20"}});
+  REQUIRE(ok.ok());
+  const shadow::plugin::AuthzConfig& a = ok->authz;
+  CHECK(a.identity == shadow::plugin::IdentitySource::kUsername);
+  CHECK(a.admin_usernames == std::vector<std::string>{"console"});
+  CHECK(a.rate_limit_per_thing == 20);
+  CHECK(a.fallback == shadow::plugin::AclFallback::kDefer);  // the default
+
+  // Admins without binding are a configuration mistake, not a silent no-op.
+  auto err = parse_options({{"db_path", "/d"}, {"admin_pattern", "app-*"}});
+  REQUIRE_FALSE(err.ok());
+  CHECK(err.status().message().find("plugin_opt_thing_identity") != std::string::npos);
+  auto bad = parse_options({{"db_path", "/d"}, {"thing_identity", "certificate"}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("plugin_opt_thing_identity") != std::string::npos);
 }

@@ -49,7 +49,7 @@ struct Harness {
   std::optional<shadow::ShadowRecord> record() {
     shadow::ShadowRecord r;
     auto st = store.get({"dev1", ""}, &r);
-    if (st.code == shadow::StoreStatus::kNotFound) return std::nullopt;
+    if (st.code() == shadow::Status::Code::kNotFound) return std::nullopt;
     REQUIRE(st.is_ok());
     return r;
   }

@@ -1,30 +1,23 @@
-// The hand-over queue to the broker thread and the shadow lock stripes
-// (plugin/runtime/publish_queue.h).
+// The hand-over queue to the broker thread (plugin/runtime/publish_queue.h).
 #include <catch2/catch.hpp>
 
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "plugin/runtime/publish_queue.h"
 
-using shadow::ShadowId;
-using shadow::plugin::LogLevel;
-using shadow::plugin::OrderingLocks;
-using shadow::plugin::PublishQueue;
-using shadow::plugin::QueuedMessage;
+using shadow::OutMessage;
+using shadow::runtime::LogLevel;
+using shadow::runtime::PublishQueue;
 
-TEST_CASE("rest queue: take_all returns everything in push order", "[rest]") {
+TEST_CASE("publish queue: take_all returns everything in push order", "[runtime]") {
   PublishQueue q;
-  int wakes = 0;
-  q.set_wake([&] { wakes++; });
   CHECK(q.empty());
   q.push({{"a", "1", 1, false}, {"b", "2", 0, true}});
-  q.push({});  // nothing to publish: no wake
+  q.push({});
   q.push_log(LogLevel::kWarning, "w");
   q.push({{"c", "3", 1, false}});
-  CHECK(wakes == 3);
   CHECK(q.depth() == 3);
   CHECK_FALSE(q.empty());
 
@@ -42,7 +35,7 @@ TEST_CASE("rest queue: take_all returns everything in push order", "[rest]") {
   CHECK(q.take_all().empty());
 }
 
-TEST_CASE("rest queue: concurrent producers lose nothing and keep their own order", "[rest]") {
+TEST_CASE("publish queue: concurrent producers lose nothing and keep their own order", "[runtime]") {
   PublishQueue q;
   constexpr int kThreads = 4, kEach = 500;
   std::vector<std::thread> threads;
@@ -52,7 +45,7 @@ TEST_CASE("rest queue: concurrent producers lose nothing and keep their own orde
         q.push({{std::to_string(t), std::to_string(i), 1, false}});
     });
   }
-  std::vector<QueuedMessage> all;
+  std::vector<OutMessage> all;
   while (all.size() < kThreads * kEach) {  // drain while they push, like TICK does
     auto b = q.take_all();
     for (auto& m : b.messages) all.push_back(std::move(m));
@@ -66,15 +59,4 @@ TEST_CASE("rest queue: concurrent producers lose nothing and keep their own orde
     CHECK(std::stoi(m.payload) == next[t]);
     next[t]++;
   }
-}
-
-TEST_CASE("rest queue: one shadow always maps to the same lock", "[rest]") {
-  OrderingLocks locks;
-  ShadowId a{"thing", ""}, a2{"thing", ""}, named{"thing", "cfg"};
-  CHECK(&locks.for_shadow(a) == &locks.for_shadow(a2));
-  // Different shadows spread over the stripes.
-  std::set<std::mutex*> seen;
-  for (int i = 0; i < 200; i++) seen.insert(&locks.for_shadow(ShadowId{"t" + std::to_string(i), ""}));
-  CHECK(seen.size() > 16);
-  (void)named;
 }

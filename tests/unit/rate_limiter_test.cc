@@ -9,10 +9,10 @@
 
 #include "plugin/runtime/rate_limiter.h"
 
-using shadow::plugin::LogBudget;
-using shadow::plugin::RateLimiter;
-using shadow::plugin::SteadyTime;
-using shadow::plugin::TokenBucket;
+using shadow::runtime::LogBudget;
+using shadow::runtime::RateLimiter;
+using shadow::runtime::SteadyTime;
+using shadow::runtime::TokenBucket;
 using namespace std::chrono_literals;
 
 namespace {

@@ -1,24 +1,24 @@
 // The REST API's request handling without HTTP (plugin/rest/api.h): status,
-// error type and body per route; MQTT messages queued for the broker thread;
-// SigV4 enforcement.
+// error type and body per route; MQTT messages handed to the broker thread
+// (read back by flushing the pipeline); SigV4 enforcement.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <string>
 
-#include "plugin/runtime/rate_limiter.h"
-#include "plugin/rest/api.h"
 #include "common/sigv4.h"
+#include "plugin/rest/api.h"
+#include "plugin/runtime/rate_limiter.h"
+#include "recording_output.h"
 #include "store/memory_store.h"
 
 using shadow::Config;
 using shadow::MemoryStore;
 using shadow::Service;
-using shadow::plugin::Metrics;
-using shadow::plugin::OrderingLocks;
-using shadow::plugin::PublishQueue;
-using shadow::rest::CredentialStore;
+using shadow::auth::CredentialStore;
+using shadow::runtime::Metrics;
+using shadow::runtime::Pipeline;
 using shadow::rest::HttpRequest;
 using shadow::rest::HttpResponse;
 using shadow::rest::RestApi;
@@ -32,23 +32,29 @@ const auto kNow = std::chrono::system_clock::time_point(std::chrono::seconds(167
 struct Fixture {
   MemoryStore store;
   Service service{Config{}, store};
-  PublishQueue queue;
-  OrderingLocks locks;
   Metrics metrics;
+  Pipeline pipeline;
   CredentialStore credentials;
   RestApi api;
 
   explicit Fixture(bool auth = false, bool metrics_auth = true,
-                   shadow::plugin::RateLimiter* limiter = nullptr)
-      : api(service, queue, locks, metrics, nullptr, options(auth, metrics_auth, limiter)) {}
+                   shadow::runtime::RateLimiter* limiter = nullptr)
+      : pipeline(service, metrics, shadow::runtime::PipelineOptions{limiter, nullptr, nullptr}),
+        api(pipeline, metrics, nullptr, options(auth, metrics_auth)) {}
 
-  RestApiOptions options(bool auth, bool metrics_auth, shadow::plugin::RateLimiter* limiter) {
+  RestApiOptions options(bool auth, bool metrics_auth) {
     credentials.add("AKIDTEST", "secret");
     RestApiOptions o;
     o.credentials = auth ? &credentials : nullptr;
     o.metrics_auth = metrics_auth;
-    o.limiter = limiter;
     return o;
+  }
+
+  // What the broker thread would publish and log now.
+  RecordingOutput take_all() {
+    RecordingOutput out;
+    pipeline.flush(out);
+    return out;
   }
 
   HttpResponse call(std::string_view method, std::string_view target, std::string_view body = {},
@@ -63,23 +69,19 @@ struct Fixture {
     std::vector<std::pair<std::string, std::string>> headers = {{"Host", "127.0.0.1:8080"},
                                                                  {"X-Amz-Date", "20230102T030405Z"}};
     auto [path, query] = shadow::rest::split_target(target);
-    shadow::rest::HttpRequestView view{method, path, query, headers, body};
-    shadow::rest::SigningParams p;
+    shadow::auth::HttpRequestView view{method, path, query, headers, body};
+    shadow::auth::SigningParams p;
     p.access_key_id = "AKIDTEST";
     p.secret_access_key = std::move(secret);
     p.region = "us-east-1";
     p.service = "iotdata";
     p.amz_date = "20230102T030405Z";
-    headers.emplace_back("Authorization", shadow::rest::sign_sigv4(view, p));
+    headers.emplace_back("Authorization", shadow::auth::sign_sigv4(view, p));
     return call(method, target, body, headers);
   }
 };
 
-std::vector<std::string> queued_topics(PublishQueue& q) {
-  std::vector<std::string> topics;
-  for (const auto& m : q.take_all().messages) topics.push_back(m.topic);
-  return topics;
-}
+std::vector<std::string> queued_topics(Fixture& f) { return f.take_all().topics(); }
 
 }  // namespace
 
@@ -90,7 +92,7 @@ TEST_CASE("rest api: update answers the accepted document and queues the MQTT ev
   CHECK(r.error_type.empty());
   CHECK(r.content_type == "application/json");
   CHECK(r.body.find(R"("version":1)") != std::string::npos);
-  auto topics = queued_topics(f.queue);
+  auto topics = queued_topics(f);
   // Both topic forms (event_topics both): accepted, delta, documents.
   CHECK(std::count(topics.begin(), topics.end(), "$aws/things/t1/shadow/update/accepted") == 1);
   CHECK(std::count(topics.begin(), topics.end(), "$aws/things/t1/shadow/update/delta") == 1);
@@ -100,7 +102,7 @@ TEST_CASE("rest api: update answers the accepted document and queues the MQTT ev
   HttpResponse g = f.call("GET", "/things/t1/shadow");
   CHECK(g.status == 200);
   CHECK(g.body.find(R"("delta":{"a":1})") != std::string::npos);
-  CHECK(queued_topics(f.queue).empty());  // a REST get publishes nothing
+  CHECK(queued_topics(f).empty());  // a REST get publishes nothing
 }
 
 TEST_CASE("rest api: shadow errors carry the type header and publish nothing", "[rest]") {
@@ -111,7 +113,7 @@ TEST_CASE("rest api: shadow errors carry the type header and publish nothing", "
   CHECK(missing.body == R"({"code":404,"message":"No shadow exists with name: 't1~cfg'"})");
 
   f.call("POST", "/things/t1/shadow", R"({"state":{"reported":{"a":1}}})");
-  f.queue.take_all();
+  f.take_all();
   HttpResponse conflict = f.call("POST", "/things/t1/shadow", R"({"state":{"reported":{"a":2}},"version":7})");
   CHECK(conflict.status == 409);
   CHECK(conflict.error_type == "ConflictException");
@@ -120,7 +122,7 @@ TEST_CASE("rest api: shadow errors carry the type header and publish nothing", "
   CHECK(invalid.error_type == "InvalidRequestException");
   HttpResponse bad_name = f.call("GET", "/things/bad%20name/shadow");
   CHECK(bad_name.status == 400);
-  CHECK(queued_topics(f.queue).empty());
+  CHECK(queued_topics(f).empty());
 }
 
 TEST_CASE("rest api: unknown route, wrong method, bad values", "[rest]") {
@@ -159,7 +161,7 @@ TEST_CASE("rest api: Publish to a shadow topic runs the service like MQTT", "[re
                           R"({"state":{"desired":{"on":true}},"clientToken":"c1"})");
   CHECK(r.status == 200);
   CHECK(r.body == R"({"message":"OK","traceId":"req-1"})");
-  auto batch = f.queue.take_all();
+  auto batch = f.take_all();
   REQUIRE(batch.messages.size() >= 3);
   // The request itself first, never retained, then the replies.
   CHECK(batch.messages[0].topic == "$aws/things/t1/shadow/update");
@@ -172,14 +174,14 @@ TEST_CASE("rest api: Publish to a shadow topic runs the service like MQTT", "[re
   // A rejected shadow request is still 200 over HTTP; the rejection goes to MQTT.
   HttpResponse rejected = f.call("POST", "/topics/$aws/things/t1/shadow/update", "{bad");
   CHECK(rejected.status == 200);
-  auto topics = queued_topics(f.queue);
+  auto topics = queued_topics(f);
   CHECK(std::count(topics.begin(), topics.end(), "$aws/things/t1/shadow/update/rejected") == 1);
 }
 
 TEST_CASE("rest api: Publish to any other topic queues it with qos and retain", "[rest]") {
   Fixture f;
   CHECK(f.call("POST", "/topics/sensors%2Fa?retain=true", "hello").status == 200);
-  auto batch = f.queue.take_all();
+  auto batch = f.take_all();
   REQUIRE(batch.messages.size() == 1);
   CHECK(batch.messages[0].topic == "sensors/a");
   CHECK(batch.messages[0].payload == "hello");
@@ -188,24 +190,24 @@ TEST_CASE("rest api: Publish to any other topic queues it with qos and retain", 
   std::string big(Config{}.max_payload_bytes + 1, 'x');
   HttpResponse too_big = f.call("POST", "/topics/a", big);
   CHECK(too_big.status == 413);
-  CHECK(f.queue.take_all().empty());
+  CHECK(f.take_all().empty());
 }
 
 TEST_CASE("rest api: over the per-thing rate limit, 429 ThrottlingException and no MQTT",
           "[rest][ratelimit]") {
   // A rate of 2 per second: the test runs well within a second, so each
   // thing's bucket holds 2 tokens for the whole test (refill adds < 1).
-  shadow::plugin::RateLimiter limiter(2);
+  shadow::runtime::RateLimiter limiter(2);
   Fixture f(false, true, &limiter);
   CHECK(f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"a":1}}})").status == 200);
   CHECK(f.call("GET", "/things/t1/shadow").status == 200);
-  f.queue.take_all();
+  f.take_all();
 
   HttpResponse r = f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"a":2}}})");
   CHECK(r.status == 429);
   CHECK(r.error_type == "ThrottlingException");
   CHECK(r.body == R"({"code":429,"message":"Too Many Requests"})");
-  CHECK(f.queue.take_all().empty());
+  CHECK(f.take_all().empty());
   CHECK(f.call("DELETE", "/things/t1/shadow").status == 429);
   // Publish to a shadow request topic of the same thing: refused, and
   // neither the request nor any reply reaches MQTT.
@@ -213,7 +215,7 @@ TEST_CASE("rest api: over the per-thing rate limit, 429 ThrottlingException and 
                           R"({"state":{"desired":{"a":3}}})");
   CHECK(p.status == 429);
   CHECK(p.error_type == "ThrottlingException");
-  CHECK(f.queue.take_all().empty());
+  CHECK(f.take_all().empty());
   // Nothing of the throttled requests was applied.
   auto doc = f.service.handle_mqtt("$aws/things/t1/shadow/get", "", 0);
   REQUIRE(doc);

@@ -50,12 +50,10 @@ std::unique_ptr<RocksDbStore> open_store(const std::string& path, bool sync = fa
   RocksDbOptions o;
   o.path = path;
   o.sync_writes = sync;
-  std::unique_ptr<RocksDbStore> store;
-  StoreStatus s = RocksDbStore::open(o, &store);
-  INFO(s.message);
-  REQUIRE(s.is_ok());
-  REQUIRE(store != nullptr);
-  return store;
+  auto store = RocksDbStore::open(o);
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  return std::move(store).value();
 }
 
 ShadowRecord live(uint64_t version, std::string doc = "") {
@@ -79,8 +77,8 @@ std::vector<std::string> list(Store& s, std::string_view thing, std::string_view
                               size_t limit = 100, bool* more_out = nullptr) {
   std::vector<std::string> names;
   bool more = true;
-  StoreStatus st = s.list_named(thing, after, limit, &names, &more);
-  INFO(st.message);
+  Status st = s.list_named(thing, after, limit, &names, &more);
+  INFO(st.message());
   REQUIRE(st.is_ok());
   if (more_out) *more_out = more;
   return names;
@@ -91,8 +89,8 @@ std::vector<std::string> list_all(Store& s, const StoreKey& after = {}, size_t l
                                   bool* more_out = nullptr) {
   std::vector<StoreKey> keys;
   bool more = true;
-  StoreStatus st = s.list_shadows(after, limit, &keys, &more);
-  INFO(st.message);
+  Status st = s.list_shadows(after, limit, &keys, &more);
+  INFO(st.message());
   REQUIRE(st.is_ok());
   if (more_out) *more_out = more;
   std::vector<std::string> out;
@@ -101,8 +99,8 @@ std::vector<std::string> list_all(Store& s, const StoreKey& after = {}, size_t l
 }
 
 void put_new(Store& s, const StoreKey& k, const ShadowRecord& r) {
-  StoreStatus st = s.compare_and_set(k, std::nullopt, r);
-  INFO(st.message);
+  Status st = s.compare_and_set(k, std::nullopt, r);
+  INFO(st.message());
   REQUIRE(st.is_ok());
 }
 
@@ -159,16 +157,16 @@ TEST_CASE("rocksdb format: corrupt values are rejected", "[rocksdb]") {
   std::string good = encode_record(live(3));
   ShadowRecord out;
   for (size_t n = 0; n < kHeaderSize; ++n) {
-    StoreStatus s = decode_record(std::string_view(good).substr(0, n), &out);
-    CHECK(s.code == StoreStatus::kIoError);
-    CHECK_FALSE(s.message.empty());
+    Status s = decode_record(std::string_view(good).substr(0, n), &out);
+    CHECK(s.code() == Status::Code::kIoError);
+    CHECK_FALSE(s.message().empty());
   }
   std::string bad_format = good;
   bad_format[0] = 2;
-  CHECK(decode_record(bad_format, &out).code == StoreStatus::kIoError);
+  CHECK(decode_record(bad_format, &out).code() == Status::Code::kIoError);
   std::string bad_flags = good;
   bad_flags[9] = 2;
-  CHECK(decode_record(bad_flags, &out).code == StoreStatus::kIoError);
+  CHECK(decode_record(bad_flags, &out).code() == Status::Code::kIoError);
 }
 
 TEST_CASE("rocksdb store: get and compare_and_set", "[rocksdb]") {
@@ -177,12 +175,12 @@ TEST_CASE("rocksdb store: get and compare_and_set", "[rocksdb]") {
   StoreKey k{"thing-1", ""};
   ShadowRecord out;
 
-  CHECK(store->get(k, &out).code == StoreStatus::kNotFound);
+  CHECK(store->get(k, &out).code() == Status::Code::kNotFound);
   // Creating requires that nothing is stored.
-  CHECK(store->compare_and_set(k, RecordStamp{0, false}, live(1)).code == StoreStatus::kConflict);
-  CHECK(store->get(k, &out).code == StoreStatus::kNotFound);
+  CHECK(store->compare_and_set(k, RecordStamp{0, false}, live(1)).code() == Status::Code::kConflict);
+  CHECK(store->get(k, &out).code() == Status::Code::kNotFound);
   put_new(*store, k, live(1, "{\"v\":1}"));
-  CHECK(store->compare_and_set(k, std::nullopt, live(1)).code == StoreStatus::kConflict);
+  CHECK(store->compare_and_set(k, std::nullopt, live(1)).code() == Status::Code::kConflict);
 
   REQUIRE(store->get(k, &out).is_ok());
   CHECK(out.version == 1);
@@ -190,8 +188,8 @@ TEST_CASE("rocksdb store: get and compare_and_set", "[rocksdb]") {
   CHECK(out.document == "{\"v\":1}");
 
   // A wrong version or a wrong deleted flag is a conflict and writes nothing.
-  CHECK(store->compare_and_set(k, RecordStamp{2, false}, live(3)).code == StoreStatus::kConflict);
-  CHECK(store->compare_and_set(k, RecordStamp{1, true}, live(3)).code == StoreStatus::kConflict);
+  CHECK(store->compare_and_set(k, RecordStamp{2, false}, live(3)).code() == Status::Code::kConflict);
+  CHECK(store->compare_and_set(k, RecordStamp{1, true}, live(3)).code() == Status::Code::kConflict);
   REQUIRE(store->get(k, &out).is_ok());
   CHECK(out.version == 1);
 
@@ -207,15 +205,15 @@ TEST_CASE("rocksdb store: get and compare_and_set", "[rocksdb]") {
   CHECK(out.version == 3);
   CHECK(out.deleted_at == 1700000000);
   CHECK(out.document.empty());
-  CHECK(store->compare_and_set(k, std::nullopt, live(4)).code == StoreStatus::kConflict);
-  CHECK(store->compare_and_set(k, RecordStamp{3, false}, live(4)).code == StoreStatus::kConflict);
+  CHECK(store->compare_and_set(k, std::nullopt, live(4)).code() == Status::Code::kConflict);
+  CHECK(store->compare_and_set(k, RecordStamp{3, false}, live(4)).code() == Status::Code::kConflict);
   REQUIRE(store->compare_and_set(k, RecordStamp{3, true}, live(4)).is_ok());
   REQUIRE(store->get(k, &out).is_ok());
   CHECK_FALSE(out.deleted);
   CHECK(out.version == 4);
 
   // The classic and a named shadow of one thing are separate records.
-  CHECK(store->get({"thing-1", "cfg"}, &out).code == StoreStatus::kNotFound);
+  CHECK(store->get({"thing-1", "cfg"}, &out).code() == Status::Code::kNotFound);
 }
 
 TEST_CASE("rocksdb store: list_named order, pagination and exclusions", "[rocksdb]") {
@@ -343,9 +341,9 @@ TEST_CASE("rocksdb store: behaves like the MemoryStore", "[rocksdb]") {
   for (int i = 0; i < 1500; ++i) {
     StoreKey k{things[pick(things.size())], shadows[pick(shadows.size())]};
     ShadowRecord mr, rr;
-    StoreStatus mg = memory.get(k, &mr);
-    StoreStatus rg = rocks->get(k, &rr);
-    REQUIRE(mg.code == rg.code);
+    Status mg = memory.get(k, &mr);
+    Status rg = rocks->get(k, &rr);
+    REQUIRE(mg.code() == rg.code());
     if (mg.is_ok()) {
       REQUIRE(mr.version == rr.version);
       REQUIRE(mr.deleted == rr.deleted);
@@ -363,9 +361,9 @@ TEST_CASE("rocksdb store: behaves like the MemoryStore", "[rocksdb]") {
     }
     uint64_t v = (mg.is_ok() ? mr.version : 0) + 1;
     ShadowRecord next = pick(4) == 0 ? tombstone(v, static_cast<int64_t>(i)) : live(v);
-    StoreStatus mc = memory.compare_and_set(k, expected, next);
-    StoreStatus rc = rocks->compare_and_set(k, expected, next);
-    REQUIRE(mc.code == rc.code);
+    Status mc = memory.compare_and_set(k, expected, next);
+    Status rc = rocks->compare_and_set(k, expected, next);
+    REQUIRE(mc.code() == rc.code());
 
     const std::string& thing = things[pick(things.size())];
     const std::string& after = shadows[pick(shadows.size())];
@@ -427,15 +425,15 @@ TEST_CASE("rocksdb store: a database in use cannot be opened twice", "[rocksdb]"
   auto first = open_store(dir.db());
   RocksDbOptions o;
   o.path = dir.db();
-  std::unique_ptr<RocksDbStore> second;
-  StoreStatus s = RocksDbStore::open(o, &second);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK(second == nullptr);
-  CHECK_THAT(s.message, Catch::Contains("locked") && Catch::Contains("another broker") &&
+  auto opened = RocksDbStore::open(o);
+  const Status& s = opened.status();
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK_FALSE(opened.ok());
+  CHECK_THAT(s.message(), Catch::Contains("locked") && Catch::Contains("another broker") &&
                             Catch::Contains(dir.db()));
   // The lock goes with the first store.
   first.reset();
-  REQUIRE(RocksDbStore::open(o, &second).is_ok());
+  REQUIRE(RocksDbStore::open(o).ok());
 }
 
 TEST_CASE("rocksdb store: an unusable directory gives an actionable error", "[rocksdb]") {
@@ -447,16 +445,15 @@ TEST_CASE("rocksdb store: an unusable directory gives an actionable error", "[ro
   for (std::string path : {file + "/db", dir.path() + "/missing/db", file}) {
     RocksDbOptions o;
     o.path = path;
-    std::unique_ptr<RocksDbStore> store;
-    StoreStatus s = RocksDbStore::open(o, &store);
-    CHECK(s.code == StoreStatus::kIoError);
-    CHECK(store == nullptr);
-    CHECK_THAT(s.message, Catch::Contains(path) && Catch::Contains("writable") &&
+    auto opened = RocksDbStore::open(o);
+    const Status& s = opened.status();
+    CHECK(s.code() == Status::Code::kIoError);
+    CHECK_FALSE(opened.ok());
+    CHECK_THAT(s.message(), Catch::Contains(path) && Catch::Contains("writable") &&
                               Catch::Contains("mosquitto"));
   }
   RocksDbOptions o;
-  std::unique_ptr<RocksDbStore> store;
-  CHECK(RocksDbStore::open(o, &store).code == StoreStatus::kIoError);
+  CHECK(RocksDbStore::open(o).status().code() == Status::Code::kIoError);
 }
 
 TEST_CASE("rocksdb store: a corrupt database is reported, not opened", "[rocksdb]") {
@@ -465,11 +462,11 @@ TEST_CASE("rocksdb store: a corrupt database is reported, not opened", "[rocksdb
   std::ofstream(dir.db() + "/CURRENT", std::ios::trunc) << "garbage";
   RocksDbOptions o;
   o.path = dir.db();
-  std::unique_ptr<RocksDbStore> store;
-  StoreStatus s = RocksDbStore::open(o, &store);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK(store == nullptr);
-  CHECK_THAT(s.message, Catch::Contains("corrupt") && Catch::Contains(dir.db()));
+  auto opened = RocksDbStore::open(o);
+  const Status& s = opened.status();
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK_FALSE(opened.ok());
+  CHECK_THAT(s.message(), Catch::Contains("corrupt") && Catch::Contains(dir.db()));
 }
 
 TEST_CASE("rocksdb store: corrupt values are I/O errors, never crashes", "[rocksdb]") {
@@ -495,21 +492,21 @@ TEST_CASE("rocksdb store: corrupt values are I/O errors, never crashes", "[rocks
   }
   auto store = open_store(dir.db());
   ShadowRecord out;
-  StoreStatus s = store->get({"t", "short"}, &out);
-  CHECK(s.code == StoreStatus::kIoError);
-  CHECK_THAT(s.message, Catch::Contains("short"));
-  CHECK(store->get({"t", "future"}, &out).code == StoreStatus::kIoError);
+  Status s = store->get({"t", "short"}, &out);
+  CHECK(s.code() == Status::Code::kIoError);
+  CHECK_THAT(s.message(), Catch::Contains("short"));
+  CHECK(store->get({"t", "future"}, &out).code() == Status::Code::kIoError);
   // A write over a corrupt value fails rather than guessing its stamp.
-  CHECK(store->compare_and_set({"t", "short"}, std::nullopt, live(1)).code ==
-        StoreStatus::kIoError);
-  CHECK(store->compare_and_set({"t", "short"}, RecordStamp{1, false}, live(2)).code ==
-        StoreStatus::kIoError);
+  CHECK(store->compare_and_set({"t", "short"}, std::nullopt, live(1)).code() ==
+        Status::Code::kIoError);
+  CHECK(store->compare_and_set({"t", "short"}, RecordStamp{1, false}, live(2)).code() ==
+        Status::Code::kIoError);
   std::vector<std::string> names;
   bool more = false;
-  CHECK(store->list_named("t", "", 10, &names, &more).code == StoreStatus::kIoError);
+  CHECK(store->list_named("t", "", 10, &names, &more).code() == Status::Code::kIoError);
   CHECK(names.empty());
   std::vector<StoreKey> keys;
-  CHECK(store->list_shadows({}, 10, &keys, &more).code == StoreStatus::kIoError);
+  CHECK(store->list_shadows({}, 10, &keys, &more).code() == Status::Code::kIoError);
   CHECK(keys.empty());
   // Healthy records stay readable.
   REQUIRE(store->get({"t", "ok"}, &out).is_ok());
@@ -534,10 +531,10 @@ TEST_CASE("rocksdb store: concurrent compare_and_set loses no increment", "[rock
           ++errors[t];
           continue;
         }
-        StoreStatus s = store->compare_and_set(k, stamp_of(cur), live(cur.version + 1));
+        Status s = store->compare_and_set(k, stamp_of(cur), live(cur.version + 1));
         if (s.is_ok()) {
           ++done[t];
-        } else if (s.code != StoreStatus::kConflict) {
+        } else if (!s.is_conflict()) {
           ++errors[t];
         }
       }
@@ -565,8 +562,9 @@ TEST_CASE("rocksdb crash child", "[.rocksdb_crash_child]") {
   RocksDbOptions o;
   o.path = path;
   o.sync_writes = false;
-  std::unique_ptr<RocksDbStore> store;
-  if (!RocksDbStore::open(o, &store).is_ok()) _exit(3);
+  auto opened = RocksDbStore::open(o);
+  if (!opened.ok()) _exit(3);
+  std::unique_ptr<RocksDbStore> store = std::move(opened).value();
   const StoreKey k{"crash", "c"};
   std::optional<RecordStamp> expected;
   for (uint64_t v = 1; v <= 1000000; ++v) {
@@ -630,10 +628,10 @@ TEST_CASE("rocksdb store: acknowledged writes survive SIGKILL", "[rocksdb]") {
       // While the child holds the database, this process cannot open it.
       RocksDbOptions o;
       o.path = dir.db();
-      std::unique_ptr<RocksDbStore> intruder;
-      StoreStatus s = RocksDbStore::open(o, &intruder);
-      CHECK(s.code == StoreStatus::kIoError);
-      CHECK_THAT(s.message, Catch::Contains("another broker"));
+      auto opened = RocksDbStore::open(o);
+      const Status& s = opened.status();
+      CHECK(s.code() == Status::Code::kIoError);
+      CHECK_THAT(s.message(), Catch::Contains("another broker"));
       kill(pid, SIGKILL);
       killed = true;  // keep reading: acks sent before death are still in the pipe
     }

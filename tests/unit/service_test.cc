@@ -2,6 +2,7 @@
 // tombstone retention, configuration switches, store failures, concurrency.
 #include <catch2/catch.hpp>
 
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -269,4 +270,119 @@ TEST_CASE("listing every shadow defaults to pages of 100", "[service]") {
   std::string token = first.body.substr(pos + 13, first.body.find('"', pos + 13) - pos - 13);
   CHECK(s.list_shadows(std::nullopt, std::string_view(token), 3).body ==
         R"({"results":[{"thingName":"t100"}],"timestamp":3})");
+}
+
+TEST_CASE("writers of one shadow in one process are serialized, never retried", "[service]") {
+  // The lock in Service (service.h) orders them: no compare-and-set conflict
+  // can happen, so none is retried and none can end in a 500.
+  MemoryStore store;
+  Service s(Config{}, store);
+  constexpr int kThreads = 4, kEach = 100;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < kEach; ++i)
+        CHECK(s.handle_mqtt("$aws/things/c/shadow/update", R"({"state":{"reported":{"n":1}}})", 1)->ok());
+    });
+  for (auto& th : threads) th.join();
+  CHECK(s.stats().write_retries == 0);
+  CHECK(s.stats().write_gave_up == 0);
+  // One lock per shadow, the same one every time.
+  Service::ShadowLock a = s.lock(ShadowId{"c", ""});
+  std::mutex* first = a.mutex();
+  a.unlock();
+  CHECK(s.lock(ShadowId{"c", ""}).mutex() == first);
+}
+
+namespace {
+
+// A store shared with "another broker": before each of the first `conflicts`
+// compare-and-sets of ours, the other broker writes the same shadow, so ours
+// finds a newer record and conflicts.
+class SharedStore final : public Store {
+ public:
+  explicit SharedStore(int conflicts) : conflicts_(conflicts) {}
+  Status get(const StoreKey& k, ShadowRecord* out) override { return inner_.get(k, out); }
+  Status compare_and_set(const StoreKey& k, const std::optional<RecordStamp>& expected,
+                         const ShadowRecord& next) override {
+    if (conflicts_ < 0 || conflicts_-- > 0) {
+      ShadowRecord theirs;
+      Status st = inner_.get(k, &theirs);
+      std::optional<RecordStamp> stamp;
+      if (st.is_ok()) stamp = stamp_of(theirs);
+      ShadowRecord bumped = next;  // any valid document at a higher version
+      bumped.version = (st.is_ok() ? theirs.version : 0) + 1;
+      REQUIRE(inner_.compare_and_set(k, stamp, bumped).is_ok());
+    }
+    return inner_.compare_and_set(k, expected, next);
+  }
+  Status list_named(std::string_view thing, std::string_view after, size_t limit,
+                    std::vector<std::string>* names, bool* more) override {
+    return inner_.list_named(thing, after, limit, names, more);
+  }
+  Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
+                      bool* more) override {
+    return inner_.list_shadows(after, limit, keys, more);
+  }
+
+ private:
+  MemoryStore inner_;
+  int conflicts_;  // < 0: always
+};
+
+}  // namespace
+
+TEST_CASE("a write that another process raced is recomputed on the fresh record", "[service]") {
+  SharedStore store(3);
+  Service s(Config{}, store);
+  auto r = s.handle_mqtt("$aws/things/c/shadow/update", R"({"state":{"reported":{"n":1}}})", 1);
+  REQUIRE(r->ok());
+  // Three versions went to the other broker; ours is the fourth.
+  CHECK(r->body.find("\"version\":4") != std::string::npos);
+  CHECK(s.stats().write_retries == 3);
+  CHECK(s.stats().write_gave_up == 0);
+}
+
+TEST_CASE("conflicts that go on past the deadline end in a 500, counted", "[service]") {
+  SharedStore store(-1);
+  Config config;
+  config.write_conflict_deadline_ms = 30;
+  Service s(config, store);
+  auto r = s.handle_mqtt("$aws/things/c/shadow/update", R"({"state":{"reported":{"n":1}},"clientToken":"t"})", 1);
+  CHECK(r->status == 500);
+  CHECK(r->body == R"({"code":500,"message":"Internal service failure","clientToken":"t"})");
+  CHECK(s.stats().write_gave_up == 1);
+  CHECK(s.stats().write_retries >= 1);
+}
+
+TEST_CASE("reject() answers like the engine: MQTT on /rejected with the token, REST body only", "[service]") {
+  MemoryStore store;
+  Config config;
+  Service s(config, store);
+  auto request = s.mqtt_request("dev1/shadow/name/cfg/update", R"({"state":{},"clientToken":"tok"})", 7);
+  REQUIRE(request);
+  ReplyAddress to = s.reply_address(*request);
+  CHECK(to.client_token == "tok");
+  ServiceResponse r = s.reject(to, Rejection{429, "Too Many Requests"}, 7);
+  CHECK(r.status == 429);
+  CHECK(r.body == R"({"code":429,"message":"Too Many Requests","clientToken":"tok"})");
+  REQUIRE(r.messages.size() == 1);
+  CHECK(r.messages[0].topic == "dev1/shadow/name/cfg/update/rejected");  // the request's form
+  CHECK(r.messages[0].payload == r.body);
+
+  // Over the payload cap the token is not even looked for.
+  config.max_payload_bytes = 10;
+  Service small(config, store);
+  CHECK_FALSE(small.reply_address(*request).client_token);
+
+  config.error_timestamp = true;
+  Service stamped(config, store);
+  CHECK(stamped.reject(to, Rejection{500, "Internal service failure"}, 9).body ==
+        R"({"code":500,"message":"Internal service failure","timestamp":9,"clientToken":"tok"})");
+
+  ReplyAddress rest_to;
+  rest_to.channel = Channel::kRest;
+  ServiceResponse rr = s.reject(rest_to, Rejection{503, "busy"}, 7);
+  CHECK(rr.messages.empty());
+  CHECK(rr.body == R"({"code":503,"message":"busy"})");
 }

@@ -16,16 +16,16 @@
 
 #include "common/sigv4.h"
 
-using shadow::rest::canonical_query_string;
-using shadow::rest::canonical_uri;
-using shadow::rest::CredentialStore;
-using shadow::rest::HttpRequestView;
-using shadow::rest::sign_sigv4;
-using shadow::rest::SigningParams;
-using shadow::rest::Sigv4Failure;
-using shadow::rest::Sigv4Options;
-using shadow::rest::verify_sigv4;
-using shadow::rest::VerifyResult;
+using shadow::auth::canonical_query_string;
+using shadow::auth::canonical_uri;
+using shadow::auth::CredentialStore;
+using shadow::auth::HttpRequestView;
+using shadow::auth::sign_sigv4;
+using shadow::auth::SigningParams;
+using shadow::auth::Sigv4Failure;
+using shadow::auth::Sigv4Options;
+using shadow::auth::verify_sigv4;
+using shadow::auth::VerifyResult;
 using Clock = std::chrono::system_clock;
 
 namespace {
@@ -246,8 +246,8 @@ TEST_CASE("sigv4: each failure kind, its status and message", "[sigv4]") {
     VerifyResult result = verify_suite(r);
     CHECK(result.failure == Sigv4Failure::kMissingAuthentication);
     CHECK(result.message == "Missing Authentication Token");
-    CHECK(shadow::rest::http_status(result.failure) == 403);
-    CHECK(std::string(shadow::rest::error_type(result.failure)) == "ForbiddenException");
+    CHECK(shadow::auth::http_status(result.failure) == 403);
+    CHECK(std::string(shadow::auth::error_type(result.failure)) == "ForbiddenException");
   }
   SECTION("unknown access key") {
     VerifyResult result = verify_sigv4(signed_vanilla().view(), CredentialStore{},
@@ -255,7 +255,7 @@ TEST_CASE("sigv4: each failure kind, its status and message", "[sigv4]") {
     CHECK(result.failure == Sigv4Failure::kUnknownAccessKey);
     CHECK(result.access_key_id == kSuiteKey);
     CHECK(result.message == "The security token included in the request is invalid.");
-    CHECK(shadow::rest::http_status(result.failure) == 403);
+    CHECK(shadow::auth::http_status(result.failure) == 403);
   }
   SECTION("wrong secret") {
     CredentialStore store;
@@ -265,7 +265,7 @@ TEST_CASE("sigv4: each failure kind, its status and message", "[sigv4]") {
     CHECK(result.failure == Sigv4Failure::kSignatureMismatch);
     CHECK_THAT(result.message,
                Catch::StartsWith("The request signature we calculated does not match"));
-    CHECK(shadow::rest::http_status(result.failure) == 403);
+    CHECK(shadow::auth::http_status(result.failure) == 403);
   }
   SECTION("tampered signature, or one of another length") {
     Request r = signed_vanilla();
@@ -280,7 +280,7 @@ TEST_CASE("sigv4: each failure kind, its status and message", "[sigv4]") {
     CHECK(result.message ==
           "Credential should be scoped to one of the services iotdata, iotdevicegateway, "
           "not 'service'.");
-    CHECK(shadow::rest::http_status(result.failure) == 403);
+    CHECK(shadow::auth::http_status(result.failure) == 403);
   }
   SECTION("scope date differs from the request date") {
     Request r = signed_vanilla();
@@ -302,7 +302,7 @@ TEST_CASE("sigv4: each failure kind, its status and message", "[sigv4]") {
     // The bounds themselves are inside the window.
     CHECK(verify_suite(r, at("20150830T125100Z")).ok());
     CHECK(verify_suite(r, at("20150830T122100Z")).ok());
-    CHECK(shadow::rest::http_status(late.failure) == 403);
+    CHECK(shadow::auth::http_status(late.failure) == 403);
   }
   SECTION("malformed Authorization headers are 400") {
     const char* bad[] = {
@@ -329,8 +329,8 @@ TEST_CASE("sigv4: each failure kind, its status and message", "[sigv4]") {
       VerifyResult result = verify_suite(r);
       CHECK(result.failure == Sigv4Failure::kMalformed);
       CHECK_FALSE(result.message.empty());
-      CHECK(shadow::rest::http_status(result.failure) == 400);
-      CHECK(std::string(shadow::rest::error_type(result.failure)) == "InvalidRequestException");
+      CHECK(shadow::auth::http_status(result.failure) == 400);
+      CHECK(std::string(shadow::auth::error_type(result.failure)) == "InvalidRequestException");
     }
   }
   SECTION("a bad or missing date header is malformed") {
@@ -359,7 +359,7 @@ TEST_CASE("sigv4: x-amz-content-sha256 must describe the body", "[sigv4]") {
           sign_sigv4(r.view(), suite_params({"host", "x-amz-content-sha256", "x-amz-date"})));
     VerifyResult result = verify_suite(r);
     CHECK(result.failure == Sigv4Failure::kPayloadHashMismatch);
-    CHECK(shadow::rest::http_status(result.failure) == 400);
+    CHECK(shadow::auth::http_status(result.failure) == 400);
   }
   SECTION("UNSIGNED-PAYLOAD is accepted unless disabled") {
     r.set("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD");

@@ -354,7 +354,7 @@ class VectorRunner {
     shadow::ShadowRecord record;
     const auto status = store_.get(key, &record);
     if (spec.HasMember("absent") && spec["absent"].GetBool()) {
-      CHECK(status.code == shadow::StoreStatus::kNotFound);
+      CHECK(status.code() == shadow::Status::Code::kNotFound);
       return;
     }
     REQUIRE(status.is_ok());

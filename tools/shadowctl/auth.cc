@@ -32,12 +32,12 @@ std::optional<KeyChoice> choose_access_key(const GlobalOptions& o, std::string* 
       *error = "give either --secret-key or --credentials-file, not both";
       return std::nullopt;
     }
-    auto loaded = shadow::rest::load_credentials_file(o.credentials_file);
-    if (auto* message = std::get_if<std::string>(&loaded)) {
-      *error = *message;
+    auto loaded = shadow::auth::load_credentials_file(o.credentials_file);
+    if (!loaded.ok()) {
+      *error = loaded.status().message();
       return std::nullopt;
     }
-    const auto& store = std::get<shadow::rest::LoadedCredentials>(loaded).store;
+    const shadow::auth::CredentialStore& store = loaded->store;
     std::string id = o.access_key;
     if (id.empty() && !store.key_ids().empty()) id = store.key_ids().front();  // the file's first
     const std::string* secret = id.empty() ? nullptr : store.find_secret(id);

@@ -155,19 +155,19 @@ HttpResponse HttpClient::send(const std::string& method, const std::string& path
   if (settings_.key) {
     std::string date = amz_date_now();
     req.set_header("X-Amz-Date", date);
-    shadow::rest::HttpRequestView view;
+    shadow::auth::HttpRequestView view;
     view.method = method;
     view.raw_path = path;
     view.raw_query = query;
     view.headers = {{"host", host}, {"x-amz-date", date}};
     view.body = body;
-    shadow::rest::SigningParams params;
+    shadow::auth::SigningParams params;
     params.access_key_id = settings_.key->id;
     params.secret_access_key = settings_.key->secret;
     params.region = settings_.region;
     params.service = "iotdata";
     params.amz_date = date;
-    req.set_header("Authorization", shadow::rest::sign_sigv4(view, params));
+    req.set_header("Authorization", shadow::auth::sign_sigv4(view, params));
   }
 
   httplib::Result res = client_->send(req);

@@ -1,0 +1,134 @@
+// The request pipeline: the one path every shadow request takes, whether it
+// arrived as an MQTT PUBLISH (broker thread) or as an HTTP request (HTTP
+// worker threads):
+//
+//   rate limit -> shadow lock -> engine (Service) -> hand-off -> metrics
+//
+// - Rate limit: the per-thing token bucket (plugin_opt_rate_limit_per_thing),
+//   shared by both channels. Over it, a 429 rejection and nothing else.
+// - Shadow lock: Service::lock(), held from the engine call until the
+//   response is handed off, so replies and events leave in the order the
+//   engine applied the requests (shadow_core/service.h explains why this lock
+//   is the ordering guarantee).
+// - Hand-off: the broker thread publishes at once; an HTTP thread pushes to
+//   the PublishQueue, which the broker thread drains on its next TICK or
+//   MESSAGE; in durable mode (plugin_opt_sync_writes true) both hold the
+//   messages back until the write-ahead log fsync covers their write
+//   (group_commit.h), and an HTTP thread waits for that fsync before it
+//   answers.
+// - Metrics: one count and one latency sample per request.
+//
+// Everything the broker thread does goes through BrokerOutput, which the
+// Mosquitto glue implements; this file has no broker headers.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plugin/runtime/group_commit.h"
+#include "plugin/runtime/metrics.h"
+#include "plugin/runtime/publish_queue.h"
+#include "plugin/runtime/rate_limiter.h"
+#include "shadow_core/service.h"
+
+namespace shadow::runtime {
+
+// The broker, as the pipeline sees it. Called on the broker thread only.
+class BrokerOutput {
+ public:
+  virtual ~BrokerOutput() = default;
+  // Queues one message for the broker to route; false when the broker
+  // refused it.
+  virtual bool publish(const OutMessage& message) = 0;
+  virtual void log(LogLevel level, const std::string& line) = 0;
+};
+
+// Wakes the broker thread when another thread hands it something, so it
+// does not wait for its next idle TICK. Implemented by the glue's
+// BrokerWaker; thread-safe.
+class Wakeup {
+ public:
+  virtual ~Wakeup() = default;
+  virtual void request() = 0;      // any thread
+  virtual void acknowledge() = 0;  // broker thread, before it drains
+};
+
+struct PipelineOptions {
+  RateLimiter* limiter = nullptr;  // null: no rate limit
+  DurableMode* durable = nullptr;  // null: replies leave as soon as the write is applied
+  Wakeup* wakeup = nullptr;        // null: hand-offs wait for the next TICK
+  // How long an HTTP thread waits for the fsync covering its write (durable
+  // mode) before it answers 500.
+  std::chrono::milliseconds durable_timeout{10000};
+};
+
+class Pipeline {
+ public:
+  // Every reference and pointer must outlive the pipeline.
+  Pipeline(Service& service, Metrics& metrics, PipelineOptions options);
+
+  Service& service() { return service_; }
+
+  // --- broker thread ---------------------------------------------------------
+
+  // A PUBLISH the broker received from a client. Returns true when it was a
+  // shadow request, which the pipeline answered (through `out`, or held back
+  // in durable mode); the caller then clears its retain flag, since a
+  // request must never be kept as a retained message.
+  bool mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
+                    BrokerOutput& out);
+
+  // Publishes what HTTP threads handed over and, in durable mode, what has
+  // become durable (or, after a failed fsync, the 500 answers). The glue
+  // calls it on every TICK; mqtt_publish calls it before each request.
+  void flush(BrokerOutput& out);
+
+  // --- HTTP worker threads ----------------------------------------------------
+
+  // A REST get, update or delete. The response is the HTTP answer; the MQTT
+  // events it causes are handed to the broker thread.
+  ServiceResponse rest_request(const ServiceRequest& request);
+
+  // ListNamedShadowsForThing and our ListShadows extension (thing empty).
+  ServiceResponse rest_list(std::string_view thing, std::optional<std::string_view> page_size,
+                            std::optional<std::string_view> next_token, int64_t now);
+
+  // An HTTP Publish: `message` reaches MQTT subscribers like any publish; on
+  // a shadow request topic the service also runs exactly as for an MQTT
+  // request (its reply follows the message). Status 200 with an empty body
+  // when handed over; else 413, 429 or 503 with the error document.
+  ServiceResponse rest_publish(OutMessage message, int64_t now);
+
+  // Messages waiting for the broker thread (queue and durable hold-back).
+  size_t backlog() const;
+
+  // A line for the broker's log, written by the broker thread (HTTP threads
+  // may not call the broker's logger).
+  void log_from_worker(LogLevel level, std::string line);
+
+ private:
+  bool throttled(std::string_view thing) const;
+  bool has_room() const;
+  // Broker thread: publishes now, or holds back in durable mode.
+  void deliver(ServiceResponse& response, const ServiceRequest& request, BrokerOutput& out);
+  void publish(const OutMessage& message, BrokerOutput& out);
+  // HTTP thread: to the broker thread, queued or held back.
+  void hand_over(std::vector<OutMessage> messages);
+  // Durable mode, broker thread: publishes what is durable, answers 500 after
+  // a failed fsync.
+  void release_durable(BrokerOutput& out);
+  // Durable mode, HTTP thread: true once every write up to `tag` is durable.
+  bool await_durable(uint64_t tag);
+
+  Service& service_;
+  Metrics& metrics_;
+  PipelineOptions options_;
+  PublishQueue queue_;
+  bool warned_sync_failed_ = false;  // broker thread only
+};
+
+}  // namespace shadow::runtime
