@@ -112,6 +112,13 @@ install -m 0644 README.md "$doc/README.md"
 install -m 0644 docs/*.md "$doc/docs/"
 install -d -m 0755 "$stage/usr/share/lintian/overrides"
 install -m 0644 $pkg/lintian-overrides "$stage/usr/share/lintian/overrides/mosquitto-shadow"
+# lintian expects the first revision of a package to close the bug that
+# announced it for Debian, and says so only for revision 1.
+if [[ $revision == 1 ]]; then
+  printf '\n%s\n%s\n%s\n' "# Built outside the Debian archive: there is no ITP bug for the first" \
+    "# changelog entry to close." "mosquitto-shadow: initial-upload-closes-no-bugs" \
+    >>"$stage/usr/share/lintian/overrides/mosquitto-shadow"
+fi
 
 # The changelog Debian requires: one entry for this build. The date and the
 # commit come from git when the tree is a checkout.

@@ -136,7 +136,7 @@ class PackageContents(unittest.TestCase):
         if shutil.which("lintian") is None:
             self.fail("lintian is missing: scripts/install-deps.sh installs it")
         for revision in (1, 2):
-            proc = subprocess.run(["lintian", "--info", "--pedantic", "--fail-on",
+            proc = subprocess.run(["lintian", "--display-info", "--pedantic", "--fail-on",
                                    "error,warning,info,pedantic", deb(revision)],
                                   capture_output=True, text=True, timeout=600)
             print(proc.stdout + proc.stderr)
