@@ -1,4 +1,4 @@
-// AWS Signature Version 4 verification for the REST API (spec §10.1), so
+// AWS Signature Version 4 verification for the REST API (docs/rest-api.md#authentication), so
 // boto3, the AWS CLI and the other AWS SDKs can call us unchanged.
 //
 // Only the Authorization-header form is supported (not presigned query

@@ -36,9 +36,6 @@ if ! $build_only; then
   )
 fi
 
-if [[ $(id -u) -ne 0 ]]; then
-  die "must run as root (it installs Debian packages with apt-get); try: sudo $0"
-fi
 if [[ ! -r /etc/os-release ]]; then
   die "cannot read /etc/os-release; this script supports Debian 12 only"
 fi
@@ -78,6 +75,9 @@ if [[ ${#missing[@]} -eq 0 ]]; then
   exit 0
 fi
 
+if [[ $(id -u) -ne 0 ]]; then
+  die "missing ${#missing[@]} package(s): ${missing[*]}; installing them needs root: sudo $0"
+fi
 log "installing ${#missing[@]} package(s): ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update

@@ -1,7 +1,7 @@
-// Every limit and every behaviour choice of the engine. Defaults follow AWS
-// IoT Device Shadow as docs/mqtt-api.md describes it; the fields marked
+// Every limit and every behaviour choice of the engine. Defaults are AWS's
+// where AWS documents them (docs/mqtt-api.md#limits); the fields marked
 // UNVERIFIED are choices where AWS's behaviour is not known for certain and
-// are listed in docs/compatibility.md.
+// are explained in docs/compatibility.md.
 #pragma once
 
 #include <cstddef>

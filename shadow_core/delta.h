@@ -1,4 +1,4 @@
-// Delta computation (spec §5): what desired asks for that reported does not
+// Delta computation (docs/mqtt-api.md#delta-event): what desired asks for that reported does not
 // show, with the desired metadata of each differing path.
 #pragma once
 

@@ -13,7 +13,8 @@ Value timestamp_object(int64_t now, json::Allocator& alloc) {
 
 // Copies object `u` without its null members, recursively. Returns false when
 // the copy would be empty only because members were null: such an object is
-// not stored (spec §4.1, following the Greengrass behaviour).
+// not stored, as in AWS's Greengrass shadow manager
+// (docs/compatibility.md#request-details).
 bool copy_without_nulls(const Value& u, Value* out, json::Allocator& alloc) {
   out->SetObject();
   for (auto it = u.MemberBegin(); it != u.MemberEnd(); ++it) {

@@ -1,4 +1,4 @@
-// The stored shadow document (spec §2): desired and reported state with
+// The stored shadow document: desired and reported state with
 // their metadata trees, and the version. Serialized as the snapshot
 // {"state":{...},"metadata":{...},"version":N}, which is also exactly what
 // /update/documents carries as "previous"/"current".
@@ -21,7 +21,7 @@ class ShadowDocument {
   // copy). False when it is not a valid snapshot.
   bool load(std::string_view snapshot);
 
-  // Applies a validated update (merge rules §4, metadata §6), stamping every
+  // Applies a validated update (docs/mqtt-api.md#update-request), stamping every
   // written leaf with `now`. Does not touch the version.
   void apply(const UpdateRequest& request, int64_t now);
 
@@ -34,7 +34,7 @@ class ShadowDocument {
   const json::Value* desired_metadata() const { return desired_.IsObject() ? &meta_desired_ : nullptr; }
   const json::Value* reported_metadata() const { return reported_.IsObject() ? &meta_reported_ : nullptr; }
 
-  // Bytes counted against the document size limit (spec §3.5):
+  // Bytes counted against the document size limit (docs/mqtt-api.md#limits):
   // compact(desired) + compact(reported). responses::snapshot() reports the
   // same figure while it serializes; this is for callers without a snapshot.
   size_t state_size() const;

@@ -4,8 +4,9 @@
 // store, the disk or the network are shadow::Status values
 // (common/status.h), which the service turns into the 500 rejection.
 //
-// The catalogue below holds the exact messages AWS sends; docs/mqtt-api.md
-// lists every code with its message.
+// The catalogue below holds the exact messages AWS sends, and the REST
+// exception name botocore maps each code to; docs/mqtt-api.md#errors lists
+// every code with its message.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-// Thing and shadow name rules (spec §1.5).
+// Thing and shadow name rules (docs/mqtt-api.md#names).
 #pragma once
 
 #include <optional>

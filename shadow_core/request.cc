@@ -16,7 +16,7 @@ std::optional<std::string> usable_token(const Value* token, const Config& config
   return std::string(json::view(*token));
 }
 
-// Depth rule (spec §3.4): the section object is level 1; every non-empty
+// Depth rule (docs/mqtt-api.md#limits): the section object is level 1; every non-empty
 // container inside adds a level; empty containers and scalars do not.
 // Stops descending as soon as the limit is exceeded, so recursion is bounded
 // by max_depth whatever the input.
@@ -50,7 +50,8 @@ bool has_null_in_array(const Value& v, bool inside_array) {
 }
 
 // Version must be a non-negative integer; null counts as absent and an
-// integral float (5.0) is accepted (both UNVERIFIED, spec §3.2 #9).
+// integral float (5.0) is accepted (both UNVERIFIED at AWS,
+// docs/compatibility.md#request-details).
 std::optional<Rejection> parse_version(const Value* v, std::optional<uint64_t>* out) {
   if (!v || v->IsNull()) return std::nullopt;
   if (v->IsUint64()) {

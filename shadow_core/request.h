@@ -1,5 +1,6 @@
-// Request documents (spec §3): validation of update requests in the spec's
-// order, and clientToken extraction for get/delete.
+// Request documents (docs/mqtt-api.md#request-documents): validation of
+// update requests in the documented order (docs/mqtt-api.md#validation-order),
+// and clientToken extraction for get/delete.
 #pragma once
 
 #include <cstdint>
@@ -29,8 +30,9 @@ struct UpdateRequest {
   std::optional<std::string> client_token;  // set whenever it could be extracted, even on error
 };
 
-// Validates an update payload (checks 1-11 of spec §3.2, after the payload
-// cap, which the caller applies). On failure returns the error; out->client_token
+// Validates an update payload: UTF-8, JSON, the members and their types,
+// version, depth and nulls in arrays. The caller checks the payload cap
+// before and the names, version conflict and size after. On failure returns the error; out->client_token
 // is still set when the payload carried a valid one, so it can be echoed.
 std::optional<Rejection> parse_update(std::string_view payload, const Config& config, UpdateRequest* out);
 

@@ -1,5 +1,6 @@
-// Builders of every document the service emits (spec §8). The key order AWS
-// uses lives here and nowhere else.
+// Builders of every document the service emits
+// (docs/mqtt-api.md#response-documents). The key order AWS uses lives here
+// and nowhere else.
 #pragma once
 
 #include <cstdint>

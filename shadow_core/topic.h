@@ -1,4 +1,4 @@
-// Shadow topic names (spec §1): parsing request topics and building the
+// Shadow topic names (docs/mqtt-api.md#topics): parsing request topics and building the
 // response and event topics, in the AWS form ($aws/things/T/shadow/...) and
 // the short form (T/shadow/...).
 #pragma once

@@ -1,5 +1,7 @@
 #include "store/memory_store.h"
 
+#include <algorithm>
+
 namespace shadow {
 
 Status MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
@@ -61,6 +63,54 @@ Status MemoryStore::list_shadows(const StoreKey& after, size_t limit,
       break;
     }
     keys->push_back(StoreKey{it->first.first, it->first.second});
+  }
+  return Status::ok();
+}
+
+Status MemoryStore::get_item(std::string_view space, std::string_view key, std::string* value) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = items_.find(std::make_pair(std::string(space), std::string(key)));
+  if (it == items_.end()) return Status::not_found();
+  *value = it->second;
+  return Status::ok();
+}
+
+Status MemoryStore::put_item(std::string_view space, std::string_view key, std::string_view value,
+                             ItemWrite mode) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (failing_writes_ > 0) {
+    --failing_writes_;
+    return Status::io_error("injected write failure");
+  }
+  auto [it, added] = items_.try_emplace(std::make_pair(std::string(space), std::string(key)), value);
+  if (!added) {
+    if (mode == ItemWrite::kIfAbsent) return Status::conflict();
+    it->second = std::string(value);
+  }
+  return Status::ok();
+}
+
+Status MemoryStore::delete_item(std::string_view space, std::string_view key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  items_.erase(std::make_pair(std::string(space), std::string(key)));
+  return Status::ok();
+}
+
+Status MemoryStore::list_items(std::string_view space, std::string_view prefix, std::string_view after,
+                               size_t limit, std::vector<Item>* items, bool* more) {
+  std::lock_guard<std::mutex> lock(mu_);
+  items->clear();
+  *more = false;
+  std::string s(space);
+  std::string from = std::max(std::string(prefix), std::string(after));
+  auto it = items_.lower_bound(std::make_pair(s, from));
+  for (; it != items_.end() && it->first.first == s && it->first.second.starts_with(prefix); ++it) {
+    if (it->first.second == after) continue;
+    if (items->size() == limit) {
+      *more = true;
+      break;
+    }
+    items->push_back(Item{it->first.second, it->second});
   }
   return Status::ok();
 }

@@ -14,11 +14,17 @@ class MemoryStore final : public Store {
  public:
   Status get(const StoreKey& key, ShadowRecord* out) override;
   Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                              const ShadowRecord& next) override;
+                         const ShadowRecord& next) override;
   Status list_named(std::string_view thing, std::string_view after, size_t limit,
-                         std::vector<std::string>* names, bool* more) override;
+                    std::vector<std::string>* names, bool* more) override;
   Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
-                           bool* more) override;
+                      bool* more) override;
+  Status get_item(std::string_view space, std::string_view key, std::string* value) override;
+  Status put_item(std::string_view space, std::string_view key, std::string_view value,
+                  ItemWrite mode) override;
+  Status delete_item(std::string_view space, std::string_view key) override;
+  Status list_items(std::string_view space, std::string_view prefix, std::string_view after,
+                    size_t limit, std::vector<Item>* items, bool* more) override;
 
   // Test hook: the next `n` writes fail with kIoError.
   void fail_next_writes(int n);
@@ -27,6 +33,7 @@ class MemoryStore final : public Store {
  private:
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, ShadowRecord> records_;
+  std::map<std::pair<std::string, std::string>, std::string, std::less<>> items_;
   int failing_writes_ = 0;
 };
 

@@ -44,6 +44,15 @@ struct RecordStamp {
 
 inline RecordStamp stamp_of(const ShadowRecord& r) { return {r.version, r.deleted}; }
 
+// An item: a record of one of the plugin's other features (see Store).
+struct Item {
+  std::string key;
+  std::string value;
+};
+
+// How put_item treats an item that already exists.
+enum class ItemWrite { kReplace, kIfAbsent };
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -76,6 +85,28 @@ class Store {
   // (A mosquitto-shadow extension for backups: AWS cannot list all shadows.)
   virtual Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                               bool* more) = 0;
+
+  // --- items ------------------------------------------------------------------
+  // The plugin's other features (rules, presence, fleet operations ...) keep
+  // their records in the same store as the shadows, so that they share its
+  // durability and, when several brokers share a store, every broker sees
+  // them. An item is addressed by (space, key): `space` names the feature
+  // ("rules", "presence"; no '\0'), `key` is the feature's own; values are
+  // opaque bytes. Items and shadows never mix: the shadow calls above do not
+  // see items.
+
+  // Not-found when the item does not exist.
+  virtual Status get_item(std::string_view space, std::string_view key, std::string* value) = 0;
+  // kIfAbsent: a conflict (and nothing written) when the item exists.
+  virtual Status put_item(std::string_view space, std::string_view key, std::string_view value,
+                          ItemWrite mode = ItemWrite::kReplace) = 0;
+  // OK also when the item does not exist.
+  virtual Status delete_item(std::string_view space, std::string_view key) = 0;
+  // Items of `space` whose key starts with `prefix` and is strictly greater
+  // than `after` (empty: from the first), in key byte order, at most `limit`;
+  // *more says whether further ones exist.
+  virtual Status list_items(std::string_view space, std::string_view prefix, std::string_view after,
+                            size_t limit, std::vector<Item>* items, bool* more) = 0;
 };
 
 }  // namespace shadow

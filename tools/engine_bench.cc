@@ -8,7 +8,7 @@
 // iteration addresses the next thing in turn with a strictly increasing
 // `now`, so every write is a real change with fresh timestamps.
 //
-// Run: build-bench/tools/engine_bench (see docs/benchmarks.md).
+// Run: build-bench/tools/engine_bench (see docs/benchmarks/engine.md).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>

@@ -92,12 +92,17 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
     return r;
   }
 
+  RestExtension* extension = route.kind == RouteKind::kNotFound ? extension_for(request.target) : nullptr;
   bool needs_auth = options_.credentials != nullptr &&
                     (route.kind != RouteKind::kMetrics || options_.metrics_auth);
+  RequestContext context{request_id, now, {}};
   if (needs_auth) {
     auto [path, query] = split_target(request.target);
     auth::HttpRequestView view{request.method, path, query, request.headers, request.body};
-    auth::VerifyResult v = auth::verify_sigv4(view, *options_.credentials, now);
+    auth::Sigv4Options sigv4;
+    if (extension != nullptr) sigv4.allowed_services = extension->signing_services();
+    auth::VerifyResult v = auth::verify_sigv4(view, *options_.credentials, now, sigv4);
+    context.access_key_id = v.access_key_id;
     if (!v.ok()) {
       metrics_.count_auth_denied();
       HttpResponse r = error_response(auth::http_status(v.failure), message_body(v.message, request_id));
@@ -111,6 +116,22 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
     }
   }
 
+  HttpResponse r;
+  if (extension != nullptr) {
+    r = extension->handle(request, context);
+  } else {
+    r = dispatch(route, request, request_id, now);
+  }
+  if (r.status >= 500) {
+    pipeline_.log_from_worker(runtime::LogLevel::kWarning, "REST " + std::string(request.method) + " " +
+                                                               std::string(request.target) +
+                                                               " answered with " + std::to_string(r.status));
+  }
+  return r;
+}
+
+HttpResponse RestApi::dispatch(const Route& route, const HttpRequest& request, std::string_view request_id,
+                               std::chrono::system_clock::time_point now) {
   int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   HttpResponse r;
   switch (route.kind) {
@@ -145,12 +166,6 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
       r = from_service(shadow_operation(route, request.body, now_s));
       break;
   }
-  if (r.status >= 500) {
-    pipeline_.log_from_worker(runtime::LogLevel::kWarning,
-                              "REST " + std::string(request.method) + " " +
-                                  std::string(request.target) + " answered with " +
-                                  std::to_string(r.status));
-  }
   return r;
 }
 
@@ -177,6 +192,27 @@ ServiceResponse RestApi::shadow_operation(const Route& route, std::string_view b
 
 ServiceResponse RestApi::publish(const Route& route, std::string_view body, int64_t now) {
   return pipeline_.rest_publish(OutMessage{route.topic, std::string(body), route.qos, route.retain}, now);
+}
+
+RestExtension* RestApi::extension_for(std::string_view target) const {
+  std::string_view path = split_target(target).first;
+  for (RestExtension* e : extensions_)
+    if (e->serves(path)) return e;
+  return nullptr;
+}
+
+HttpResponse control_plane_error(int status, std::string_view type, std::string_view message) {
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("message");
+  w.String(message.data(), static_cast<rapidjson::SizeType>(message.size()));
+  w.EndObject();
+  HttpResponse r;
+  r.status = status;
+  r.error_type = std::string(type);
+  r.body = buf.GetString();
+  return r;
 }
 
 HttpResponse RestApi::transport_error(int status, std::string_view request_id) {

@@ -36,6 +36,36 @@ struct HttpResponse {
   std::string body;
 };
 
+// What an extension learns about an authenticated request.
+struct RequestContext {
+  std::string_view request_id;
+  std::chrono::system_clock::time_point now;
+  std::string access_key_id;  // empty without authentication (plugin_opt_http_auth none)
+};
+
+// A set of routes beyond the iot-data API: the AWS IoT control plane (topic
+// rules, fleet search) and routes of our own (shadow history, fleet
+// updates). Each feature implements one and the glue adds it with
+// RestApi::add_extension at start-up. RestApi routes a request to the first
+// extension that serves it when no iot-data route matches, checks its
+// signature against the extension's signing services, and hands it over.
+class RestExtension {
+ public:
+  virtual ~RestExtension() = default;
+  // Whether this extension serves `path` (as received, percent-encoded,
+  // without the query). Any method: a wrong one is the extension's 405.
+  virtual bool serves(std::string_view path) const = 0;
+  // The service names of the SigV4 credential scope its clients sign with.
+  // boto3 and the AWS CLI sign IoT control-plane calls as "execute-api".
+  virtual std::vector<std::string> signing_services() const { return {"execute-api"}; }
+  // Answers an authenticated request. Called on any HTTP worker thread.
+  virtual HttpResponse handle(const HttpRequest& request, const RequestContext& context) = 0;
+};
+
+// The error shape of the AWS control plane: {"message":...} with the
+// exception name in x-amzn-ErrorType (e.g. 404 ResourceNotFoundException).
+HttpResponse control_plane_error(int status, std::string_view type, std::string_view message);
+
 struct RestApiOptions {
   // nullptr: no authentication (plugin_opt_http_auth none).
   const auth::CredentialStore* credentials = nullptr;
@@ -57,19 +87,29 @@ class RestApi {
   HttpResponse handle(const HttpRequest& request, std::string_view request_id,
                       std::chrono::system_clock::time_point now);
 
+  // Adds routes (see RestExtension). Call before the server starts.
+  void add_extension(RestExtension* extension) { extensions_.push_back(extension); }
+
   // The answer to a request the HTTP layer refused before it was routed
   // (413 body too large, 400 malformed, 414 target too long, ...).
   HttpResponse transport_error(int status, std::string_view request_id);
 
  private:
+  // The iot-data routes, /metrics and the refusals of unknown routes.
+  HttpResponse dispatch(const Route& route, const HttpRequest& request, std::string_view request_id,
+                        std::chrono::system_clock::time_point now);
   // Through the pipeline: the shadow operations and lists, and Publish.
   ServiceResponse shadow_operation(const Route& route, std::string_view body, int64_t now);
   ServiceResponse publish(const Route& route, std::string_view body, int64_t now);
+
+  // The extension serving `target`, or nullptr.
+  RestExtension* extension_for(std::string_view target) const;
 
   runtime::Pipeline& pipeline_;
   runtime::Metrics& metrics_;
   GaugeSource gauges_;
   RestApiOptions options_;
+  std::vector<RestExtension*> extensions_;  // not owned
 };
 
 }  // namespace shadow::rest

@@ -1,5 +1,7 @@
 #include "store/rocksdb/rocksdb_store.h"
 
+#include <algorithm>
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
@@ -25,6 +27,16 @@ std::string thing_prefix(std::string_view thing) {
 std::string shadow_key(std::string_view thing, std::string_view shadow) {
   std::string k = thing_prefix(thing);
   k.append(shadow);
+  return k;
+}
+
+std::string item_key(std::string_view space, std::string_view key) {
+  std::string k;
+  k.reserve(3 + space.size() + key.size());
+  k.append("x/");
+  k.append(space);
+  k.push_back('\0');
+  k.append(key);
   return k;
 }
 
@@ -315,6 +327,72 @@ Status RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
     keys->push_back(std::move(key));
   }
   if (!it->status().ok()) return fail("listing shadows: " + it->status().ToString());
+  return Status::ok();
+}
+
+Status RocksDbStore::get_item(std::string_view space, std::string_view key, std::string* value) {
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb_format::item_key(space, key), value);
+  if (s.IsNotFound()) return Status::not_found();
+  if (!s.ok()) return Status::io_error("read of item '" + std::string(space) + "'/'" + std::string(key) + "': " + s.ToString());
+  return Status::ok();
+}
+
+Status RocksDbStore::put_item(std::string_view space, std::string_view key, std::string_view value,
+                              ItemWrite mode) {
+  if (space.find('\0') != std::string_view::npos) return Status::invalid_argument("item space contains a NUL byte");
+  const std::string k = rocksdb_format::item_key(space, key);
+  std::lock_guard<std::mutex> lock(stripe_for(k));
+  if (mode == ItemWrite::kIfAbsent) {
+    std::string existing;
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), k, &existing);
+    if (s.ok()) return Status::conflict();
+    if (!s.IsNotFound()) return Status::io_error("read of item '" + std::string(space) + "': " + s.ToString());
+  }
+  rocksdb::WriteOptions w;
+  w.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Put(w, k, rocksdb::Slice(value.data(), value.size()));
+  if (!s.ok()) return Status::io_error("write of item '" + std::string(space) + "': " + s.ToString());
+  return Status::ok();
+}
+
+Status RocksDbStore::delete_item(std::string_view space, std::string_view key) {
+  const std::string k = rocksdb_format::item_key(space, key);
+  std::lock_guard<std::mutex> lock(stripe_for(k));
+  rocksdb::WriteOptions w;
+  w.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Delete(w, k);
+  if (!s.ok()) return Status::io_error("delete of item '" + std::string(space) + "': " + s.ToString());
+  return Status::ok();
+}
+
+Status RocksDbStore::list_items(std::string_view space, std::string_view prefix, std::string_view after,
+                                size_t limit, std::vector<Item>* items, bool* more) {
+  items->clear();
+  *more = false;
+  // Every item of `space` starts with "x/" + space + '\0'; '\x01' bounds them.
+  const std::string space_prefix = rocksdb_format::item_key(space, "");
+  std::string upper = space_prefix;
+  upper.back() = '\x01';
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  std::string start = space_prefix + std::max(std::string(prefix), std::string(after));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    std::string_view key = it->key().ToStringView().substr(space_prefix.size());
+    if (!key.starts_with(prefix)) break;
+    if (key == after) continue;
+    if (items->size() == limit) {
+      *more = true;
+      break;
+    }
+    items->push_back(Item{std::string(key), it->value().ToString()});
+  }
+  if (!it->status().ok()) {
+    items->clear();
+    *more = false;
+    return Status::io_error("listing items of '" + std::string(space) + "': " + it->status().ToString());
+  }
   return Status::ok();
 }
 

@@ -83,6 +83,12 @@ class RocksDbStore final : public Store {
   // read and skipped.
   Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                       bool* more) override;
+  Status get_item(std::string_view space, std::string_view key, std::string* value) override;
+  Status put_item(std::string_view space, std::string_view key, std::string_view value,
+                  ItemWrite mode) override;
+  Status delete_item(std::string_view space, std::string_view key) override;
+  Status list_items(std::string_view space, std::string_view prefix, std::string_view after,
+                    size_t limit, std::vector<Item>* items, bool* more) override;
 
   // Writes buffered write-ahead-log data to the OS and, if `sync`, fsyncs
   // the log: afterwards every earlier acknowledged write survives power loss.
@@ -129,6 +135,8 @@ std::string shadow_key(std::string_view thing, std::string_view shadow);
 std::string thing_prefix(std::string_view thing);
 // The common prefix of every shadow key: "s/".
 inline constexpr std::string_view kShadowPrefix = "s/";
+// Item key: "x/" + space + '\0' + key; the value is stored as given.
+std::string item_key(std::string_view space, std::string_view key);
 // The inverse of shadow_key: false when `key` is not "s/" + thing + '\0' +
 // shadow with a non-empty thing.
 bool parse_shadow_key(std::string_view key, StoreKey* out);

@@ -1,7 +1,7 @@
 """The fenced command blocks of the user documentation, and the blocks that
 tests/docker/test_docs.py runs for real (RUN).
 
-Every user document is scanned: README.md, docs/*.md, docker/README.md,
+Every user document is scanned: README.md, docs/**/*.md, docker/README.md,
 examples/README.md and tests/*/README.md. A block is a shell block
 (```sh, ```bash, ```shell, ```console) or a ```python block; test_docs.py
 fails when one of its commands is neither run here nor listed in its
@@ -13,19 +13,19 @@ import os
 import re
 import signal
 import subprocess
-import time
 
-import harness
+from shadowtest import REPO
+from shadowtest.broker import START_ATTEMPTS, STOP_TIMEOUT_S, free_ports, wait_listening
 
 SHELL_LANGS = {"sh", "bash", "shell", "console"}
 
 
 def user_docs():
     """Every user document, in a stable order."""
-    paths = [os.path.join(harness.REPO, "README.md")]
-    paths += sorted(glob.glob(os.path.join(harness.REPO, "docs", "*.md")))
-    paths += [os.path.join(harness.REPO, d, "README.md") for d in ("docker", "examples")]
-    paths += sorted(glob.glob(os.path.join(harness.REPO, "tests", "*", "README.md")))
+    paths = [os.path.join(REPO, "README.md")]
+    paths += sorted(glob.glob(os.path.join(REPO, "docs", "**", "*.md"), recursive=True))
+    paths += [os.path.join(REPO, d, "README.md") for d in ("docker", "examples")]
+    paths += sorted(glob.glob(os.path.join(REPO, "tests", "*", "README.md")))
     return [p for p in paths if os.path.isfile(p)]
 
 
@@ -102,7 +102,42 @@ def block_keys(lang, body):
 # allow_exit: {command: status} a command may also end with.
 # errexit: False for a block that inspects $? itself.
 # expect: text its output must contain.
+# output: True when the plain ``` block right after it shows what the block
+#         prints: each of its lines must match an output line, in order, with
+#         timestamps as the only free values and `…` standing for any text.
+# The mosquitto clients (mosquitto_pub, _sub, _rr) of every block reach the
+# block's broker without -h/-p: their default options come from
+# $XDG_CONFIG_HOME/<client>, a documented feature of the clients.
 RUN = {
+    # docs/mqtt-api.md: each example uses a thing of its own on the shared
+    # broker; the output block after it shows what it prints.
+    ("docs/mqtt-api.md", "mosquitto_rr -t 'lamp-short/shadow/update' -e '$aws/things/lamp-short/shadow/update/documents' "
+                         "-m '{\"state\":{\"reported\":{\"on\":true}}}' -W 5"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-get/shadow/get' -e "
+                         "'$aws/things/lamp-get/shadow/get/rejected' -m '{\"clientToken\":\"g1\"}' -W 5"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-upd/shadow/update' -e "
+                         "'$aws/things/lamp-upd/shadow/update/accepted' -W 5 -m '{\"state\":{\"desired\":"
+                         "{\"color\":\"red\",\"dim\":{\"level\":3,\"steps\":[1,2]}},\"reported\":null},"
+                         "\"clientToken\":\"u1\"}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-delta/shadow/update' -m "
+                         "'{\"state\":{\"desired\":{\"color\":\"red\",\"level\":3}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-docs/shadow/update' -m "
+                         "'{\"state\":{\"reported\":{\"color\":\"green\"}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-read/shadow/update' -m "
+                         "'{\"state\":{\"desired\":{\"color\":\"red\"},\"reported\":{\"color\":\"green\","
+                         "\"on\":true}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_pub -q 1 -t '$aws/things/lamp-del/shadow/update' -m "
+                         "'{\"state\":{\"reported\":{\"on\":true}}}'"): {
+        "broker": "sigv4", "output": True},
+    ("docs/mqtt-api.md", "mosquitto_rr -t '$aws/things/lamp-err/shadow/update' -e "
+                         "'$aws/things/lamp-err/shadow/update/rejected' -W 5 -m '{\"state\":'"): {
+        "broker": "sigv4", "output": True},
     ("docs/operations.md", "scripts/run-broker.sh"): {"broker": None},
     ("docs/operations.md", "cmake --install build --prefix /usr/local"): {
         "broker": None,
@@ -194,35 +229,32 @@ def run_entry(rel, lang, body):
 class RunBroker:
     """scripts/run-broker.sh with a document's arguments, moved to a free
     MQTT port (and a free REST port if it has http_listen) and a data
-    directory under `tmp`."""
+    directory under `tmp`. The script, not the test library's launcher, so
+    that the documented command is what runs."""
 
     def __init__(self, args, tmp, name):
         build_dir = os.environ.get("SHADOW_BUILD_DIR")
         if not build_dir:
             raise RuntimeError("SHADOW_BUILD_DIR (the CMake build tree) is not set")
-        rel_build = os.path.relpath(build_dir, harness.REPO)
+        rel_build = os.path.relpath(build_dir, REPO)
         self.log_path = os.path.join(tmp, name + ".log")
         has_http = any("http_listen=" in a for a in args)
-        for _attempt in range(3):
-            self.port, self.http_port = harness.free_ports(2)
+        for _attempt in range(START_ATTEMPTS):
+            self.port, self.http_port = free_ports(2)
             rewritten = [re.sub(r"http_listen=[\d.]+:\d+", "http_listen=127.0.0.1:%d" % self.http_port, a)
                          for a in args]
             with open(self.log_path, "ab") as log:
                 # The last --port and --data win, so the document's own
                 # values are overridden.
                 self.proc = subprocess.Popen(
-                    [os.path.join(harness.REPO, "scripts", "run-broker.sh")] + rewritten +
+                    [os.path.join(REPO, "scripts", "run-broker.sh")] + rewritten +
                     ["--port", str(self.port), "--data", os.path.join(tmp, name)],
                     env=dict(os.environ, SHADOW_BUILD_DIR=rel_build), stdin=subprocess.DEVNULL,
                     stdout=subprocess.DEVNULL, stderr=log)
-            ports = [self.port] + ([self.http_port] if has_http else [])
-            deadline = time.monotonic() + harness.START_TIMEOUT_S
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                if all(harness.listening(p) for p in ports):
-                    if not has_http:
-                        self.http_port = None
-                    return
-                time.sleep(0.05)
+            if not has_http:
+                self.http_port = None
+            if wait_listening(self.proc, [p for p in (self.port, self.http_port) if p]):
+                return
             self.stop()
         with open(self.log_path) as f:
             raise AssertionError("run-broker.sh %s did not start:\n%s" % (" ".join(args), f.read()))
@@ -231,7 +263,7 @@ class RunBroker:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=harness.STOP_TIMEOUT_S)
+                self.proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()

@@ -9,7 +9,8 @@ import unittest
 
 import yaml
 
-import harness
+import stack
+from shadowtest import REPO
 
 # Compose Specification keys this file may use; a typo (e.g. `depend_on`)
 # would be ignored or rejected by `docker compose`, so it fails here.
@@ -25,12 +26,12 @@ DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_s
 
 
 def load():
-    with open(harness.COMPOSE_FILE) as f:
+    with open(stack.COMPOSE_FILE) as f:
         return yaml.safe_load(f)
 
 
 def compose_path(relative):
-    return os.path.normpath(os.path.join(harness.DOCKER_DIR, relative))
+    return os.path.normpath(os.path.join(stack.DOCKER_DIR, relative))
 
 
 def dockerfile_copy_destinations(path):
@@ -83,7 +84,7 @@ class ComposeFile(unittest.TestCase):
             previous = builds.setdefault(svc["image"], svc["build"])
             self.assertEqual(previous, svc["build"], "%s builds %s differently" % (name, svc["image"]))
         self.assertEqual(os.path.realpath(compose_path(self.services["broker"]["build"]["context"])),
-                         harness.REPO)
+                         REPO)
 
     def test_volumes_are_declared_or_exist(self):
         declared = set(self.doc.get("volumes") or {})
@@ -109,9 +110,9 @@ class ComposeFile(unittest.TestCase):
         mounts = [v.split(":") for v in self.services["broker"]["volumes"]]
         config_dir = [m[0] for m in mounts if m[1] == "/mosquitto/config"]
         self.assertEqual(len(config_dir), 1)
-        self.assertEqual(os.path.join(compose_path(config_dir[0]), "mosquitto.conf"), harness.STACK_CONFIG)
+        self.assertEqual(os.path.join(compose_path(config_dir[0]), "mosquitto.conf"), stack.STACK_CONFIG)
         # The image carries the same file, for `docker run` without compose.
-        self.assertIn("/mosquitto/config/mosquitto.conf", dockerfile_copy_destinations(harness.DOCKERFILE))
+        self.assertIn("/mosquitto/config/mosquitto.conf", dockerfile_copy_destinations(stack.DOCKERFILE))
 
     def test_dependencies(self):
         for name, svc in self.services.items():
@@ -127,8 +128,8 @@ class ComposeFile(unittest.TestCase):
             self.assertEqual(self.services[name]["depends_on"]["broker"]["condition"], "service_healthy")
 
     def test_ports_match_the_broker_config(self):
-        with open(harness.STACK_CONFIG) as f:
-            listening = sorted(harness.listener_ports(f.read()))
+        with open(stack.STACK_CONFIG) as f:
+            listening = sorted(stack.listener_ports(f.read()))
         published = {}
         for spec in self.services["broker"]["ports"]:
             parts = spec.split(":")
@@ -140,7 +141,7 @@ class ComposeFile(unittest.TestCase):
         self.assertEqual(published[8080], "127.0.0.1")
 
     def test_commands_in_the_image_exist(self):
-        copied = dockerfile_copy_destinations(harness.DOCKERFILE)
+        copied = dockerfile_copy_destinations(stack.DOCKERFILE)
         for name in ("certs", "broker"):
             svc = self.services[name]
             paths = list(svc.get("command") or []) + list(svc.get("healthcheck", {}).get("test", []))

@@ -22,7 +22,8 @@ import subprocess
 import tempfile
 import unittest
 
-import harness
+import stack
+from shadowtest import REPO
 
 # In every debian:bookworm-slim image (apt itself depends on them).
 BASE_IMAGE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6"}
@@ -60,18 +61,18 @@ def scripts_called(text):
 def ci_scripts():
     """scripts/*.sh that CI runs: .ci/run and what scripts/test.sh calls."""
     called = set()
-    for path in (os.path.join(harness.REPO, ".ci", "run"), os.path.join(harness.REPO, "scripts", "test.sh")):
+    for path in (os.path.join(REPO, ".ci", "run"), os.path.join(REPO, "scripts", "test.sh")):
         with open(path) as f:
             text = "\n".join(l for l in f.read().splitlines() if not l.lstrip().startswith("#"))
         called |= scripts_called(text)
-    with open(os.path.join(harness.REPO, ".ci", "run")) as f:
+    with open(os.path.join(REPO, ".ci", "run")) as f:
         if re.search(r"scripts/test\.sh", f.read()):
             called.add("scripts/test.sh")
     return called
 
 
 def ignore_patterns():
-    with open(os.path.join(harness.DOCKER_DIR, "Dockerfile.dockerignore")) as f:
+    with open(os.path.join(stack.DOCKER_DIR, "Dockerfile.dockerignore")) as f:
         return [l.strip() for l in f if l.strip() and not l.startswith("#")]
 
 
@@ -127,7 +128,7 @@ class Dockerfile(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.instrs = instructions(harness.DOCKERFILE)
+        cls.instrs = instructions(stack.DOCKERFILE)
         cls.final = max(s for s, _, _ in cls.instrs)
 
     def of(self, word, stage=None):
@@ -148,7 +149,7 @@ class Dockerfile(unittest.TestCase):
             used |= scripts_called(args)
         for script in used:
             self.assertIn(script, ci, "the Dockerfile runs %s, which CI never runs" % script)
-            self.assertTrue(os.path.isfile(os.path.join(harness.REPO, script)), script)
+            self.assertTrue(os.path.isfile(os.path.join(REPO, script)), script)
         # One source of truth: the image is built by the same two scripts.
         self.assertEqual(used, {"scripts/install-deps.sh", "scripts/build.sh"})
 
@@ -166,7 +167,7 @@ class Dockerfile(unittest.TestCase):
         for src in sources:
             if src == ".":
                 continue
-            self.assertTrue(os.path.exists(os.path.join(harness.REPO, src)), src)
+            self.assertTrue(os.path.exists(os.path.join(REPO, src)), src)
             self.assertFalse(ignored(src.rstrip("/"), patterns), "%s is excluded by .dockerignore" % src)
         self.assertTrue(ignored("build-docker/CMakeCache.txt", patterns))
         self.assertTrue(ignored("tests/sdk/node_modules/x.js", patterns))
@@ -189,14 +190,16 @@ class Dockerfile(unittest.TestCase):
         self.assertEqual([p for p in pkgs if p.endswith("-dev")], [])
 
 
-@unittest.skipUnless(os.environ.get("SHADOW_BUILD_DIR"), "SHADOW_BUILD_DIR (the CMake build tree) is not set")
 class InstalledTree(unittest.TestCase):
     """`cmake --install` of this build tree, as the build stage runs it."""
 
     @classmethod
     def setUpClass(cls):
+        if not os.environ.get("SHADOW_BUILD_DIR"):
+            raise AssertionError("SHADOW_BUILD_DIR (the CMake build tree) is not set; "
+                                 "tests/docker/CMakeLists.txt sets it")
         cls.tmp = tempfile.TemporaryDirectory(prefix="shadow-docker-install-")
-        install = [a for s, w, a in instructions(harness.DOCKERFILE) if w == "RUN" and "cmake --install" in a]
+        install = [a for s, w, a in instructions(stack.DOCKERFILE) if w == "RUN" and "cmake --install" in a]
         assert len(install) == 1, install
         m = re.search(r"DESTDIR=(\S+) cmake --install (\S+) --prefix (\S+)( --strip)?", install[0])
         assert m, install[0]
@@ -219,14 +222,14 @@ class InstalledTree(unittest.TestCase):
                 yield os.path.join(d, f)
 
     def test_plugin_lands_where_the_stack_config_loads_it(self):
-        self.assertTrue(harness.IMAGE_PLUGIN_PATH.startswith(self.prefix + "/"))
-        rel = os.path.relpath(harness.IMAGE_PLUGIN_PATH, self.prefix)
+        self.assertTrue(stack.IMAGE_PLUGIN_PATH.startswith(self.prefix + "/"))
+        rel = os.path.relpath(stack.IMAGE_PLUGIN_PATH, self.prefix)
         self.assertTrue(os.path.isfile(os.path.join(self.root, rel)), list(self.installed_files()))
-        with open(harness.STACK_CONFIG) as f:
-            self.assertIn("plugin %s" % harness.IMAGE_PLUGIN_PATH, f.read())
+        with open(stack.STACK_CONFIG) as f:
+            self.assertIn("plugin %s" % stack.IMAGE_PLUGIN_PATH, f.read())
 
     def test_runtime_packages_cover_every_shared_library(self):
-        instrs = instructions(harness.DOCKERFILE)
+        instrs = instructions(stack.DOCKERFILE)
         provided = runtime_packages(instrs, max(s for s, _, _ in instrs)) | BASE_IMAGE_PACKAGES
         elves = [p for p in self.installed_files() if is_elf(p)]
         self.assertTrue(elves)
@@ -244,16 +247,16 @@ class InstalledTree(unittest.TestCase):
 class ExamplesDockerfile(unittest.TestCase):
 
     def test_node_image_with_npm_ci_from_the_lock_file(self):
-        path = os.path.join(harness.REPO, "examples", "Dockerfile")
+        path = os.path.join(REPO, "examples", "Dockerfile")
         instrs = instructions(path)
         self.assertEqual([a for _, w, a in instrs if w == "FROM"], ["node:20-bookworm-slim"])
         self.assertTrue(any(w == "RUN" and a.startswith("npm ci") for _, w, a in instrs))
         for _, w, a in instrs:
             if w == "COPY":
                 for src in a.split()[:-1]:
-                    self.assertTrue(os.path.exists(os.path.join(harness.REPO, "examples", src)), src)
+                    self.assertTrue(os.path.exists(os.path.join(REPO, "examples", src)), src)
         # CI installs the same lock file (scripts/test.sh runs npm ci there).
-        with open(os.path.join(harness.REPO, "scripts", "test.sh")) as f:
+        with open(os.path.join(REPO, "scripts", "test.sh")) as f:
             self.assertRegex(f.read(), r"for dir in [^;\n]*\bexamples\b")
 
 

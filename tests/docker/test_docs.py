@@ -6,10 +6,12 @@
   the examples. Each documented output block must appear in what the commands
   print, line by line in order, with timestamps as the only free values and
   `…` standing for any text.
-- The blocks listed in doc_blocks.RUN (docs/rest-api.md, docs/shadowctl.md,
-  docs/operations.md) run with bash or python3 against brokers started with
-  scripts/run-broker.sh on free ports, one with the REST API and the
-  credentials file of docs/configuration.md.
+- The blocks listed in doc_blocks.RUN (docs/mqtt-api.md, docs/rest-api.md,
+  docs/shadowctl.md, docs/operations.md) run with bash or python3 against
+  brokers started with scripts/run-broker.sh on free ports, one with the REST
+  API and the credentials file of docs/configuration.md. Where a block's
+  entry says so, the output block after it must match what it prints, as in
+  the tour.
 - Every shell block (```sh, ```bash, ```shell, ```console) and ```python
   block of every user document (README.md, docs/*.md, docker/README.md,
   examples/README.md, tests/*/README.md) is accounted for: its commands
@@ -35,12 +37,13 @@ import time
 import unittest
 
 import doc_blocks
-import harness
 from doc_blocks import commands, sh_blocks
+from shadowtest import REPO
+from shadowtest.mqtt import Client
 
-README = os.path.join(harness.REPO, "README.md")
-GETTING_STARTED = os.path.join(harness.REPO, "docs", "getting-started.md")
-CONFIGURATION = os.path.join(harness.REPO, "docs", "configuration.md")
+README = os.path.join(REPO, "README.md")
+GETTING_STARTED = os.path.join(REPO, "docs", "getting-started.md")
+CONFIGURATION = os.path.join(REPO, "docs", "configuration.md")
 WAIT_S = 15.0
 
 # Commands of the documents' shell blocks that this file does not run, and
@@ -63,20 +66,20 @@ ELSEWHERE = {
     "ctest --test-dir build -R '^docker\\.'": "CI: scripts/test.sh runs every ctest entry",
     "scripts/gen-certs.sh certs sensor-17 sensor-18":
         "docker.stack_broker (through init-certs.sh) and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR DEVICE...",
-    # docs/benchmarks.md: benchmark runs take minutes; CI builds the same
-    # targets and smoke-tests the load generator.
+    # docs/benchmarks.md and docs/benchmarks/*.md: benchmark runs take minutes.
+    # engine_bench is opt-in (SHADOW_BUILD_BENCHMARKS), so CI does not build it;
+    # CI builds the load tools and smoke-tests shadow_loadgen.
     "cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSHADOW_BUILD_BENCHMARKS=ON":
-        "CI: scripts/build.sh configures the same CMakeLists (benchmarks are opt-in and not built there)",
-    "cmake --build build-bench -j2 --target engine_bench": "CI: scripts/build.sh builds engine_bench",
+        "not run: the opt-in benchmark build (needs libbenchmark-dev); CI configures the same CMakeLists without it",
+    "cmake --build build-bench -j2 --target engine_bench": "not run: engine_bench is opt-in and not built by CI",
     "./build-bench/tools/engine_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true":
-        "not run (a benchmark of minutes); CI builds engine_bench",
+        "not run (a benchmark of minutes; engine_bench is opt-in)",
     "cmake -S . -B build-bench-prof -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-g -DSHADOW_BUILD_TESTS=OFF "
-    "-DSHADOW_BUILD_BENCHMARKS=ON":
-        "CI: scripts/build.sh configures the same CMakeLists",
-    "cmake --build build-bench-prof -j2 --target engine_bench": "CI: scripts/build.sh builds engine_bench",
+    "-DSHADOW_BUILD_BENCHMARKS=ON": "not run: the opt-in benchmark build, for profiling",
+    "cmake --build build-bench-prof -j2 --target engine_bench": "not run: engine_bench is opt-in and not built by CI",
     "valgrind --tool=callgrind --toggle-collect='*run_requests*' --callgrind-out-file=cg.out "
     "./build-bench-prof/tools/engine_bench --benchmark_filter=BM_UpdatePartial/ --benchmark_min_time=0.05":
-        "not run (a profiling session); CI builds engine_bench",
+        "not run (a profiling session of the opt-in engine_bench)",
     "callgrind_annotate --inclusive=yes cg.out | less": "not run (reads the profile above)",
     "cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j2": "CI: scripts/build.sh",
     "cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j2": "CI: scripts/build.sh",
@@ -85,7 +88,9 @@ ELSEWHERE = {
         "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
     "$B --start-broker --plugin $P --sync-writes --connections 20 --inflight 10 --payload-bytes 500 --qos 1 --duration 10":
         "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
-    "$B --start-broker --plugin $P [--sync-writes] --connections 20 --inflight 10 --payload-bytes 500 --qos 1 "
+    "$B --start-broker --plugin $P --connections 20 --inflight 10 --payload-bytes 500 --qos 1 --duration 10 "
+    "--rate 2000": "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
+    "$B --start-broker --plugin $P --sync-writes --connections 20 --inflight 10 --payload-bytes 500 --qos 1 "
     "--duration 10 --rate 2000": "loadgen.smoke runs shadow_loadgen --start-broker --plugin (shorter)",
     "build/tools/shadow_loadgen --start-broker --baseline --connections 20 --inflight 10 --payload-bytes 500 "
     "--qos 1 --duration 10": "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
@@ -152,7 +157,7 @@ ELSEWHERE = {
     "cmake -S . -B build && cmake --build build -j2": "CI: scripts/build.sh",
     "cd build && ctest -R integration --output-on-failure": "CI: scripts/test.sh runs every ctest entry",
     "cd tests/integration": "CI: ctest runs the integration suites from tests/integration",
-    "SHADOW_PLUGIN=$PWD/../../build/mosquitto_shadow.so /usr/bin/python3 -m unittest -v test_rejections":
+    "PYTHONPATH=../lib SHADOW_PLUGIN=$PWD/../../build/mosquitto_shadow.so /usr/bin/python3 -m unittest -v test_rejections":
         "CI: ctest integration.rejections runs the same command",
     "npm ci --prefix tests/sdk": "CI: scripts/test.sh",
     "ctest --test-dir build -R sdk": "CI: scripts/test.sh runs every ctest entry",
@@ -169,6 +174,27 @@ def tour_blocks():
     section = [(n, lang, body) for n, lang, body in sh_blocks(README)
                if first_line <= n <= first_line + text[start:end].count("\n")]
     return section
+
+
+def output_after(path, line):
+    """The lines of the plain ``` block right after the block at `line` of
+    `path` (what the block prints), or None."""
+    blocks = sh_blocks(path)
+    for i, (n, _lang, _body) in enumerate(blocks):
+        if n == line and i + 1 < len(blocks) and blocks[i + 1][1] == "":
+            return [l for l in blocks[i + 1][2].split("\n") if l.strip()]
+    return None
+
+
+def mosquitto_client_config(directory, port):
+    """An XDG_CONFIG_HOME under `directory` whose files give mosquitto_pub,
+    mosquitto_sub and mosquitto_rr the broker on `port` as their default."""
+    xdg = os.path.join(directory, "xdg")
+    os.makedirs(xdg, exist_ok=True)
+    for client in ("mosquitto_pub", "mosquitto_sub", "mosquitto_rr"):
+        with open(os.path.join(xdg, client), "w") as f:
+            f.write("-h 127.0.0.1\n-p %d\n" % port)
+    return xdg
 
 
 def line_pattern(documented):
@@ -193,6 +219,18 @@ class Lines:
         for line in self.proc.stdout:
             self.q.put(line.rstrip("\n"))
         self.q.put(None)
+
+    @classmethod
+    def of(cls, lines):
+        """The lines a command already printed."""
+        collected = cls.__new__(cls)
+        collected.proc = None
+        collected.q = queue.Queue()
+        for line in lines:
+            collected.q.put(line)
+        collected.q.put(None)
+        collected.seen = []
+        return collected
 
     def expect(self, documented, timeout=WAIT_S, what="output"):
         """Consumes lines until every documented line matched, in order."""
@@ -227,39 +265,17 @@ class ReadmeTour(unittest.TestCase):
         assert len(run_broker) == 1, run_broker
         cls.start_broker(shlex.split(run_broker[0])[1:])
         # Default port of the mosquitto clients, read from their config files.
-        cls.xdg = os.path.join(cls.tmp, "xdg")
-        os.makedirs(cls.xdg)
-        for client in ("mosquitto_pub", "mosquitto_sub", "mosquitto_rr"):
-            with open(os.path.join(cls.xdg, client), "w") as f:
-                f.write("-h 127.0.0.1\n-p %d\n" % cls.port)
+        cls.xdg = mosquitto_client_config(cls.tmp, cls.port)
 
     @classmethod
     def start_broker(cls, args):
         """scripts/run-broker.sh with the README's arguments, the port and the
         REST port moved to free ones, the data in the temporary directory."""
-        build_dir = os.environ.get("SHADOW_BUILD_DIR")
-        if not build_dir:
-            raise unittest.SkipTest("SHADOW_BUILD_DIR (the CMake build tree) is not set")
-        rel_build = os.path.relpath(build_dir, harness.REPO)
-        for _attempt in range(3):
-            cls.port, cls.http_port = harness.free_ports(2)
-            rewritten = [a.replace("127.0.0.1:8080", "127.0.0.1:%d" % cls.http_port) for a in args]
-            data = os.path.join(cls.tmp, "data")
-            with open(os.path.join(cls.tmp, "broker.log"), "ab") as log:
-                cls.broker = subprocess.Popen(
-                    [os.path.join(harness.REPO, "scripts", "run-broker.sh"), "--port", str(cls.port),
-                     "--data", data] + rewritten,
-                    env=dict(os.environ, SHADOW_BUILD_DIR=rel_build), stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL, stderr=log)
-            deadline = time.monotonic() + harness.START_TIMEOUT_S
-            while time.monotonic() < deadline and cls.broker.poll() is None:
-                if harness.listening(cls.port) and harness.listening(cls.http_port):
-                    return
-                time.sleep(0.05)
-            cls.broker.kill()
-            cls.broker.wait()
-        with open(os.path.join(cls.tmp, "broker.log")) as f:
-            raise AssertionError("run-broker.sh did not start:\n" + f.read())
+        if not os.environ.get("SHADOW_BUILD_DIR"):
+            raise AssertionError("SHADOW_BUILD_DIR (the CMake build tree) is not set; "
+                                 "tests/docker/CMakeLists.txt sets it")
+        cls.broker = doc_blocks.RunBroker(args, cls.tmp, "data")
+        cls.port, cls.http_port = cls.broker.port, cls.broker.http_port
 
     @classmethod
     def tearDownClass(cls):
@@ -273,12 +289,7 @@ class ReadmeTour(unittest.TestCase):
                     p.wait()
             # The reader thread closes nothing and ends at EOF; the pipe is
             # released with the Popen object.
-        cls.broker.send_signal(signal.SIGTERM)
-        try:
-            cls.broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            cls.broker.kill()
-            cls.broker.wait()
+        cls.broker.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def env(self):
@@ -289,17 +300,33 @@ class ReadmeTour(unittest.TestCase):
     def start(self, command):
         """Starts a long-running command (argument list; no shell, so a
         signal reaches the program itself)."""
-        p = subprocess.Popen(command, cwd=harness.REPO, env=self.env(),
+        p = subprocess.Popen(command, cwd=REPO, env=self.env(),
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
         self.procs.append(p)
         return Lines(p)
 
     def run_command(self, command):
-        r = subprocess.run(command, cwd=harness.REPO, env=self.env(),
+        r = subprocess.run(command, cwd=REPO, env=self.env(),
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
         self.assertEqual(r.returncode, 0, "%s\n%s%s" % (command, r.stdout, r.stderr))
         return r.stdout
+
+    def wait_until_subscribed(self, watcher, argv):
+        """mosquitto_sub prints nothing when its subscription is made, so a
+        retained marker under its filter is published: it shows up in the
+        output once the subscription exists (at once if it already does)."""
+        topic_filter = argv[argv.index("-t") + 1]
+        self.assertTrue(topic_filter.endswith("/#"), "the tour's filter changed: %r" % topic_filter)
+        marker = topic_filter[:-1] + "tour-ready"
+        c = Client(self.port, "tour-marker")
+        try:
+            c.publish(marker, b"ready", retain=True)
+            watcher.expect([(marker + " ready") if "-v" in argv else "ready"],
+                           what="the marker of mosquitto_sub's subscription")
+            c.publish(marker, b"", retain=True)  # removes it again
+        finally:
+            c.close()
 
     def shadowctl(self, command):
         binary = os.environ.get("SHADOWCTL")
@@ -326,7 +353,7 @@ class ReadmeTour(unittest.TestCase):
                 prog = shlex.split(cmd)[0]
                 if prog == "mosquitto_sub":
                     watcher = self.start(shlex.split(cmd))
-                    time.sleep(0.5)  # let it subscribe before the first request
+                    self.wait_until_subscribed(watcher, shlex.split(cmd))
                 elif prog in ("mosquitto_pub", "mosquitto_rr"):
                     out += self.run_command(shlex.split(cmd)).splitlines()
                 elif prog == "build/shadowctl":
@@ -345,13 +372,7 @@ class ReadmeTour(unittest.TestCase):
                     self.assertIsNotNone(watcher, where)
                     watcher.expect(documented, what=where)
                 else:
-                    collected = Lines.__new__(Lines)
-                    collected.q = queue.Queue()
-                    for l in out:
-                        collected.q.put(l)
-                    collected.q.put(None)
-                    collected.seen = []
-                    collected.expect(documented, what=where)
+                    Lines.of(out).expect(documented, what=where)
                 i += 2
             else:
                 i += 1
@@ -372,7 +393,8 @@ class OtherDocumentsRun(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         if not os.environ.get("SHADOW_BUILD_DIR"):
-            raise unittest.SkipTest("SHADOW_BUILD_DIR (the CMake build tree) is not set")
+            raise AssertionError("SHADOW_BUILD_DIR (the CMake build tree) is not set; "
+                                 "tests/docker/CMakeLists.txt sets it")
         cls.tmp = tempfile.mkdtemp(prefix="shadow-docker-docs-other-")
         cls.bin = os.path.join(cls.tmp, "bin")
         os.makedirs(cls.bin)
@@ -399,7 +421,7 @@ class OtherDocumentsRun(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_every_run_entry_names_a_block(self):
-        keys = {(os.path.relpath(p, harness.REPO), k) for p, _, lang, body in doc_blocks.shell_blocks()
+        keys = {(os.path.relpath(p, REPO), k) for p, _, lang, body in doc_blocks.shell_blocks()
                 for k in doc_blocks.block_keys(lang, body)}
         self.assertEqual([k for k in doc_blocks.RUN if k not in keys], [], "stale doc_blocks.RUN keys")
 
@@ -408,19 +430,20 @@ class OtherDocumentsRun(unittest.TestCase):
             self.fail("SHADOWCTL (the built shadowctl) is not set; the documents use it")
         ran = 0
         for path, n, lang, body in doc_blocks.shell_blocks():
-            rel = os.path.relpath(path, harness.REPO)
+            rel = os.path.relpath(path, REPO)
             entry = doc_blocks.run_entry(rel, lang, body)
             if entry is None:
                 continue
             with self.subTest(block="%s:%d" % (rel, n)):
-                self.run_block("%s:%d" % (rel, n), lang, body, entry)
+                self.run_block("%s:%d" % (rel, n), lang, body, entry, output_after(path, n))
             ran += 1
         self.assertEqual(ran, len(doc_blocks.RUN))
 
-    def run_block(self, where, lang, body, entry):
+    def run_block(self, where, lang, body, entry, documented):
         work = tempfile.mkdtemp(prefix="block-", dir=self.tmp)
         brokers = []
         endpoint_broker = self.sigv4 if entry.get("broker") == "sigv4" else None
+        mqtt_broker = endpoint_broker
         try:
             script = []
             if lang != "python":
@@ -430,6 +453,7 @@ class OtherDocumentsRun(unittest.TestCase):
                     if cmd.startswith("scripts/run-broker.sh"):
                         b = doc_blocks.RunBroker(shlex.split(cmd)[1:], work, "broker%d" % len(brokers))
                         brokers.append(b)
+                        mqtt_broker = b
                         if b.http_port:
                             endpoint_broker = b
                         continue
@@ -437,12 +461,14 @@ class OtherDocumentsRun(unittest.TestCase):
                         cmd = "%s || test $? -eq %d" % (cmd, entry["allow_exit"][cmd])
                     script.append(cmd)
             env = dict(os.environ, PATH=self.bin + ":/usr/bin:/bin", **self.keys)
+            if mqtt_broker is not None:
+                env["XDG_CONFIG_HOME"] = mosquitto_client_config(work, mqtt_broker.port)
             subs = {"/etc/mosquitto/shadow-credentials": self.creds}
             if endpoint_broker is not None:
                 env["SHADOWCTL_ENDPOINT"] = "http://127.0.0.1:%d" % endpoint_broker.http_port
                 subs["127.0.0.1:8080"] = "127.0.0.1:%d" % endpoint_broker.http_port
             for old, new in entry.get("subs", {}).items():
-                subs[old] = new.replace("{tmp}", work).replace("{repo}", harness.REPO)
+                subs[old] = new.replace("{tmp}", work).replace("{repo}", REPO)
 
             def substituted(text):
                 for old, new in subs.items():
@@ -466,6 +492,9 @@ class OtherDocumentsRun(unittest.TestCase):
                              % (where, r.returncode, argv[-1], r.stdout, r.stderr))
             for text in entry.get("expect", []):
                 self.assertIn(text, r.stdout, "%s: output lacks %r" % (where, text))
+            if entry.get("output"):
+                self.assertIsNotNone(documented, "%s: no output block follows it" % where)
+                Lines.of(r.stdout.splitlines()).expect(documented, timeout=0, what=where)
             if "check_dir" in entry:
                 self.assertTrue(os.path.isdir(os.path.join(work, entry["check_dir"])), where)
         finally:
@@ -478,7 +507,7 @@ class EveryCommandIsExercised(unittest.TestCase):
     def test_every_shell_block_is_run_here_or_elsewhere(self):
         unaccounted = []
         for path, n, lang, body in doc_blocks.shell_blocks():
-            rel = os.path.relpath(path, harness.REPO)
+            rel = os.path.relpath(path, REPO)
             if lang == "python":
                 if doc_blocks.run_entry(rel, lang, body) is None:
                     unaccounted.append("%s:%d: a python block (run it in doc_blocks.RUN)" % (rel, n))

@@ -9,14 +9,16 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import unittest
 
-import harness
+from shadowtest import REPO
+from shadowtest.broker import Broker
+from shadowtest.cases import BrokerLogOnFailure
+from shadowtest.mqtt import shadow_request
 
-EXAMPLES = os.path.join(harness.REPO, "examples")
+EXAMPLES = os.path.join(REPO, "examples")
 NODE = shutil.which("node") or "node"
 WAIT_S = 30.0
 
@@ -79,29 +81,24 @@ class Program:
         self.proc.stdout.close()
 
 
-class Examples(unittest.TestCase):
+class Examples(BrokerLogOnFailure, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
         if not os.path.isdir(os.path.join(EXAMPLES, "node_modules", "aws-iot-device-sdk-v2")):
             raise AssertionError("aws-iot-device-sdk-v2 is not installed: run npm ci --prefix examples")
-        cls.root = tempfile.mkdtemp(prefix="shadow-docker-examples-")
-        cls.broker = harness.ConfigBroker(cls.root)
-        for _attempt in range(3):
-            cls.port = harness.free_ports(1)[0]
-            lines = ["user root"] if os.geteuid() == 0 else []
-            lines += ["listener %d 127.0.0.1" % cls.port, "allow_anonymous true", "persistence false",
-                      "set_tcp_nodelay true", "log_dest stderr", "log_type all",
-                      "plugin %s" % harness.plugin_path(), "plugin_opt_db_path %s/db" % cls.root]
-            if cls.broker.start("\n".join(lines) + "\n", [cls.port]):
-                break
-        else:
-            raise AssertionError("no free port for the broker")
+        cls.broker = Broker()
+        try:
+            cls.broker.start()
+        except BaseException:
+            cls.broker.cleanup()
+            raise
+        cls.port = cls.broker.port
 
     @classmethod
     def tearDownClass(cls):
-        cls.broker.stop()
-        shutil.rmtree(cls.root, ignore_errors=True)
+        cls.broker.report_if_exited()
+        cls.broker.cleanup()
 
     def run_program(self, script, *args):
         p = Program(script, "--endpoint", "127.0.0.1", "--port", str(self.port), *args)
@@ -109,7 +106,7 @@ class Examples(unittest.TestCase):
         return p
 
     def shadow(self, thing):
-        outcome, doc = harness.shadow_request(self.port, thing, "get")
+        outcome, doc = shadow_request(self.port, thing, "get")
         self.assertEqual(outcome, "accepted", doc)
         return doc
 
@@ -148,8 +145,8 @@ class Examples(unittest.TestCase):
 
     def test_a_device_started_later_follows_the_stored_desired_state(self):
         thing = "example-late"
-        outcome, _ = harness.shadow_request(self.port, thing, "update",
-                                            b'{"state":{"desired":{"lights":"off","doors":"unlocked"}}}')
+        outcome, _ = shadow_request(self.port, thing, "update",
+                                    b'{"state":{"desired":{"lights":"off","doors":"unlocked"}}}')
         self.assertEqual(outcome, "accepted")
         device = self.run_program("device.js", "--thing_name", thing)
         device.wait_for(r'doors: "locked" -> "unlocked"')

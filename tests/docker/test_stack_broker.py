@@ -7,28 +7,26 @@ with the built plugin. The tests then use every listener the stack publishes
 
 import os
 import re
-import shutil
 import ssl
 import stat
 import subprocess
 import tempfile
 import unittest
-import urllib.error
-import urllib.request
 
-import botocore.auth
-import botocore.awsrequest
-import botocore.credentials
-
-import harness
+import stack
+from shadowtest.broker import Broker, plugin_path
+from shadowtest.cases import BrokerLogOnFailure
+from shadowtest.certs import GEN_CERTS, client_tls
+from shadowtest.mqtt import ConnectRefused, shadow_request
+from shadowtest.rest import raw_request, rest_endpoint
 
 DEVICES = ["dev1", "application"]
 
 
 def init_certs(directory):
-    env = dict(os.environ, SHADOW_CERTS_DIR=directory, SHADOW_GEN_CERTS=harness.GEN_CERTS,
+    env = dict(os.environ, SHADOW_CERTS_DIR=directory, SHADOW_GEN_CERTS=GEN_CERTS,
                SHADOW_DEVICES=" ".join(DEVICES))
-    return subprocess.run(["sh", harness.INIT_CERTS], env=env, capture_output=True, text=True,
+    return subprocess.run(["sh", stack.INIT_CERTS], env=env, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -46,7 +44,7 @@ def read_credentials(path):
     return lines
 
 
-class StackBroker(unittest.TestCase):
+class StackBroker(BrokerLogOnFailure, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
@@ -57,29 +55,29 @@ class StackBroker(unittest.TestCase):
         cls.init = init_certs(cls.certs)
         if cls.init.returncode != 0:
             raise AssertionError("init-certs.sh failed:\n%s%s" % (cls.init.stdout, cls.init.stderr))
-        with open(harness.STACK_CONFIG) as f:
+        with open(stack.STACK_CONFIG) as f:
             cls.config_text = f.read()
-        cls.container_ports = harness.listener_ports(cls.config_text)
-        cls.broker = harness.ConfigBroker(cls.root)
-        for _attempt in range(3):
-            host_ports = harness.free_ports(len(cls.container_ports))
-            cls.port = dict(zip(cls.container_ports, host_ports))
-            text = harness.rewrite_stack_config(cls.config_text, cls.root, cls.port,
-                                                harness.plugin_path())
-            if cls.broker.start(text, host_ports):
-                break
-        else:
-            raise AssertionError("no free ports for the stack broker")
+        cls.container_ports = stack.listener_ports(cls.config_text)
+
+        def config(host_ports):
+            return stack.rewrite_stack_config(cls.config_text, cls.root,
+                                              dict(zip(cls.container_ports, host_ports)), plugin_path())
+
+        cls.broker = Broker.from_config(config, len(cls.container_ports), directory=cls.root)
+        try:
+            cls.broker.start()
+        except BaseException:
+            cls.broker.cleanup()
+            raise
+        cls.port = dict(zip(cls.container_ports, cls.broker.ports))
 
     @classmethod
     def tearDownClass(cls):
-        cls.broker.stop()
-        shutil.rmtree(cls.root, ignore_errors=True)
+        cls.broker.report_if_exited()
+        cls.broker.cleanup()  # removes cls.root
 
     def tls(self, device="dev1"):
-        return {"ca": os.path.join(self.certs, "ca.crt"),
-                "cert": os.path.join(self.certs, device + ".crt"),
-                "key": os.path.join(self.certs, device + ".key")}
+        return client_tls(self.certs, device)
 
     def test_listens_where_compose_publishes(self):
         # compose.yml publishes 1883, 8883 and 8080; the configuration must
@@ -107,28 +105,28 @@ class StackBroker(unittest.TestCase):
 
     def test_plain_mqtt_answers_shadow_requests(self):
         port = self.port[1883]
-        outcome, doc = harness.shadow_request(port, "stack-plain", "get")
+        outcome, doc = shadow_request(port, "stack-plain", "get")
         self.assertEqual((outcome, doc["code"]), ("rejected", 404))
-        outcome, doc = harness.shadow_request(port, "stack-plain", "update",
-                                              b'{"state":{"reported":{"lights":"on"}}}')
+        outcome, doc = shadow_request(port, "stack-plain", "update",
+                                      b'{"state":{"reported":{"lights":"on"}}}')
         self.assertEqual((outcome, doc["version"]), ("accepted", 1))
-        outcome, doc = harness.shadow_request(port, "stack-plain", "get")
+        outcome, doc = shadow_request(port, "stack-plain", "get")
         self.assertEqual(outcome, "accepted")
         self.assertEqual(doc["state"], {"reported": {"lights": "on"}})
 
     def test_shadow_database_is_in_the_data_volume(self):
-        harness.shadow_request(self.port[1883], "stack-volume", "update",
-                               b'{"state":{"desired":{"x":1}}}')
+        shadow_request(self.port[1883], "stack-volume", "update",
+                       b'{"state":{"desired":{"x":1}}}')
         db = os.path.join(self.root, "data", "shadow")
         self.assertTrue(os.path.isfile(os.path.join(db, "CURRENT")), os.listdir(self.root))
 
     def test_mutual_tls_with_a_device_certificate(self):
         port = self.port[8883]
-        outcome, doc = harness.shadow_request(port, "stack-tls", "update",
-                                              b'{"state":{"reported":{"doors":"locked"}}}',
-                                              tls=self.tls("dev1"))
+        outcome, doc = shadow_request(port, "stack-tls", "update",
+                                      b'{"state":{"reported":{"doors":"locked"}}}',
+                                      tls=self.tls("dev1"))
         self.assertEqual(outcome, "accepted")
-        outcome, doc = harness.shadow_request(port, "stack-tls", "get", tls=self.tls("application"))
+        outcome, doc = shadow_request(port, "stack-tls", "get", tls=self.tls("application"))
         self.assertEqual(doc["state"]["reported"], {"doors": "locked"})
 
     def test_mutual_tls_refuses_a_client_without_certificate(self):
@@ -137,84 +135,64 @@ class StackBroker(unittest.TestCase):
         # The handshake fails, or (TLS 1.3) the broker closes the connection
         # before CONNACK.
         with self.assertRaises((ssl.SSLError, ConnectionResetError, BrokenPipeError,
-                                AssertionError)) as caught:
-            harness.shadow_request(self.port[8883], "stack-tls", "get", tls={"ca": ca},
-                                   connect_timeout=3)
-        if isinstance(caught.exception, AssertionError):
-            self.assertIn("no CONNACK", str(caught.exception))
+                                ConnectRefused)) as caught:
+            shadow_request(self.port[8883], "stack-tls", "get", tls={"ca": ca}, connect_timeout=3)
+        e = caught.exception
+        self.assertTrue(not isinstance(e, ConnectRefused) or "no CONNACK" in str(e), e)
         self.assertTrue(self.broker.alive())
 
-    def http(self, path, key=None):
-        url = "http://127.0.0.1:%d%s" % (self.port[8080], path)
-        headers = {}
-        if key is not None:
-            req = botocore.awsrequest.AWSRequest(method="GET", url=url)
-            botocore.auth.SigV4Auth(botocore.credentials.Credentials(*key), "iotdata",
-                                    "us-east-1").add_auth(req)
-            headers = dict(req.headers.items())
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
-                                        timeout=harness.REPLY_TIMEOUT_S) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
     def test_rest_api_health_and_signed_requests(self):
-        status, body = self.http("/healthz")
-        self.assertEqual((status, body), (200, b'{"status":"ok"}'))
-        harness.shadow_request(self.port[1883], "stack-rest", "update",
-                               b'{"state":{"reported":{"lights":"off"}}}')
-        key = read_credentials(os.path.join(self.certs, "rest-credentials"))[0]
-        status, body = self.http("/things/stack-rest/shadow", key=key)
-        self.assertEqual(status, 200, body)
-        self.assertIn(b'"reported":{"lights":"off"}', body)
+        rest = rest_endpoint(self.port[8080])
+        r = raw_request(rest, "GET", "/healthz", sign=False)
+        self.assertEqual((r.status, r.body), (200, b'{"status":"ok"}'))
+        shadow_request(self.port[1883], "stack-rest", "update",
+                       b'{"state":{"reported":{"lights":"off"}}}')
+        key, secret = read_credentials(os.path.join(self.certs, "rest-credentials"))[0]
+        r = raw_request(rest, "GET", "/things/stack-rest/shadow", key=key, secret=secret)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn(b'"reported":{"lights":"off"}', r.body)
         # Without a signature the stack's REST API refuses.
-        status, _ = self.http("/things/stack-rest/shadow")
-        self.assertEqual(status, 403)
+        self.assertEqual(raw_request(rest, "GET", "/things/stack-rest/shadow", sign=False).status, 403)
 
     def test_healthcheck_script(self):
         env = dict(os.environ, SHADOW_HEALTH_PORT=str(self.port[1883]))
-        r = subprocess.run(["sh", harness.HEALTHCHECK], env=env, capture_output=True, text=True,
+        r = subprocess.run(["sh", stack.HEALTHCHECK], env=env, capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("healthy", r.stdout)
         # The TLS port does not speak plain MQTT: the check must fail there.
         env["SHADOW_HEALTH_PORT"] = str(self.port[8883])
-        r = subprocess.run(["sh", harness.HEALTHCHECK], env=env, capture_output=True, text=True,
+        r = subprocess.run(["sh", stack.HEALTHCHECK], env=env, capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("unhealthy", r.stdout)
 
 
-class SampleConfig(unittest.TestCase):
+class SampleConfig(BrokerLogOnFailure, unittest.TestCase):
     """docker/mosquitto.conf, the commented sample every doc links to, loads
     too (its plugin path, database path and port moved here)."""
 
     def test_sample_config_loads_and_answers(self):
-        root = tempfile.mkdtemp(prefix="shadow-docker-sample-")
-        broker = harness.ConfigBroker(root)
-        try:
-            with open(os.path.join(harness.DOCKER_DIR, "mosquitto.conf")) as f:
-                text = f.read()
-            self.assertIn("plugin %s\n" % harness.IMAGE_PLUGIN_PATH, text)
-            self.assertIn("plugin_opt_db_path /var/lib/mosquitto-shadow\n", text)
-            for _attempt in range(3):
-                port = harness.free_ports(1)[0]
-                variant = text.replace("plugin %s\n" % harness.IMAGE_PLUGIN_PATH,
-                                       "plugin %s\n" % harness.plugin_path())
-                variant = variant.replace("plugin_opt_db_path /var/lib/mosquitto-shadow\n",
-                                          "plugin_opt_db_path %s/db\n" % root)
-                variant, n = re.subn(r"(?m)^listener 1883$", "listener %d 127.0.0.1" % port, variant)
-                self.assertEqual(n, 1)
-                if os.geteuid() == 0:
-                    variant = "user root\n" + variant
-                if broker.start(variant, [port]):
-                    break
-            outcome, doc = harness.shadow_request(port, "sample-conf", "get")
-            self.assertEqual((outcome, doc["code"]), ("rejected", 404))
-        finally:
-            broker.stop()
-            shutil.rmtree(root, ignore_errors=True)
+        with open(os.path.join(stack.DOCKER_DIR, "mosquitto.conf")) as f:
+            text = f.read()
+        self.assertIn("plugin %s\n" % stack.IMAGE_PLUGIN_PATH, text)
+        self.assertIn("plugin_opt_db_path /var/lib/mosquitto-shadow\n", text)
+        self.assertEqual(len(re.findall(r"(?m)^listener 1883$", text)), 1)
+
+        def config(ports):
+            variant = text.replace("plugin %s\n" % stack.IMAGE_PLUGIN_PATH, "plugin %s\n" % plugin_path())
+            variant = variant.replace("plugin_opt_db_path /var/lib/mosquitto-shadow\n",
+                                      "plugin_opt_db_path %s/db\n" % self.broker.dir)
+            variant = re.sub(r"(?m)^listener 1883$", "listener %d 127.0.0.1" % ports[0], variant)
+            if os.geteuid() == 0:
+                variant = "user root\n" + variant
+            return variant
+
+        self.broker = Broker.from_config(config)
+        self.addCleanup(self.broker.cleanup)
+        self.broker.start()
+        outcome, doc = shadow_request(self.broker.port, "sample-conf", "get")
+        self.assertEqual((outcome, doc["code"]), ("rejected", 404))
 
 
 if __name__ == "__main__":

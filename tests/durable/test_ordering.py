@@ -5,14 +5,13 @@ per thing grow in arrival order, delta and documents events follow their
 that no acknowledgement left before the fsync covering its write, and that
 fsyncs were shared by many writes (group commit)."""
 
-import json
 import threading
 import time
 import unittest
 
-from durable_case import Trace, assert_no_ack_before_its_sync, durable_broker, report_if_crashed
-from mqtt_client import Client, prefix
-from shadow_case import ShadowTestCase
+from shadowtest.cases import ShadowTestCase
+from shadowtest.durable import EXPECTED_EXITS, Trace, assert_no_ack_before_its_sync, durable_broker
+from shadowtest.mqtt import Client, prefix
 
 CLIENTS = 4
 THINGS_PER_CLIENT = 2
@@ -31,10 +30,11 @@ class Updater(threading.Thread):
         self.things = ["dur-%d-%d" % (index, j) for j in range(THINGS_PER_CLIENT)]
         self.arrivals = []   # (topic, document) in arrival order
         self.replies = 0
+        self.accepted = 0
         self.sent = []       # (thing, token) in send order
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._window = threading.Semaphore(WINDOW)
-        self.client = Client(broker, "dur%d" % index, on_message=self._on_message)
+        self.client = Client(broker.port, "dur%d" % index, on_message=self._on_message)
         topics = []
         for t in self.things:
             for suffix in ("accepted", "rejected", "delta", "documents"):
@@ -42,11 +42,13 @@ class Updater(threading.Thread):
         self.client.subscribe(*topics)
 
     def _on_message(self, m):
-        with self._lock:
+        with self._cond:
             self.arrivals.append((m.topic, m.json()))
             if m.topic.endswith("/accepted") or m.topic.endswith("/rejected"):
                 self.replies += 1
+                self.accepted += m.topic.endswith("/accepted")
                 self._window.release()
+            self._cond.notify_all()
 
     def run(self):
         for n in range(UPDATES_PER_CLIENT):
@@ -58,9 +60,19 @@ class Updater(threading.Thread):
             self.sent.append((thing, token))
             self.client.publish(prefix(thing) + "/update", payload, wait=False)
 
-    def reply_count(self):
-        with self._lock:
-            return self.replies
+    def wait_until(self, predicate, deadline):
+        """Waits until predicate() holds (called under the lock); returns
+        whether it did before `deadline` (time.monotonic())."""
+        with self._cond:
+            return self._cond.wait_for(predicate, max(0, deadline - time.monotonic()))
+
+    def all_answered(self):
+        return self.replies == UPDATES_PER_CLIENT
+
+    def all_events_arrived(self):
+        # Every accepted update (all of them: the desired state never has
+        # a reported side) is followed by its delta and documents events.
+        return len(self.arrivals) >= self.replies + 2 * self.accepted
 
 
 class DurableOrdering(ShadowTestCase):
@@ -68,7 +80,7 @@ class DurableOrdering(ShadowTestCase):
         self.broker = durable_broker()
         self.addCleanup(self.broker.cleanup)
         self.broker.start()
-        self.addCleanup(report_if_crashed, self.broker)
+        self.addCleanup(self.broker.report_if_exited, EXPECTED_EXITS)
 
     def test_burst_keeps_order_and_acks_follow_their_sync(self):
         updaters = [Updater(self.broker, i) for i in range(CLIENTS)]
@@ -80,16 +92,18 @@ class DurableOrdering(ShadowTestCase):
         for u in updaters:
             u.join(timeout=max(0, deadline - time.monotonic()))
             self.assertFalse(u.is_alive(), "client %d did not finish sending" % u.index)
-        while sum(u.reply_count() for u in updaters) < CLIENTS * UPDATES_PER_CLIENT:
-            self.assertLess(time.monotonic(), deadline, "replies missing: %d of %d" % (
-                sum(u.reply_count() for u in updaters), CLIENTS * UPDATES_PER_CLIENT))
-            self.assertTrue(self.broker.alive())
-            time.sleep(0.02)
-        time.sleep(0.3)  # the last events follow the last replies
+        for u in updaters:
+            self.assertTrue(u.wait_until(u.all_answered, deadline), "client %d: %d of %d replies; broker %s"
+                            % (u.index, u.replies, UPDATES_PER_CLIENT,
+                               "alive" if self.broker.alive() else "exited"))
+            # The events of the last updates follow their replies.
+            self.assertTrue(u.wait_until(u.all_events_arrived, deadline),
+                            "client %d: %d messages for %d replies, %d accepted"
+                            % (u.index, len(u.arrivals), u.replies, u.accepted))
 
         accepted_total = 0
         for u in updaters:
-            with u._lock:
+            with u._cond:
                 arrivals = list(u.arrivals)
             for thing in u.things:
                 with self.subTest(thing=thing):

@@ -3,14 +3,13 @@ reads back at once, its MQTT events go through the same hold-back as MQTT
 replies (traced after a covering sync, in order), and REST and MQTT writers
 of one shadow see one order."""
 
-import http.client
 import json
 import unittest
 
-from durable_case import Trace, assert_no_ack_before_its_sync, durable_broker, report_if_crashed
-from mqtt_client import prefix
-from rest_case import RestBroker
-from shadow_case import ShadowTestCase
+from shadowtest.cases import ShadowTestCase
+from shadowtest.durable import EXPECTED_EXITS, Trace, assert_no_ack_before_its_sync, durable_broker
+from shadowtest.mqtt import prefix
+from shadowtest.rest import RestBroker, raw_request
 
 
 class DurableRest(ShadowTestCase):
@@ -18,17 +17,13 @@ class DurableRest(ShadowTestCase):
         self.broker = durable_broker(RestBroker, auth="none")
         self.addCleanup(self.broker.cleanup)
         self.broker.start()
-        self.addCleanup(report_if_crashed, self.broker)
+        self.addCleanup(self.broker.report_if_exited, EXPECTED_EXITS)
 
     def http(self, method, path, body=None):
-        conn = http.client.HTTPConnection("127.0.0.1", self.broker.http_port, timeout=30)
-        try:
-            data = None if body is None else json.dumps(body).encode()
-            conn.request(method, path, body=data)
-            r = conn.getresponse()
-            return r.status, json.loads(r.read() or b"null")
-        finally:
-            conn.close()
+        """(status, parsed body) of an unsigned request (http_auth none)."""
+        r = raw_request(self.broker, method, path, b"" if body is None else json.dumps(body).encode(),
+                        sign=False)
+        return r.status, r.json()
 
     def test_update_then_get_and_events_in_order(self):
         p = prefix("dur-rest")

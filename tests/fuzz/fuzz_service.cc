@@ -26,7 +26,7 @@
 //
 // <now> is clamped to [0, kMaxNow]: the caller's clock is not network input.
 // Unknown or malformed records are skipped. tests/fuzz/make_corpus.py writes
-// seeds in this encoding from the spec's test vectors.
+// seeds in this encoding from the test vectors (tests/vectors).
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
@@ -160,7 +160,7 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// Thing and shadow names as the spec allows them ([a-zA-Z0-9:_-]+, shadow
+// Thing and shadow names as docs/mqtt-api.md#names allows them ([a-zA-Z0-9:_-]+, shadow
 // names also '$'), with the default length limits.
 bool storable_name(std::string_view name, bool shadow_name) {
   if (name.empty() || name.size() > (shadow_name ? 64u : 128u)) return false;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpus of the shadow_fuzz target from the spec's test
+"""Writes the seed corpus of the shadow_fuzz target from the test
 vectors (tests/vectors/TV-*.json), in the input encoding described at the top
 of fuzz_service.cc: one seed per vector holding its initial records and every
 request step, in order, plus a few hand-made seeds for paths the vectors do

@@ -8,67 +8,18 @@ the stored version is >= the highest acknowledged version, and the stored
 document is at least as new as the last acknowledged one. Versions never go
 backwards."""
 
-import threading
-import time
 import unittest
 
-from broker import Broker
-from mqtt_client import Client
-from shadow_case import ShadowTestCase, prefix, report_unexpected_exit
+from shadowtest.broker import Broker
+from shadowtest.burst import AckCount, BurstPublisher
+from shadowtest.cases import ShadowTestCase
+from shadowtest.mqtt import prefix
 
 WORKERS = 3
-THINGS_PER_WORKER = 2
-WINDOW = 8               # requests in flight per publisher
 MAX_UPDATES = 20000      # per publisher; far more than are sent before the kill
 KILL_AFTER_ACKS = 1500   # total acknowledgements before SIGKILL
+BURST_TIMEOUT_S = 30
 PAD = "p" * 200          # makes each write a realistic size
-
-
-class Publisher(threading.Thread):
-    def __init__(self, broker, index):
-        super().__init__(daemon=True)
-        self.index = index
-        self.things = ["crash-%d-%d" % (index, j) for j in range(THINGS_PER_WORKER)]
-        self.acked = {t: [] for t in self.things}   # thing -> [(version, seq)] in arrival order
-        self.rejected = []
-        self.sent = 0
-        self.stop = threading.Event()
-        self._window = threading.Semaphore(WINDOW)
-        self._lock = threading.Lock()
-        self.client = Client(broker, "crash%d" % index, on_message=self._on_message)
-        topics = []
-        for t in self.things:
-            topics += [prefix(t) + "/update/accepted", prefix(t) + "/update/rejected"]
-        self.client.subscribe(*topics)
-
-    def _on_message(self, m):
-        thing = m.topic.split("/")[2]
-        doc = m.json()
-        with self._lock:
-            if m.topic.endswith("/rejected"):
-                self.rejected.append(doc)
-            else:
-                self.acked[thing].append((doc["version"], doc["state"]["reported"]["seq"]))
-        self._window.release()
-
-    def ack_count(self):
-        with self._lock:
-            return sum(len(v) for v in self.acked.values())
-
-    def run(self):
-        for seq in range(MAX_UPDATES):
-            # After the kill no more answers come: the bounded wait ends the loop.
-            while not self._window.acquire(timeout=0.5):
-                if self.stop.is_set() or self.client.disconnected:
-                    return
-            if self.stop.is_set() or self.client.disconnected:
-                return
-            # Each thing has one writer, so its seq grows with its version.
-            thing = self.things[seq % THINGS_PER_WORKER]
-            payload = {"state": {"reported": {"seq": seq, "w": self.index, "pad": PAD}},
-                       "clientToken": "w%d-%d" % (self.index, seq)}
-            self.client.publish(prefix(thing) + "/update", payload, wait=False)
-            self.sent += 1
 
 
 class KillDuringBurst(ShadowTestCase):
@@ -79,29 +30,25 @@ class KillDuringBurst(ShadowTestCase):
         self.addCleanup(self.broker.cleanup)
 
     def test_acknowledged_updates_survive_kill9(self):
-        publishers = [Publisher(self.broker, i) for i in range(WORKERS)]
+        acks = AckCount()
+        publishers = [BurstPublisher(self.broker, i, "crash", acks, max_updates=MAX_UPDATES, pad=PAD)
+                      for i in range(WORKERS)]
         for pub in publishers:
             self.addCleanup(pub.client.close)
             pub.start()
 
-        deadline = time.monotonic() + 30
-        while sum(p.ack_count() for p in publishers) < KILL_AFTER_ACKS:
-            self.assertTrue(self.broker.alive(), self.broker.log()[-3000:])
-            self.assertLess(time.monotonic(), deadline, "burst too slow: %d acks"
-                            % sum(p.ack_count() for p in publishers))
-            time.sleep(0.01)
+        self.assertTrue(acks.wait_for(KILL_AFTER_ACKS, BURST_TIMEOUT_S),
+                        "burst too slow: %d acks; broker alive: %s\n%s"
+                        % (acks.count, self.broker.alive(), self.broker.log()[-3000:]))
         self.broker.kill9()
         for pub in publishers:
-            pub.stop.set()
-        for pub in publishers:
-            pub.join(timeout=10)
-            self.assertFalse(pub.is_alive(), "publisher %d did not stop" % pub.index)
+            self.assertTrue(pub.finish(), "publisher %d did not stop" % pub.index)
         # Mid-burst: every publisher still had requests to send.
         for pub in publishers:
             self.assertLess(pub.sent, MAX_UPDATES)
 
         self.broker.start()
-        self.addCleanup(report_unexpected_exit, self.broker)
+        self.addCleanup(self.broker.report_if_exited)
         for pub in publishers:
             self.assertEqual(pub.rejected, [])
             for thing, acked in pub.acked.items():
@@ -124,8 +71,10 @@ class KillDuringBurst(ShadowTestCase):
         self.assertEqual(set(reported), {"seq", "w", "pad"})
         self.assertEqual((reported["w"], reported["pad"]), (writer, PAD))
         self.assertGreaterEqual(reported["seq"], last_seq)
-        if doc["version"] == last_version:
-            self.assertEqual(reported["seq"], last_seq)
+        # Stored at the last acknowledged version: then it is that update.
+        self.assertTrue(doc["version"] > last_version or reported["seq"] == last_seq,
+                        "version %d was acknowledged with seq %d, stored with seq %d"
+                        % (last_version, last_seq, reported["seq"]))
         # Versions never go backwards after the restart.
         acc = self.update_accepted(prefix(thing), {"state": {"reported": {"after": True}}})
         self.assertEqual(acc["version"], doc["version"] + 1)

@@ -9,7 +9,8 @@ must also appear on the other form; responses only on the form of the request.
 
 import unittest
 
-from shadow_case import BrokerTestCase, prefix
+from shadowtest.cases import BrokerTestCase
+from shadowtest.mqtt import prefix
 
 
 def ts(t):
@@ -113,7 +114,9 @@ class ReferenceScenario(BrokerTestCase):
         expect_documents(v3, v4, t4, "dev-3")
         expect_no_delta()
 
-        # Responses went only to the request's topic form.
+        # Responses went only to the request's topic form (expect_no_delta
+        # put barriers behind them for device and observer).
+        app.barrier(p)
         self.assertEqual(observer.pending([o + "/update/accepted", o + "/update/rejected"]), [])
         self.assertEqual(device.pending(p + "/update/rejected"), [])
         self.assertEqual(app.pending(p + "/update/rejected"), [])

@@ -1,11 +1,12 @@
-"""Every rejected case of the specification (§3.2, §9, TV-16..TV-37) over the
+"""Every rejection of an update (test vectors TV-16..TV-37) over the
 wire: exact error document, clientToken echo rules, and that a rejected
 request changes nothing (no accepted/delta/documents; same document on get)."""
 
 import json
 import unittest
 
-from shadow_case import BrokerTestCase, prefix
+from shadowtest.cases import BrokerTestCase
+from shadowtest.mqtt import prefix
 
 MAX_PAYLOAD = 20000  # plugin_opt_max_payload_bytes for this broker
 ANY_TOKEN = object()  # the test does not care whether the token is echoed

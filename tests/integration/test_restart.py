@@ -4,8 +4,9 @@ version); tombstones survive too."""
 
 import unittest
 
-from broker import Broker
-from shadow_case import ShadowTestCase, prefix, report_unexpected_exit
+from shadowtest.broker import Broker
+from shadowtest.cases import ShadowTestCase
+from shadowtest.mqtt import prefix
 
 
 class CleanRestart(ShadowTestCase):
@@ -13,7 +14,7 @@ class CleanRestart(ShadowTestCase):
     def setUp(self):
         self.broker = Broker().start()
         self.addCleanup(self.broker.cleanup)
-        self.addCleanup(report_unexpected_exit, self.broker)
+        self.addCleanup(self.broker.report_if_exited)
 
     def test_documents_survive_sigterm_and_restart(self):
         shadows = {

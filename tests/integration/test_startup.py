@@ -4,8 +4,8 @@ when the plugin configuration is wrong; and starts with every valid option."""
 import os
 import unittest
 
-from broker import Broker
-from mqtt_client import Client, prefix
+from shadowtest.broker import Broker
+from shadowtest.mqtt import Client, prefix
 
 
 class StartupErrors(unittest.TestCase):
@@ -61,7 +61,7 @@ class StartsWithEveryOption(unittest.TestCase):
                                  "tombstone_retention_s": "0", "block_cache_mb": "8"})
         self.addCleanup(broker.cleanup)
         broker.start()
-        c = Client(broker, "opts")
+        c = Client(broker.port, "opts")
         self.addCleanup(c.close)
         short, aws = prefix("opt1", None, "short"), prefix("opt1")
         c.subscribe(short + "/get/accepted", short + "/get/rejected",

@@ -1,5 +1,5 @@
 """The AWS CLI v2 (Debian's /usr/bin/aws) against the REST API, configured
-only through the environment and --endpoint-url (research interop.md §5).
+only through the environment and --endpoint-url (docs/rest-api.md).
 CLI v2 treats blob parameters as base64, hence --cli-binary-format
 raw-in-base64-out; get/update/delete write the body to an outfile."""
 
@@ -10,14 +10,19 @@ import subprocess
 import tempfile
 import unittest
 
-from rest_case import ACCESS_KEY, SECRET_KEY, RestTestCase
+from shadowtest.rest import ACCESS_KEY, SECRET_KEY, RestTestCase
 
 AWS_CLI = "/usr/bin/aws"
 CLI_TIMEOUT_S = 60
 
 
-@unittest.skipUnless(os.access(AWS_CLI, os.X_OK), "AWS CLI v2 (/usr/bin/aws) is not installed")
 class AwsCli(RestTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(AWS_CLI, os.X_OK):
+            raise AssertionError("%s is missing: install Debian's awscli (scripts/install-deps.sh)" % AWS_CLI)
+        super().setUpClass()
 
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="shadow-rest-cli-")

@@ -1,13 +1,14 @@
-"""REST and MQTT writers updating one shadow at the same time (issue 4,
-"Concurrency"): updates without a version field must all be applied, one
-version each, with no lost write, and the update/documents events an MQTT
-subscriber sees must come in version order."""
+"""REST and MQTT writers updating one shadow at the same time: updates without
+a version field must all be applied, one version each, with no lost write, and
+the update/documents events an MQTT subscriber sees must come in version
+order."""
 
 import json
 import threading
 import unittest
 
-from rest_case import Client, RestTestCase, make_client, prefix
+from shadowtest.mqtt import Client, prefix
+from shadowtest.rest import RestTestCase, make_client
 
 REST_WRITERS = 4
 MQTT_WRITERS = 4
@@ -26,7 +27,7 @@ class MqttWriter:
         self.name = name
         self._cond = threading.Condition()
         self._outcomes = {}
-        self.client = Client(case.broker, name, on_message=self._on_message)
+        self.client = Client(case.broker.port, name, on_message=self._on_message)
         case.addCleanup(self.client.close)
         self.client.subscribe(p + "/update/accepted", p + "/update/rejected")
 

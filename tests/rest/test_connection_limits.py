@@ -16,7 +16,7 @@ import socket
 import time
 import unittest
 
-from rest_case import RestTestCase
+from shadowtest.rest import RestTestCase
 
 ANSWER_BOUND_S = 10.0    # a hang detector, far above the normal answer time
 IDLE_CONNECTIONS = 40

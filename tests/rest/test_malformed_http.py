@@ -1,4 +1,4 @@
-"""Malformed or hostile HTTP never stalls MQTT traffic (issue 4): bad paths and
+"""Malformed or hostile HTTP never stalls MQTT traffic: bad paths and
 percent-encoding get a 4xx (never a 5xx, never a crash), an announced 100 MB
 body is refused or the connection closed, and while slow, idle and oversized
 connections are held open an MQTT shadow round trip still answers and the
@@ -8,7 +8,8 @@ import socket
 import time
 import unittest
 
-from rest_case import RestTestCase, prefix
+from shadowtest.mqtt import prefix
+from shadowtest.rest import RestTestCase
 
 MQTT_ROUND_TRIP_BOUND_S = 5.0   # a liveness bound, far above normal latency
 RESPONSE_WAIT_S = 10.0
@@ -148,6 +149,7 @@ class MalformedHttp(RestTestCase):
             s.close()
         # Once the abusers are gone, REST serves again (the server may have
         # been saturated by them; that is allowed, a permanent stall is not).
+        # Nothing announces when the server has let them go: retry, bounded.
         deadline = time.monotonic() + 30
         while True:
             try:

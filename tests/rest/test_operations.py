@@ -1,19 +1,14 @@
 """Every iot-data shadow operation through boto3, unchanged except for
-endpoint_url (spec §10.2): get/update/delete of classic and named shadows,
+endpoint_url: get/update/delete of classic and named shadows,
 ListNamedShadowsForThing across pages, and Publish."""
 
 import json
-import time
 import unittest
 
-from rest_case import RestTestCase, payload_json
+from shadowtest.rest import RestTestCase, payload_json
 
 
 class ShadowOperations(RestTestCase):
-
-    def assertTimestamp(self, value):
-        self.assertIs(type(value), int, value)
-        self.assertLess(abs(value - time.time()), 24 * 3600, value)
 
     def test_update_get_delete_classic(self):
         r = self.iot.update_thing_shadow(
@@ -74,7 +69,7 @@ class ShadowOperations(RestTestCase):
         self.rest_update("ops3", {"state": {"reported": {"x": 2}}})
         self.assertEqual(self.rest_delete("ops3")["version"], 2)
         again = self.rest_update("ops3", {"state": {"reported": {"x": 3}}})
-        # The version never goes back (§7.2): a re-created shadow is newer.
+        # The version never goes back: a re-created shadow is newer.
         self.assertGreater(again["version"], 2)
         self.assertEqual(self.rest_get("ops3")["state"], {"reported": {"x": 3}})
 
@@ -104,13 +99,11 @@ class ShadowOperations(RestTestCase):
         self.assertEqual(whole["results"], sorted(names))
         self.assertNotIn("nextToken", whole)
 
+        # A page that ends with the last name has no token: one would send the
+        # client to an empty page.
         exact = self.iot.list_named_shadows_for_thing(thingName="lister", pageSize=7)
         self.assertEqual(exact["results"], sorted(names))
-        # A token with nothing after it would send the client to an empty page.
-        if "nextToken" in exact:
-            rest = self.iot.list_named_shadows_for_thing(thingName="lister", pageSize=7,
-                                                         nextToken=exact["nextToken"])
-            self.assertEqual(rest["results"], [])
+        self.assertNotIn("nextToken", exact)
 
     def test_list_for_a_thing_without_named_shadows(self):
         self.rest_update("onlyclassic", {"state": {"reported": {"a": 1}}})
@@ -134,7 +127,7 @@ class ShadowOperations(RestTestCase):
 
 
 class BodyFormats(RestTestCase):
-    """The body of a successful call is the raw document (§10.1)."""
+    """The body of a successful call is the raw document."""
 
     def test_update_body_is_compact_json_in_aws_key_order(self):
         r = self.iot.update_thing_shadow(thingName="fmt1", payload=b'{"state":{"reported":{"a":1}}}')

@@ -1,4 +1,4 @@
-"""AWS Signature Version 4 on the REST API (spec §10.1): requests signed by
+"""AWS Signature Version 4 on the REST API: requests signed by
 botocore with a key from plugin_opt_http_credentials_file are served; a wrong
 secret, an unknown key, a request time outside the 15-minute window, a
 missing signature or a tampered body get 403 and change nothing."""
@@ -11,7 +11,7 @@ from unittest import mock
 
 import botocore.auth
 
-from rest_case import (ACCESS_KEY, ACCESS_KEY_2, ClientError, SECRET_KEY, SECRET_KEY_2, RestTestCase,
+from shadowtest.rest import (ACCESS_KEY, ACCESS_KEY_2, ClientError, SECRET_KEY, SECRET_KEY_2, RestTestCase,
                        make_client, raw_request, sign_headers)
 
 

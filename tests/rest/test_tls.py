@@ -2,37 +2,23 @@
 with a self-signed certificate made by openssl for this test; boto3 verifies
 the server against it."""
 
-import os
 import shutil
 import socket
 import ssl
-import subprocess
 import tempfile
 import unittest
 
-from rest_case import RestTestCase, payload_json, prefix, raw_request
-
-OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
-
-
-def make_self_signed(directory):
-    cert = os.path.join(directory, "server.crt")
-    key = os.path.join(directory, "server.key")
-    subprocess.run([OPENSSL, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True, timeout=60)
-    os.chmod(key, 0o600)
-    return cert, key
+from shadowtest.certs import self_signed
+from shadowtest.mqtt import prefix
+from shadowtest.rest import RestTestCase, payload_json, raw_request
 
 
-@unittest.skipUnless(os.access(OPENSSL, os.X_OK), "openssl is not installed")
 class RestOverTls(RestTestCase):
 
     @classmethod
     def make_tls(cls):
         cls.tls_dir = tempfile.mkdtemp(prefix="shadow-rest-tls-")
-        return make_self_signed(cls.tls_dir)
+        return self_signed(cls.tls_dir)
 
     @classmethod
     def tearDownClass(cls):

@@ -161,7 +161,7 @@ describe('thingShadow over mutual TLS', () => {
     assert.equal((await device.op('delete', thing)).doc.version, 1);
 
     // The SDK still holds version 1 and sends it; the deleted shadow's tombstone
-    // is at 2 (spec TV-18), the same 409 AWS gives (aws-iot-device-sdk-js#68).
+    // is at 2 (tests/vectors/TV-18.json), the same 409 AWS gives (aws-iot-device-sdk-js#68).
     const stale = await device.op('update', thing, { state: { desired: { y: 2 } } });
     assert.equal(stale.stat, 'rejected');
     assert.equal(stale.doc.code, 409);

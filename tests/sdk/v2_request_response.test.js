@@ -142,7 +142,7 @@ for (const [protocol, transport] of combos) {
       assert.equal((await modeledError(shadow.getShadow({ thingName: thing }))).code, 404);
 
       const again = await shadow.updateShadow({ thingName: thing, state: { reported: { x: 3 } } });
-      // Spec TV-18: the delete leaves a tombstone at v+1, the re-created shadow is v+2.
+      // As in tests/vectors/TV-18.json: the delete leaves a tombstone at v+1, the re-created shadow is v+2.
       assert.equal(again.version, 4);
       const doc = await shadow.getShadow({ thingName: thing });
       assert.deepEqual(doc.state, { reported: { x: 3 } });

@@ -6,8 +6,9 @@ import subprocess
 import unittest
 import uuid
 
-from sec_client import (PUBACK_NOT_AUTHORIZED, SUBACK_FAILURE, V5, V311, ConnectRefused, SecClient,
-                        SecurityCase, prefix)
+from security_case import SecurityCase
+from shadowtest.broker import Broker
+from shadowtest.mqtt import PUBACK_NOT_AUTHORIZED, SUBACK_FAILURE, V5, V311, ConnectRefused, prefix
 
 PASSWORDS = {"dev1": "pw-dev1", "dev2": "pw-dev2", "console": "pw-console"}
 
@@ -33,21 +34,15 @@ class FilesCase(SecurityCase):
     ACL = None  # acl_file text, or None for no acl_file
 
     @classmethod
-    def extra_lines(cls):
-        # The harness makes the temporary directory when the Broker is built;
-        # these files go to their own directory, removed with the class.
-        import tempfile
-        cls.files_dir = tempfile.mkdtemp(prefix="shadow-sec-files-")
-        lines = ["password_file %s" % write_password_file(cls.files_dir)]
+    def make_broker(cls):
+        broker = Broker(options=cls.broker_options)
+        # In the broker's directory, removed with it.
+        files_dir = os.path.join(broker.dir, "files")
+        os.makedirs(files_dir)
+        broker.extra.append("password_file %s" % write_password_file(files_dir))
         if cls.ACL is not None:
-            lines.append("acl_file %s" % write_file(cls.files_dir, "acl", cls.ACL))
-        return lines
-
-    @classmethod
-    def tearDownClass(cls):
-        super().tearDownClass()
-        import shutil
-        shutil.rmtree(cls.files_dir, ignore_errors=True)
+            broker.extra.append("acl_file %s" % write_file(files_dir, "acl", cls.ACL))
+        return broker
 
     def user(self, name, protocol=V311):
         return self.connect(name + "-" + uuid.uuid4().hex[:6], username=name,
@@ -55,16 +50,16 @@ class FilesCase(SecurityCase):
 
 
 class BindingWithAclFileTest(FilesCase):
-    OPTIONS = {"thing_identity": "username", "admin_usernames": "console", "acl_fallback": "defer"}
+    broker_options = {"thing_identity": "username", "admin_usernames": "console", "acl_fallback": "defer"}
     ACL = ("user dev1\ntopic readwrite telemetry/dev1/#\n\n"
            "user dev2\ntopic readwrite telemetry/dev2/#\n\n"
            "user console\ntopic read telemetry/#\n")
 
     def test_wrong_password_is_refused(self):
         with self.assertRaises(ConnectRefused):
-            SecClient(self.broker.port, username="dev1", password="wrong")
+            self.connect(username="dev1", password="wrong")
         with self.assertRaises(ConnectRefused):
-            SecClient(self.broker.port, username="nobody", password="x")
+            self.connect(username="nobody", password="x")
 
     def test_acl_file_decides_other_topics(self):
         dev1 = self.user("dev1")
@@ -76,12 +71,12 @@ class BindingWithAclFileTest(FilesCase):
         dev1.publish("telemetry/dev2/temp", b"forged-by-dev1")  # not writable for dev1
         dev1.publish("telemetry/dev1/temp", b"dev1-data")
         # The console may read everything; its last message is dev1's own.
-        self.assertEqual(console.take("telemetry/dev2/temp").payload, b"dev2-data")
-        self.assertEqual(console.take("telemetry/dev1/temp").payload, b"dev1-data")
-        self.assertNotIn(b"forged-by-dev1", [m.payload for m in console.messages()])
+        self.assertEqual(console.take_one("telemetry/dev2/temp").payload, b"dev2-data")
+        self.assertEqual(console.take_one("telemetry/dev1/temp").payload, b"dev1-data")
+        self.assertNotIn(b"forged-by-dev1", [m.payload for m in console.pending()])
         # dev1 receives its own topic but not dev2's (read denied by the file).
-        self.assertEqual(dev1.take("telemetry/dev1/temp").payload, b"dev1-data")
-        self.assertEqual([m.topic for m in dev1.messages()], [])
+        self.assertEqual(dev1.take_one("telemetry/dev1/temp").payload, b"dev1-data")
+        self.assertEqual([m.topic for m in dev1.pending()], [])
 
     def test_shadows_are_decided_by_the_plugin(self):
         # The acl_file grants dev1 nothing under $aws, yet its own shadow works
@@ -103,7 +98,7 @@ class BindingWithAclFileTest(FilesCase):
 class DeferWithoutAclFileTest(FilesCase):
     # No acl_file: a deferring ACL callback leaves nobody to grant ordinary
     # topics, so Mosquitto denies them. This is why acl_fallback exists.
-    OPTIONS = {"thing_identity": "username", "acl_fallback": "defer"}
+    broker_options = {"thing_identity": "username", "acl_fallback": "defer"}
 
     def test_ordinary_topics_are_denied_shadows_work(self):
         dev1 = self.user("dev1", V5)
@@ -115,19 +110,19 @@ class DeferWithoutAclFileTest(FilesCase):
 
 
 class AllowWithoutAclFileTest(FilesCase):
-    OPTIONS = {"thing_identity": "username", "acl_fallback": "allow"}
+    broker_options = {"thing_identity": "username", "acl_fallback": "allow"}
 
     def test_ordinary_topics_work(self):
         dev1 = self.user("dev1", V5)
         self.assertEqual(dev1.subscribe("plain/#"), [1])
         self.assertEqual(dev1.publish("plain/x", b"1"), 0)
-        self.assertEqual(dev1.take("plain/x").payload, b"1")
+        self.assertEqual(dev1.take_one("plain/x").payload, b"1")
 
 
 class NoBindingAclFileTest(FilesCase):
     # Without binding the plugin registers no ACL callback: the acl_file
     # governs shadow topics too, e.g. a per-user pattern.
-    OPTIONS = {}
+    broker_options = {}
     ACL = "pattern readwrite $aws/things/%u/shadow/#\n"
 
     def test_acl_file_pattern_binds_shadows(self):

@@ -4,21 +4,34 @@ MQTT and REST requests on a thing draw from the same bucket."""
 
 import json
 import os
-import sys
 import time
 import unittest
 
-from sec_client import V311, SecurityCase, prefix, token_of
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rest"))
-from rest_case import ClientError, RestBroker, make_client  # noqa: E402
+from security_case import SecurityCase
+from shadowtest.mqtt import V311, prefix, token_of
+from shadowtest.rest import ClientError, RestBroker, make_client
 
 RATE = 5
 BURST_SENT = 20
 
 
-class RateLimitTest(SecurityCase):
-    OPTIONS = {"rate_limit_per_thing": str(RATE)}
+class RateLimitCase(SecurityCase):
+    broker_options = {"rate_limit_per_thing": str(RATE)}
+
+    def get_after_refill(self, client, p):
+        """The get/accepted document of `p`, asked for again while the get is
+        throttled. No event announces the next token (one comes every 1/RATE
+        s), so this polls, within a bound."""
+        for _ in range(200):
+            outcome, doc = self.request(client, p, "get")
+            if outcome == "accepted":
+                return doc
+            self.assertEqual(doc["code"], 429, doc)
+            time.sleep(0.1)
+        self.fail("still throttled after 20 s: %r" % doc)
+
+
+class RateLimitTest(RateLimitCase):
 
     def test_burst_gets_429s_and_only_accepted_updates_count(self):
         c = self.connect(protocol=V311)
@@ -30,8 +43,8 @@ class RateLimitTest(SecurityCase):
             c.publish(p + "/update", {"state": {"reported": {"n": i}}, "clientToken": token})
         replies = {}
         for token in tokens:
-            m = c.take([p + "/update/accepted", p + "/update/rejected"],
-                       match=lambda m, t=token: token_of(m) == t)
+            m = c.take_one([p + "/update/accepted", p + "/update/rejected"],
+                           match=lambda m, t=token: token_of(m) == t)
             replies[token] = (m.topic.rsplit("/", 1)[1], m.json())
         accepted = [t for t, (outcome, _) in replies.items() if outcome == "accepted"]
         throttled = [doc for outcome, doc in replies.values() if outcome == "rejected"]
@@ -45,13 +58,7 @@ class RateLimitTest(SecurityCase):
         # Every accepted update was stored, no throttled one was: the version
         # counts the accepted updates (the first one created the shadow).
         c.subscribe(p + "/get/+")
-        for _ in range(200):  # wait (bounded) for a token to read the result
-            outcome, doc = self.request(c, p, "get")
-            if outcome == "accepted":
-                break
-            self.assertEqual(doc["code"], 429)
-            time.sleep(0.1)  # a token comes every 1/RATE s
-        self.assertEqual(outcome, "accepted", doc)
+        doc = self.get_after_refill(c, p)
         self.assertEqual(doc["version"], len(accepted))
 
     def test_other_things_are_not_affected(self):
@@ -65,13 +72,16 @@ class RateLimitTest(SecurityCase):
         self.assert_broker_alive()
 
 
-class RestRateLimitTest(SecurityCase):
+class RestRateLimitTest(RateLimitCase):
     """The same limit over REST: 429 ThrottlingException, nothing published."""
-    OPTIONS = {"rate_limit_per_thing": str(RATE)}
+
+    @classmethod
+    def make_broker(cls):
+        return RestBroker(options=cls.broker_options)
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = RestBroker(options=cls.OPTIONS, extra=cls.extra_lines()).start()
+        super().setUpClass()
         # Retries off (make_client): botocore would retry a 429 itself.
         cls.iot = make_client(cls.broker)
 
@@ -109,30 +119,24 @@ class RestRateLimitTest(SecurityCase):
 
         mqtt_accepted = 0
         for token in mqtt_tokens:
-            m = c.take([p + "/update/accepted", p + "/update/rejected"],
-                       match=lambda m, t=token: token_of(m) == t)
+            m = c.take_one([p + "/update/accepted", p + "/update/rejected"],
+                           match=lambda m, t=token: token_of(m) == t)
             mqtt_accepted += m.topic.endswith("/accepted")
         rest_ok = [t for t, (_, outcome) in rest.items() if outcome == "ok"]
         throttled = [t for t, (_, outcome) in rest.items() if outcome == "throttled"]
         self.assertGreater(len(throttled), 0, rest)
         # Every REST request that passed was applied and announced over MQTT.
         for token in rest_ok:
-            c.take(p + "/update/accepted", match=lambda m, t=token: token_of(m) == t)
+            c.take_one(p + "/update/accepted", match=lambda m, t=token: token_of(m) == t)
             if rest[token][0] == "publish":  # the request itself is forwarded too
-                c.take(p + "/update", match=lambda m, t=token: token_of(m) == t)
+                c.take_one(p + "/update", match=lambda m, t=token: token_of(m) == t)
 
         # Read the result over MQTT once a token is back: the broker sends
         # queued REST messages of this shadow before answering, so after it
         # every message the REST burst caused has arrived.
-        for _ in range(200):
-            outcome, doc = self.request(c, p, "get")
-            if outcome == "accepted":
-                break
-            self.assertEqual(doc["code"], 429)
-            time.sleep(0.1)
-        self.assertEqual(outcome, "accepted", doc)
+        doc = self.get_after_refill(c, p)
         self.assertEqual(doc["version"], mqtt_accepted + len(rest_ok))
-        leaked = [m for m in c.messages() if token_of(m) in throttled]
+        leaked = [m for m in c.pending() if token_of(m) in throttled]
         self.assertEqual(leaked, [])
 
     def rest_outcomes(self, call, thing):

@@ -1,24 +1,17 @@
-"""Shared fixtures for the shadowctl tests: a real mosquitto with the plugin
-and its REST listener on, and a helper that runs the built shadowctl binary.
+"""Base test case of the shadowctl tests: a real mosquitto with the plugin
+and its REST listener on (shadowtest.rest.RestBroker), and a helper that
+runs the built shadowctl binary.
 
-Uses the REST tests' broker (tests/rest/rest_case.py) unchanged. The binary comes from the
-SHADOWCTL environment variable and the plugin from SHADOW_PLUGIN (both set
-by tests/shadowctl/CMakeLists.txt)."""
+The binary comes from the SHADOWCTL environment variable and the plugin
+from SHADOW_PLUGIN (both set by tests/CMakeLists.txt)."""
 
 import json
 import os
 import subprocess
-import sys
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-sys.path.insert(0, os.path.join(HERE, "..", "rest"))
-
-from broker import Broker, BrokerError, free_port  # noqa: E402,F401  (re-exported)
-from rest_case import ACCESS_KEY, SECRET_KEY, RestBroker  # noqa: E402,F401  (re-exported)
-from rest_case import ACCESS_KEY_2 as OTHER_KEY, SECRET_KEY_2 as OTHER_SECRET  # noqa: E402,F401
-from shadow_case import report_unexpected_exit  # noqa: E402
+from shadowtest.cases import BrokerLogOnFailure
+from shadowtest.rest import RestBroker
 
 RUN_TIMEOUT_S = 60
 
@@ -34,6 +27,11 @@ def shadowctl_path():
     return path
 
 
+def state_of(doc):
+    """desired and reported of a GetThingShadow document (delta is derived)."""
+    return {k: v for k, v in doc["state"].items() if k in ("desired", "reported")}
+
+
 def clean_env(**extra):
     """The environment shadowctl runs in: no inherited credentials, endpoint
     or color settings, so each test states what it uses."""
@@ -43,34 +41,28 @@ def clean_env(**extra):
     return env
 
 
-class CtlBroker(RestBroker):
-    """The REST tests' broker (tests/rest/rest_case.py): the plugin also serves
-    the REST API on a free port. `auth` is "none" or "sigv4" (a credentials
-    file of two keys); TLS when the options name a certificate and key."""
-
-    def __init__(self, auth="none", options=None):
-        options = dict(options or {})
-        tls = None
-        if "http_tls_cert" in options:
-            tls = (options.pop("http_tls_cert"), options.pop("http_tls_key"))
-        super().__init__(options=options, auth=auth, tls=tls)
-
-
-class CtlTestCase(unittest.TestCase):
-    """One broker per test class; `ctl()` runs shadowctl against it."""
+class CtlTestCase(BrokerLogOnFailure, unittest.TestCase):
+    """One broker per test class; `ctl()` runs shadowctl against it. `auth`
+    is "none" or "sigv4" (the broker's credentials file holds two keys);
+    make_tls() may return a (cert, key) pair for an HTTPS listener."""
     auth = "none"
 
     @classmethod
-    def broker_options(cls):
-        return {}
+    def make_tls(cls):
+        return None
 
     @classmethod
     def setUpClass(cls):
-        cls.broker = CtlBroker(cls.auth, cls.broker_options()).start()
+        cls.broker = RestBroker(auth=cls.auth, tls=cls.make_tls())
+        try:
+            cls.broker.start()
+        except BaseException:
+            cls.broker.cleanup()
+            raise
 
     @classmethod
     def tearDownClass(cls):
-        report_unexpected_exit(cls.broker)
+        cls.broker.report_if_exited()
         cls.broker.cleanup()
 
     def base_args(self):

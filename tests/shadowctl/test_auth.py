@@ -5,8 +5,9 @@ import os
 import tempfile
 import unittest
 
-from ctl_case import (ACCESS_KEY, CtlTestCase, EXIT_OK, EXIT_REQUEST, EXIT_USAGE, OTHER_KEY,
-                      OTHER_SECRET, SECRET_KEY, clean_env)
+from ctl_case import CtlTestCase, EXIT_OK, EXIT_REQUEST, EXIT_USAGE, clean_env
+from shadowtest.rest import ACCESS_KEY, SECRET_KEY
+from shadowtest.rest import ACCESS_KEY_2 as OTHER_KEY, SECRET_KEY_2 as OTHER_SECRET
 
 
 class SigV4(CtlTestCase):

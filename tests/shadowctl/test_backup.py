@@ -6,12 +6,7 @@ import os
 import tempfile
 import unittest
 
-from ctl_case import CtlTestCase, EXIT_NOT_FOUND, EXIT_OK, EXIT_REQUEST, EXIT_USAGE
-
-
-def state_of(doc):
-    """desired and reported of a GetThingShadow document (delta is derived)."""
-    return {k: v for k, v in doc["state"].items() if k in ("desired", "reported")}
+from ctl_case import CtlTestCase, EXIT_NOT_FOUND, EXIT_OK, EXIT_REQUEST, EXIT_USAGE, state_of
 
 
 class Backup(CtlTestCase):

@@ -7,7 +7,8 @@ import tempfile
 import unittest
 
 from ctl_case import (CtlTestCase, EXIT_CONFLICT, EXIT_CONNECTION, EXIT_NOT_FOUND, EXIT_OK,
-                      EXIT_REQUEST, EXIT_USAGE, clean_env, free_port)
+                      EXIT_REQUEST, EXIT_USAGE, clean_env)
+from shadowtest.broker import free_port
 
 
 class GetUpdateDelete(CtlTestCase):

@@ -15,12 +15,7 @@ import time
 import unittest
 
 from ctl_case import (CtlTestCase, EXIT_NOT_FOUND, EXIT_OK, EXIT_REQUEST, RUN_TIMEOUT_S,
-                      clean_env, shadowctl_path)
-
-
-def state_of(doc):
-    """desired and reported of a GetThingShadow document (delta is derived)."""
-    return {k: v for k, v in doc["state"].items() if k in ("desired", "reported")}
+                      clean_env, shadowctl_path, state_of)
 
 
 def shadow_args(thing, shadow):

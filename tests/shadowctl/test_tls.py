@@ -1,27 +1,21 @@
 """shadowctl against an HTTPS REST listener (plugin_opt_http_tls_cert/_key)
 with a self-signed certificate made by openssl for this test."""
 
-import os
 import shutil
-import subprocess
 import tempfile
 import unittest
 
 from ctl_case import CtlTestCase, EXIT_CONNECTION, EXIT_OK
+from shadowtest.certs import self_signed
 
 
 class Https(CtlTestCase):
 
     @classmethod
-    def broker_options(cls):
+    def make_tls(cls):
         cls.cert_dir = tempfile.mkdtemp(prefix="shadowctl-tls-")
-        cls.cert = os.path.join(cls.cert_dir, "cert.pem")
-        key = os.path.join(cls.cert_dir, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                        "-keyout", key, "-out", cls.cert, "-days", "2", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
-                       check=True, capture_output=True, timeout=60)
-        return {"http_tls_cert": cls.cert, "http_tls_key": key}
+        cls.cert, key = self_signed(cls.cert_dir)
+        return cls.cert, key
 
     @classmethod
     def tearDownClass(cls):

@@ -7,8 +7,9 @@ import subprocess
 import time
 import unittest
 
-from ctl_case import (CtlTestCase, EXIT_CONNECTION, EXIT_OK, EXIT_TIMEOUT, RUN_TIMEOUT_S,
-                      clean_env, free_port, shadowctl_path)
+from ctl_case import CtlTestCase, EXIT_CONNECTION, EXIT_OK, EXIT_TIMEOUT, RUN_TIMEOUT_S, clean_env, shadowctl_path
+from shadowtest.broker import free_port
+from shadowtest.mqtt import Client, prefix
 
 READY_TIMEOUT_S = 20
 
@@ -48,27 +49,32 @@ class Watch(CtlTestCase):
         t = self.thing()
         self.ctl_json("update", t, "--reported", '{"lights":"off"}')
         proc = self.start_watch(t, "--json", "--count", "2", "--timeout", "60")
+        p = prefix(t)
+        mqtt = Client(self.broker.port, "check")
+        self.addCleanup(mqtt.close)
+        mqtt.subscribe(p + "/update/delta", p + "/update/documents")
 
         self.ctl_json("update", t, "--desired", '{"lights":"on"}')
         out, _err = proc.communicate(timeout=RUN_TIMEOUT_S)
         self.assertEqual(proc.returncode, EXIT_OK)
         events = [json.loads(line) for line in out.decode().splitlines()]
         self.assertEqual(len(events), 2, events)
-        prefix = "$aws/things/%s/shadow" % t
         for e in events:
-            self.assertTrue(e["topic"].startswith(prefix + "/update/"), e)
-            self.assertEqual(e["topic"], prefix + "/" + e["event"])
+            self.assertTrue(e["topic"].startswith(p + "/update/"), e)
+            self.assertEqual(e["topic"], p + "/" + e["event"])
             self.assertRegex(e["time"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
         # The first two messages of an update are accepted, then delta or
-        # documents; which of the last two comes first is not promised.
+        # documents; which of the last two comes first is not promised, so
+        # the second is compared with what an MQTT subscriber received.
         self.assertEqual(events[0]["event"], "update/accepted")
         self.assertEqual(events[0]["payload"]["state"], {"desired": {"lights": "on"}})
-        second = events[1]
-        self.assertIn(second["event"], ("update/delta", "update/documents"))
-        if second["event"] == "update/delta":
-            self.assertEqual(second["payload"]["state"], {"lights": "on"})
-        else:
-            self.assertEqual(second["payload"]["current"]["version"], 2)
+        delta = mqtt.take_json(p + "/update/delta")
+        documents = mqtt.take_json(p + "/update/documents")
+        self.assertEqual(delta["state"], {"lights": "on"})
+        self.assertEqual(documents["current"]["version"], 2)
+        seen = {"update/delta": delta, "update/documents": documents}
+        self.assertIn(events[1]["event"], seen)
+        self.assertEqual(events[1]["payload"], seen[events[1]["event"]])
 
     def test_readable_events_of_a_named_shadow(self):
         t = self.thing()

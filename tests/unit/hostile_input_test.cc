@@ -161,9 +161,10 @@ TEST_CASE("deep nesting inside an ignored top-level key", "[hostile]") {
   auto before = h.record();
   auto r = h.update(payload);
   INFO(r.body.substr(0, 200));
-  // The spec ignores unknown top-level keys (§3.1) and applies the depth limit
-  // to desired/reported only (§3.4): accepted is the expected outcome; a
-  // parser-level 400 is tolerated but must change nothing.
+  // Unknown top-level keys are ignored and the depth limit applies to
+  // desired/reported only (docs/mqtt-api.md#update-request, #limits):
+  // accepted is the expected outcome; a parser-level 400 is tolerated but
+  // must change nothing.
   if (r.status == 200) {
     REQUIRE(r.messages[0].topic == kPrefix + "/update/accepted");
     J state = h.get_state();
@@ -525,7 +526,7 @@ TEST_CASE("clientToken length counts UTF-8 bytes", "[hostile]") {
       for (auto& m : r.messages) REQUIRE(parse_body(m.payload).get("clientToken")->s == c.token);
     } else {
       J err = expect_rejected(h, payload, 400, shadow::messages::kInvalidClientToken);
-      REQUIRE(!err.get("clientToken"));  // spec §3.2 #4: do not echo an invalid token
+      REQUIRE(!err.get("clientToken"));  // an invalid token is not echoed
     }
     // get/delete: an over-long token is ignored, the request still answered.
     auto g = h.get(R"({"clientToken":")" + c.token + "\"}");
@@ -564,7 +565,7 @@ TEST_CASE("version values of the wrong kind", "[hostile]") {
   }
   expect_rejected(h, R"({"state":{"desired":{"v":1}},"version":0})", 409, shadow::messages::kVersionConflict);
   expect_rejected(h, R"({"state":{"desired":{"v":1}},"version":2})", 409, shadow::messages::kVersionConflict);
-  // null is treated as absent; an integral float equal to the version matches (§3.2 #9).
+  // null is treated as absent; an integral float equal to the version matches.
   REQUIRE(h.update(R"({"state":{"desired":{"v":1}},"version":null})").status == 200);
   REQUIRE(h.update(R"({"state":{"desired":{"v":2}},"version":2.0})").status == 200);
   REQUIRE(h.record()->version == 3);
@@ -737,7 +738,7 @@ TEST_CASE("REST requests take the same hostile-input paths", "[hostile]") {
     auto r = rest(c.body);
     INFO(r.body.substr(0, 200));
     REQUIRE(r.status == c.code);
-    REQUIRE(r.messages.empty());  // REST errors publish nothing (§8.7)
+    REQUIRE(r.messages.empty());  // REST errors publish nothing
     REQUIRE(parse_body(r.body).get("code")->d == c.code);
     REQUIRE(same_record(before, h.record()));
   }

@@ -1,6 +1,6 @@
 // An independent reference model of the shadow document, used only by the
-// property tests. It is written from the specification
-// (../shared/spec/device-shadow.md §2, §4-§7), not from the engine, so that a
+// property tests. It is written from the documented rules (merge, delta,
+// metadata and versions in docs/mqtt-api.md), not from the engine, so that a
 // disagreement between the two points at a bug in one of them.
 //
 // The model has its own tiny JSON value (J) so that it shares no code with the
@@ -170,12 +170,12 @@ inline std::optional<J> parse(std::string_view text) {
 }
 
 // ---------------------------------------------------------------------------
-// Document semantics (spec §4 merge, §5 delta, §6 metadata).
+// Document semantics: merge, delta, metadata (docs/mqtt-api.md).
 // ---------------------------------------------------------------------------
 
 inline J ts(int64_t t) { J o = J::object(); o.set("timestamp", J::integer(t)); return o; }
 
-// Metadata of a written value (§6): {"timestamp":T} per scalar (and per null,
+// Metadata of a written value: {"timestamp":T} per scalar (and per null,
 // which only happens in the update/accepted echo), objects and arrays mirrored.
 inline J meta_of(const J& v, int64_t t) {
   if (v.is_obj()) {
@@ -191,7 +191,7 @@ inline J meta_of(const J& v, int64_t t) {
   return ts(t);
 }
 
-// strip_nulls (§4.1): nullopt means "omitted" - the object became empty only
+// strip_nulls: nullopt means "omitted" - the object became empty only
 // because its members were null (directly or through nested objects that
 // were themselves omitted). An object that was already empty is kept.
 inline std::optional<J> strip_nulls(const J& o) {
@@ -209,10 +209,10 @@ inline std::optional<J> strip_nulls(const J& o) {
   return out;
 }
 
-// merge (§4.1) of request object `u` into stored object `s` and its metadata
+// merge of request object `u` into stored object `s` and its metadata
 // `m`. Sets *ambiguous when the request writes an all-null object over an
-// existing non-object value: the spec does not say whether the old value
-// stays or goes, so generators avoid that case.
+// existing non-object value: AWS's behaviour is unknown (the engine keeps the
+// old value, docs/compatibility.md#request-details), so generators avoid that case.
 inline void merge(J& s, J& m, const J& u, int64_t t, bool* ambiguous) {
   for (auto& [k, v] : u.obj) {
     J* cur = s.get(k);
@@ -240,7 +240,7 @@ struct Section {
   std::optional<J> value;  // absent, or a non-empty object
   std::optional<J> meta;
 
-  // §4.1 apply(section). `u` is nullptr when the request has no such key.
+  // Applies one section of a request. `u` is nullptr when the request has no such key.
   void apply(const J* u, int64_t t, bool* ambiguous) {
     if (!u) return;
     if (u->is_null()) { value.reset(); meta.reset(); return; }
@@ -254,7 +254,7 @@ struct Section {
   size_t size() const { return value ? dump(*value).size() : 0; }
 };
 
-// delta (§5.1). nullopt when empty.
+// delta. nullopt when empty.
 inline std::optional<J> delta_of(const J& d, const J* r) {
   if (!r) return d;
   J out = J::object();
@@ -272,7 +272,7 @@ inline std::optional<J> delta_of(const J& d, const J* r) {
   return out;
 }
 
-// The metadata a delta message carries (§5.4): the stored desired metadata of
+// The metadata a delta message carries: the stored desired metadata of
 // every path in the delta.
 inline J delta_meta(const J& delta, const J& desired_meta) {
   if (!delta.is_obj()) return desired_meta;
@@ -319,7 +319,7 @@ struct Shadow {
 };
 
 // Applies an accepted update request's "state" value (object or null) to the
-// shadow, as the service would, including the version step (§7: +1, or +2
+// shadow, as the service would, including the version step (+1, or +2
 // over a tombstone when the delete bumped it).
 inline void apply_update(Shadow& sh, const J& state, int64_t t, bool* ambiguous) {
   if (state.is_null()) {
@@ -333,7 +333,7 @@ inline void apply_update(Shadow& sh, const J& state, int64_t t, bool* ambiguous)
   sh.version += 1;
 }
 
-// Delete (§7.2): the tombstone keeps version + 1 (tombstone_bumps_version).
+// Delete: the tombstone keeps version + 1 (tombstone_bumps_version).
 inline void apply_delete(Shadow& sh) {
   sh.exists = false;
   sh.desired = {};
@@ -345,7 +345,7 @@ inline void apply_delete(Shadow& sh) {
 // Shape checks independent of the model.
 // ---------------------------------------------------------------------------
 
-// True when `meta` mirrors `state` (§2, §6): same object keys, same array
+// True when `meta` mirrors `state`: same object keys, same array
 // lengths, {"timestamp":<integer>} at every scalar leaf. *why names the first
 // mismatch.
 inline bool mirrors(const J& state, const J& meta, std::string path, std::string* why) {

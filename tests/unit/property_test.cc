@@ -376,7 +376,8 @@ class Sequence {
     if (token) want.set("clientToken", *token);
     REQUIRE_SAME(acc, want);
 
-    // update/delta: exactly when the resulting delta is non-empty (§5.3).
+    // update/delta: exactly when the resulting delta is non-empty
+    // (docs/mqtt-api.md#delta-event).
     auto delta = model_.delta();
     auto deltas = on_topic(r, topic("/update/delta"));
     auto short_deltas = on_topic(r, std::string(kShortPrefix) + "/update/delta");
@@ -482,7 +483,7 @@ class Sequence {
       REQUIRE(bool(s) == bool(m));
       if (!s) continue;
       REQUIRE(s->is_obj());
-      REQUIRE(!s->obj.empty());  // empty sections are dropped (§2)
+      REQUIRE(!s->obj.empty());  // empty sections are dropped
       std::string why;
       const bool ok = shadow_model::mirrors(*s, *m, section, &why);
       INFO(why);
@@ -735,7 +736,7 @@ TEST_CASE("depth limit: 6 levels accepted, 7 rejected; arrays count, empty conta
       }
     }
   }
-  // The spec's own example strings (TV-25), checked byte for byte.
+  // The depth examples of tests/vectors/TV-25.json, checked byte for byte.
   Harness h;
   REQUIRE(h.update(R"({"state":{"reported":{"1":{"2":{"3":{"4":{"5":{"6":"x"}}}}}}}})").status == 200);
   auto r = h.update(R"({"state":{"reported":{"1":{"2":{"3":{"4":{"5":{"6":{"7":"x"}}}}}}}}})");

@@ -65,7 +65,8 @@ struct Fixture {
 
   // Signs like botocore: host and x-amz-date.
   HttpResponse signed_call(std::string_view method, std::string_view target,
-                           std::string_view body = {}, std::string secret = "secret") {
+                           std::string_view body = {}, std::string secret = "secret",
+                           std::string service = "iotdata") {
     std::vector<std::pair<std::string, std::string>> headers = {{"Host", "127.0.0.1:8080"},
                                                                  {"X-Amz-Date", "20230102T030405Z"}};
     auto [path, query] = shadow::rest::split_target(target);
@@ -74,7 +75,7 @@ struct Fixture {
     p.access_key_id = "AKIDTEST";
     p.secret_access_key = std::move(secret);
     p.region = "us-east-1";
-    p.service = "iotdata";
+    p.service = std::move(service);
     p.amz_date = "20230102T030405Z";
     headers.emplace_back("Authorization", shadow::auth::sign_sigv4(view, p));
     return call(method, target, body, headers);
@@ -286,4 +287,41 @@ TEST_CASE("rest api: /api/shadows lists every shadow, signed, with its own metri
         std::string::npos);
   CHECK(metrics.find(R"(shadow_requests_total{channel="rest",operation="list_all",code="403"} 1)") !=
         std::string::npos);
+}
+
+namespace {
+
+// A control-plane extension answering every path under /rules.
+struct RulesLike final : shadow::rest::RestExtension {
+  std::string seen_key;
+  bool serves(std::string_view path) const override { return path.starts_with("/rules"); }
+  HttpResponse handle(const HttpRequest& request, const shadow::rest::RequestContext& context) override {
+    seen_key = context.access_key_id;
+    if (request.method != "GET") return shadow::rest::control_plane_error(405, "MethodNotAllowedException", "no");
+    HttpResponse r;
+    r.body = R"({"rules":[]})";
+    return r;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("rest api: extensions get the requests no iot-data route takes, signed for their service",
+          "[rest]") {
+  Fixture f(/*auth=*/true);
+  RulesLike rules;
+  f.api.add_extension(&rules);
+  HttpResponse ok = f.signed_call("GET", "/rules", {}, "secret", "execute-api");
+  CHECK(ok.status == 200);
+  CHECK(ok.body == R"({"rules":[]})");
+  CHECK(rules.seen_key == "AKIDTEST");
+  // Signed for the data plane: not valid for a control-plane route, and the other way round.
+  CHECK(f.signed_call("GET", "/rules").status == 403);
+  CHECK(f.signed_call("GET", "/things/t1/shadow", {}, "secret", "execute-api").status == 403);
+  HttpResponse wrong = f.signed_call("POST", "/rules/r1", {}, "secret", "execute-api");
+  CHECK(wrong.status == 405);
+  CHECK(wrong.error_type == "MethodNotAllowedException");
+  CHECK(wrong.body == R"({"message":"no"})");
+  // A path no one serves is still a 404.
+  CHECK(f.signed_call("GET", "/other").status == 404);
 }

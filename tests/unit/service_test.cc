@@ -1,4 +1,4 @@
-// Service behaviour beyond the spec's vectors: REST channel, listing,
+// Service behaviour beyond the test vectors (tests/vectors): REST channel, listing,
 // tombstone retention, configuration switches, store failures, concurrency.
 #include <catch2/catch.hpp>
 
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "shadow_core/service.h"
+#include "forwarding_store.h"
 #include "store/memory_store.h"
 
 using namespace shadow;
@@ -299,10 +300,9 @@ namespace {
 // A store shared with "another broker": before each of the first `conflicts`
 // compare-and-sets of ours, the other broker writes the same shadow, so ours
 // finds a newer record and conflicts.
-class SharedStore final : public Store {
+class SharedStore final : public ForwardingStore {
  public:
   explicit SharedStore(int conflicts) : conflicts_(conflicts) {}
-  Status get(const StoreKey& k, ShadowRecord* out) override { return inner_.get(k, out); }
   Status compare_and_set(const StoreKey& k, const std::optional<RecordStamp>& expected,
                          const ShadowRecord& next) override {
     if (conflicts_ < 0 || conflicts_-- > 0) {
@@ -316,17 +316,8 @@ class SharedStore final : public Store {
     }
     return inner_.compare_and_set(k, expected, next);
   }
-  Status list_named(std::string_view thing, std::string_view after, size_t limit,
-                    std::vector<std::string>* names, bool* more) override {
-    return inner_.list_named(thing, after, limit, names, more);
-  }
-  Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
-                      bool* more) override {
-    return inner_.list_shadows(after, limit, keys, more);
-  }
 
  private:
-  MemoryStore inner_;
   int conflicts_;  // < 0: always
 };
 

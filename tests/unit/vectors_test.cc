@@ -1,6 +1,6 @@
-// Runs the behaviour test vectors of the specification (§12 of
-// shared/spec/device-shadow.md) against the engine. Each vector is one
-// fixture, tests/vectors/TV-NN.json; the runner seeds a MemoryStore with the
+// Runs the behaviour test vectors against the engine: worked cases of the
+// MQTT and REST interface (docs/mqtt-api.md, docs/rest-api.md), each with
+// its exact messages. Each vector is one fixture, tests/vectors/TV-NN.json; the runner seeds a MemoryStore with the
 // fixture's records, feeds its steps to shadow::Service with the default
 // Config, and compares every published message byte by byte.
 //
@@ -25,7 +25,7 @@
 //   "store": {"thing": "dev1", "shadow"?: "", "absent": true | "version": N, "deleted"?: bool, document?}
 // An expected message is {"topic": "...", payload} or {"topics": [...], payload}
 // (the same payload on each topic, in that order). A REST expectation may say
-// "body_unchecked": true instead of giving a body, for error texts the spec
+// "body_unchecked": true instead of giving a body, for error texts AWS
 // leaves UNVERIFIED (status and error type are still checked).
 //
 // Contents (payload / body / document) are written as
@@ -179,7 +179,8 @@ std::string prefix_of(const std::string& thing, const std::string& shadow) {
 }
 
 // Messages rendered as text so a mismatch prints both lists in full. Every
-// response and event goes out at QoS 1 (spec 8.7), so the QoS is part of it.
+// response and event goes out at QoS 1 (docs/mqtt-api.md#delivery-and-order),
+// so the QoS is part of it.
 std::string render(const std::vector<shadow::OutMessage>& messages) {
   std::string out;
   for (const auto& m : messages) {
@@ -393,7 +394,7 @@ void run_vector(const std::string& path, const std::string& id) {
 
 }  // namespace
 
-TEST_CASE("every behaviour test vector of the spec has a fixture", "[vectors]") {
+TEST_CASE("every behaviour test vector has a fixture", "[vectors]") {
   int fixtures = 0;
   for (const auto& entry : std::filesystem::directory_iterator(vectors_dir())) {
     const std::string name = entry.path().filename().string();
@@ -402,7 +403,7 @@ TEST_CASE("every behaviour test vector of the spec has a fixture", "[vectors]") 
   CHECK(fixtures == kVectorCount);
 }
 
-TEST_CASE("behaviour test vectors (spec section 12)", "[vectors]") {
+TEST_CASE("behaviour test vectors (tests/vectors)", "[vectors]") {
   for (int n = 1; n <= kVectorCount; ++n) {
     char id[8];
     std::snprintf(id, sizeof id, "TV-%02d", n);

@@ -22,8 +22,8 @@ constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kDrainNs = 5 * kSecond;       // wait this long for late replies
 constexpr int64_t kSetupNs = 30 * kSecond;      // connect, subscribe and seed
 // Every thing gets a desired state its devices never report, so each accepted
-// update also has a non-empty delta and /update/delta is published (the issue's
-// "accepted + delta + documents" configuration).
+// update also has a non-empty delta and /update/delta is published (the
+// "accepted + delta + documents" configuration of docs/benchmarks/broker-load.md).
 constexpr const char* kSeedDesired = R"({"state":{"desired":{"mode":"eco","setpoint":21}})";
 
 // Written by the main thread before `go` is published; read by the loops.

@@ -1,6 +1,6 @@
 // shadow_loader: fills a broker with many shadows over MQTT, then measures
 // what a large fleet costs: broker RSS, disk size, restart time, get latency.
-// See --help and docs/benchmarks.md ("Scale: many shadows").
+// See --help and docs/benchmarks/broker-load.md ("Scale: one million shadows").
 #include <CLI/CLI.hpp>
 #include <mosquitto.h>
 #include <sys/stat.h>
@@ -58,7 +58,7 @@ const char* kExamples = R"(
 Examples:
   # 100,000 shadows of ~1 KB into a broker started here, then RSS, disk, restart and get latency:
   shadow_loader --start-broker --shadows 100000
-  # The issue's scale target (1,000,000 shadows), keeping the data directory for later runs:
+  # The scale goal (1,000,000 shadows), keeping the data directory for later runs:
   shadow_loader --start-broker --shadows 1000000 --keep-dirs
   # Only load, into a broker that is already running:
   shadow_loader --host 127.0.0.1 --port 1883 --shadows 50000 --get-rate 0

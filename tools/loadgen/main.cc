@@ -1,5 +1,5 @@
 // shadow_loadgen: load benchmark for the shadow service inside Mosquitto.
-// See --help and docs/benchmarks.md ("Load benchmark (broker)").
+// See --help and docs/benchmarks/broker-load.md.
 #include <CLI/CLI.hpp>
 #include <mosquitto.h>
 
@@ -41,7 +41,7 @@ struct Cli {
 
 const char* kExamples = R"(
 Examples:
-  # The issue's main configuration, full service against the plain broker + echo baseline:
+  # The main configuration, full service against the plain broker + echo baseline:
   shadow_loadgen --start-broker --baseline --connections 20 --inflight 10 --payload-bytes 500 --qos 1
   # The same with durable writes (plugin_opt_sync_writes true):
   shadow_loadgen --start-broker --sync-writes

@@ -1,31 +1,22 @@
-"""Shared fixtures for the REST API tests: a broker with the plugin's HTTP
-listener on, boto3 iot-data clients signed with the test credentials, and raw
-HTTP helpers for requests boto3 cannot make.
-
-Uses the broker harness and MQTT client of tests/integration unchanged. Run
-with /usr/bin/python3 (Debian's python3-boto3 and python3-paho-mqtt)."""
+"""The REST API side: a broker with the plugin's HTTP listener on, boto3
+iot-data clients signed with the test credentials, and raw HTTP requests
+(signed by botocore's signer or not) for what boto3 cannot send."""
 
 import http.client
 import json
 import os
-import socket
 import ssl
-import sys
-import time
+import types
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.config import Config
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError  # noqa: F401  (for the tests)
 
-import boto3  # noqa: E402
-from botocore.auth import SigV4Auth  # noqa: E402
-from botocore.awsrequest import AWSRequest  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.credentials import Credentials  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402,F401  (re-exported)
-
-from broker import Broker, BrokerError  # noqa: E402
-from mqtt_client import Client, prefix  # noqa: E402,F401  (re-exported)
-from shadow_case import ShadowTestCase, report_unexpected_exit  # noqa: E402
+from shadowtest.broker import Broker
+from shadowtest.cases import ShadowTestCase
 
 ACCESS_KEY = "AKIDRESTTEST0001"
 SECRET_KEY = "rEsTtEsT/K7MDENG+bPxRfiCYsecret0001"
@@ -33,22 +24,20 @@ SECRET_KEY = "rEsTtEsT/K7MDENG+bPxRfiCYsecret0001"
 ACCESS_KEY_2 = "AKIDRESTTEST0002"
 SECRET_KEY_2 = "second/secret+key/0002"
 REGION = "us-east-1"
-HTTP_READY_TIMEOUT_S = 10.0
 HTTP_TIMEOUT_S = 30.0
 
 
-def short_prefix(thing, shadow=None):
-    return prefix(thing, shadow, "short")
-
-
 class RestBroker(Broker):
-    """A Broker whose plugin also serves the REST API on its own free port.
-    `auth` is "sigv4" or "none"; `tls` is an optional (cert, key) pair."""
+    """A Broker whose plugin also serves the REST API on its own free port
+    (`http_port`), with a credentials file of the two test keys.
+    `auth` is "sigv4" or "none" (None: the plugin's default); `tls` is an
+    optional (cert, key) pair."""
 
-    def __init__(self, options=None, extra=None, auth=None, tls=None):
-        super().__init__(options=options, extra=extra)
+    port_count = 2
+
+    def __init__(self, options=None, extra=None, auth=None, tls=None, **kwargs):
+        super().__init__(options=options, extra=extra, **kwargs)
         self.tls = tls
-        self.http_port = None
         self.credentials_path = os.path.join(self.dir, "credentials")
         with open(self.credentials_path, "w") as f:
             f.write("# access key id, secret access key\n")
@@ -61,6 +50,14 @@ class RestBroker(Broker):
         if tls is not None:
             self.options["http_tls_cert"], self.options["http_tls_key"] = tls
 
+    def assign_ports(self, ports):
+        super().assign_ports(ports)
+        self.options["http_listen"] = "127.0.0.1:%d" % self.http_port
+
+    @property
+    def http_port(self):
+        return self.ports[1] if self.ports else None
+
     @property
     def scheme(self):
         return "https" if self.tls else "http"
@@ -69,43 +66,23 @@ class RestBroker(Broker):
     def endpoint(self):
         return "%s://127.0.0.1:%d" % (self.scheme, self.http_port)
 
-    def start(self):
-        """Picks a free HTTP port; if it was taken meanwhile the plugin fails
-        to start and another port is tried."""
-        from broker import free_port
-        last = None
-        for _attempt in range(3):
-            self.http_port = free_port()
-            self.options["http_listen"] = "127.0.0.1:%d" % self.http_port
-            try:
-                super().start()
-            except BrokerError as e:
-                last = e
-                text = str(e).lower()
-                if "in use" in text or "bind" in text or "free port" in text:
-                    continue
-                raise
-            self._wait_http_ready()
-            return self
-        raise last
 
-    def _wait_http_ready(self):
-        deadline = time.monotonic() + HTTP_READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if not self.alive():
-                raise BrokerError("mosquitto exited; log:\n" + self.log())
-            try:
-                with socket.create_connection(("127.0.0.1", self.http_port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise BrokerError("REST listener not ready on %d; log:\n%s" % (self.http_port, self.log()))
+def rest_endpoint(http_port, tls=None):
+    """The REST API of a broker the library did not configure (the Docker
+    stack's, say) on 127.0.0.1:http_port, for make_client() and
+    raw_request(), which otherwise take a RestBroker."""
+    scheme = "https" if tls else "http"
+    return types.SimpleNamespace(http_port=http_port, tls=tls,
+                                 endpoint="%s://127.0.0.1:%d" % (scheme, http_port))
 
 
 def make_client(broker, key=ACCESS_KEY, secret=SECRET_KEY, region=REGION, validate=True, verify=None):
     """An iot-data client for `broker` with retries off (error paths must not
     be retried, and a retried 5xx would hide the first answer). Each call
-    builds its own session, so clients can be made and used per thread."""
+    builds its own session, so clients can be made and used per thread.
+    verify: the CA file of a TLS broker (default: its certificate)."""
+    if verify is None and broker.tls:
+        verify = broker.tls[0]
     session = boto3.session.Session()
     return session.client(
         "iot-data", endpoint_url=broker.endpoint, region_name=region,
@@ -147,7 +124,7 @@ def sign_headers(broker, method, path, body=b"", key=ACCESS_KEY, secret=SECRET_K
 
 def raw_request(broker, method, path, body=b"", headers=None, sign=True, **sign_args):
     """One request on a fresh connection; `path` goes on the request line
-    unchanged. Returns a RawResponse."""
+    unchanged. Signed unless `sign` is False. Returns a RawResponse."""
     hdrs = dict(headers or {})
     if sign:
         hdrs = sign_headers(broker, method, path, body, headers=hdrs, **sign_args)
@@ -171,25 +148,31 @@ def payload_json(response):
 
 
 class RestTestCase(ShadowTestCase):
-    """One REST-enabled broker per test class and one boto3 client for it."""
+    """One REST-enabled broker per test class and one boto3 client for it
+    (`iot`). Subclasses set broker_options, broker_extra, broker_auth and
+    may override make_tls() to return a (cert, key) pair."""
     broker_options = {}
     broker_extra = []
     broker_auth = None
-    broker_tls = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = RestBroker(options=cls.broker_options, extra=cls.broker_extra,
-                                auth=cls.broker_auth, tls=cls.make_tls()).start()
-        cls.iot = make_client(cls.broker, verify=cls.broker.tls[0] if cls.broker.tls else None)
 
     @classmethod
     def make_tls(cls):
         return None
 
     @classmethod
+    def setUpClass(cls):
+        cls.broker = RestBroker(options=cls.broker_options, extra=cls.broker_extra,
+                                auth=cls.broker_auth, tls=cls.make_tls())
+        try:
+            cls.broker.start()
+        except BaseException:
+            cls.broker.cleanup()
+            raise
+        cls.iot = make_client(cls.broker)
+
+    @classmethod
     def tearDownClass(cls):
-        report_unexpected_exit(cls.broker)
+        cls.broker.report_if_exited()
         cls.broker.cleanup()
 
     # --- REST helpers ---------------------------------------------------------

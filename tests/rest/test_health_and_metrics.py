@@ -5,7 +5,8 @@ counters follow the traffic of both channels."""
 import re
 import unittest
 
-from rest_case import RestTestCase, prefix, raw_request
+from shadowtest.mqtt import prefix
+from shadowtest.rest import RestTestCase, raw_request
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.eE+-]+|\+Inf|NaN)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')

@@ -1,35 +1,26 @@
-"""Shared helpers for the durable-mode tests: a broker with
-plugin_opt_sync_writes true and the debug_sync_log test aid, and the check
-that no acknowledgement left the broker before the fsync covering it.
+"""Durable mode (plugin_opt_sync_writes true): a broker that also writes the
+debug_sync_log trace, and the check that no acknowledgement left the broker
+before the fsync covering it.
 
-The trace file (plugin/group_commit.h, SyncTrace) has one line per event,
-with CLOCK_MONOTONIC nanoseconds, written under one lock in time order:
+The trace file (plugin/runtime/group_commit.h, SyncTrace) has one line per
+event, with CLOCK_MONOTONIC nanoseconds, written under one lock in time order:
     sync <durable_seq> <ns>          after an fsync, before durable is raised
     ack <tag> <ns> <topic>           before an entry's first publication
     fail <tag> <ns> <topic>          an entry answered 500 after a failed fsync
 """
 
 import os
-import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-sys.path.insert(0, os.path.join(HERE, "..", "rest"))
+from shadowtest.broker import Broker
 
-from broker import Broker  # noqa: E402
-
-
-def report_if_crashed(broker):
-    """Prints the broker log if the broker died on its own (the tests stop or
-    kill -9 it themselves, which is not worth reporting)."""
-    code = broker.proc.poll() if broker.proc is not None else None
-    if code not in (None, 0, -9):
-        sys.stderr.write("\n--- broker log (process exited with %r) ---\n%s\n"
-                         % (code, broker.log()[-6000:]))
+# Exit statuses of a durable-mode broker the tests stop (0) or kill (-9)
+# themselves: not worth a log dump.
+EXPECTED_EXITS = (None, 0, -9)
 
 
 def durable_broker(broker_class=Broker, **kwargs):
-    """A broker (not started) in durable mode, tracing to <its dir>/sync.log."""
+    """A broker (not started) in durable mode, tracing to `trace_path`
+    (<its dir>/sync.log)."""
     b = broker_class(**kwargs)
     b.trace_path = os.path.join(b.dir, "sync.log")
     b.options["sync_writes"] = "true"

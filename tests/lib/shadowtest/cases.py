@@ -1,0 +1,110 @@
+"""Base test cases: MQTT clients closed after each test, shadow request
+helpers and assertions, and one broker per test class."""
+
+import sys
+import time
+import unittest
+
+from shadowtest.broker import Broker
+from shadowtest.mqtt import Client
+
+
+def answer_topics(p, op):
+    return [p + "/%s/accepted" % op, p + "/%s/rejected" % op]
+
+
+class BrokerLogOnFailure:
+    """Mixed into a TestCase whose broker is `self.broker`: when a test
+    fails, the end of the broker's log goes to stderr with the failure."""
+
+    def run(self, result=None):
+        def problems():
+            return len(result.failures) + len(result.errors) if result is not None else 0
+
+        before = problems()
+        outcome = super().run(result)
+        broker = getattr(self, "broker", None)
+        if problems() > before and broker is not None:
+            sys.stderr.write("\n--- broker log at the failure of %s ---\n%s\n"
+                             % (self.id(), broker.log()[-4000:]))
+        return outcome
+
+
+class ShadowTestCase(BrokerLogOnFailure, unittest.TestCase):
+    """Helpers for tests that talk to `self.broker` (set by the subclass)."""
+
+    def client(self, name, *topics, **kwargs):
+        """A client of self.broker, closed after the test, subscribed to
+        `topics`. kwargs go to Client (protocol, username, tls, ...)."""
+        c = Client(self.broker.port, name, **kwargs)
+        self.addCleanup(c.close)
+        if topics:
+            c.subscribe(*topics)
+        return c
+
+    # --- request helpers (a fresh client per call keeps tests independent) ---
+    def request(self, p, op, payload):
+        """Publishes `payload` as it is on <p>/<op> from a fresh client and
+        returns (outcome, document), outcome 'accepted' or 'rejected'."""
+        # Closed right away: a client left open across a broker restart
+        # spends up to a second in paho's reconnect wait when closed.
+        client = Client(self.broker.port, "req")
+        try:
+            client.subscribe(*answer_topics(p, op))
+            return client.request(p, op, payload)
+        finally:
+            client.close()
+
+    def get_shadow(self, p):
+        """(outcome, document) of a get with an empty payload."""
+        return self.request(p, "get", b"")
+
+    def get_accepted(self, p):
+        outcome, doc = self.get_shadow(p)
+        self.assertEqual(outcome, "accepted", doc)
+        return doc
+
+    def update_accepted(self, p, payload):
+        outcome, doc = self.request(p, "update", payload)
+        self.assertEqual(outcome, "accepted", doc)
+        return doc
+
+    # --- assertions ---------------------------------------------------------
+    def assertTimestamp(self, value):
+        """Epoch seconds as a JSON integer (10 digits today, not ms)."""
+        self.assertIs(type(value), int, value)
+        self.assertLess(abs(value - time.time()), 24 * 3600, "not epoch seconds: %r" % value)
+
+    def assertStored(self, doc, expected):
+        """`doc` (get/accepted) holds exactly the expected stored document:
+        state, metadata and version; the get timestamp is ignored."""
+        self.assertEqual({k: doc.get(k) for k in ("state", "metadata", "version")},
+                         {k: expected.get(k) for k in ("state", "metadata", "version")})
+
+    def assert_broker_alive(self):
+        self.assertTrue(self.broker.alive(), self.broker.log()[-3000:])
+
+
+class BrokerTestCase(ShadowTestCase):
+    """One broker for the whole test class, with the plugin options
+    `broker_options` and the mosquitto.conf lines `broker_extra`."""
+    broker_options = {}
+    broker_extra = []
+
+    @classmethod
+    def make_broker(cls):
+        return Broker(options=cls.broker_options, extra=cls.broker_extra)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.broker = cls.make_broker()
+        try:
+            cls.broker.start()
+        except BaseException:
+            cls.broker.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.report_if_exited()
+        cls.broker.cleanup()
