@@ -111,6 +111,16 @@ ELSEWHERE = {
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
     "systemctl start mosquitto": "cannot run here: no systemd on CI",
+    # docs/debian-package.md, and its path in the README and getting-started.md
+    "sudo scripts/install-deps.sh": "CI: scripts/test.sh runs scripts/install-deps.sh (as root)",
+    "scripts/package.sh": "package.build runs scripts/package.sh (revisions 1 and 2)",
+    "sudo apt install ./mosquitto-shadow_0.1.0-1_amd64.deb":
+        "package.system installs the built package with apt-get install",
+    "sudo systemctl restart mosquitto":
+        "cannot run here: no systemd on CI; package.system starts the broker as mosquitto.service would",
+    "mosquitto_rr -t '$aws/things/dev1/shadow/update' -e '$aws/things/dev1/shadow/update/accepted' "
+    "-m '{\"state\":{\"reported\":{\"on\":true}}}' -W 5":
+        "package.system runs it against the installed package's broker and compares the output",
     # docs/security.md
     "mosquitto_sub -h localhost -p 8883 --cafile pki/ca.crt --cert pki/dev1.crt --key pki/dev1.key -i dev1 "
     "-t '$aws/things/dev1/shadow/update/+' -v &": "security.mtls (the same cert_cn broker, with paho)",
