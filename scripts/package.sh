@@ -18,7 +18,7 @@
 #
 # The package is assembled with dpkg-deb, and its Depends come from
 # dpkg-shlibdeps, rather than with CPack: every file, mode and maintainer
-# script is then visible here and in packaging/debian/, and what lintian
+# script is then visible here and in scripts/debian/, and what lintian
 # expects (compressed changelog and man page without timestamps, a copyright
 # file, root-owned files) needs no CPack variables to work around.
 set -euo pipefail
@@ -99,7 +99,7 @@ strip --remove-section=.comment --remove-section=.note --strip-unneeded "$stage$
 strip --remove-section=.comment --remove-section=.note "$stage/usr/bin/shadowctl"
 chmod 0644 "$stage$plugin"
 
-pkg=packaging/debian
+pkg=scripts/debian
 doc=$stage/usr/share/doc/mosquitto-shadow
 install -d -m 0755 "$stage/etc/mosquitto/conf.d" "$stage/lib/systemd/system/mosquitto.service.d" \
   "$doc/docs" "$stage/usr/share/man/man1"
