@@ -301,10 +301,8 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     next.document = responses::snapshot(doc, &state_bytes);
     if (state_bytes > config_.max_document_bytes) return reply.reject(Rejection{413, messages::kTooLarge}, token);
 
-    Status st = store_.compare_and_set(key_of(request.id), current.stamp, next);
-    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
-    if (!st.is_ok()) return reply.reject(internal_error(), token);
-
+    // The answer is built before the write: a shared store sends its
+    // messages to the other brokers with the write itself.
     json::Value echo_meta = metadata_of(*parsed.state, request.now, doc.allocator());
     ServiceResponse r = reply.accept(
         responses::update_accepted(*parsed.state, echo_meta, next.version, request.now, token),
@@ -316,8 +314,20 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     const std::string* previous = current.exists ? &current.record.document : nullptr;
     reply.event(r, "documents",
                 responses::documents(previous, config_.documents_previous_null, next.document, request.now, token));
+    r.written = WrittenStamps{current.stamp, stamp_of(next)};
+
+    Status st = write(request.id, *r.written, next, r.messages);
+    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
+    if (!st.is_ok()) return reply.reject(internal_error(), token);
     return r;
   }
+}
+
+Status Service::write(const ShadowId& id, const WrittenStamps& stamps, const ShadowRecord& next,
+                      const std::vector<OutMessage>& messages) {
+  if (!commit_events_) return store_.compare_and_set(key_of(id), stamps.before, next);
+  std::string event = commit_events_(Commit{id, stamps, messages});
+  return store_.compare_and_set_with_event(key_of(id), stamps.before, next, event);
 }
 
 ServiceResponse Service::remove(const ServiceRequest& request) {
@@ -336,11 +346,13 @@ ServiceResponse Service::remove(const ServiceRequest& request) {
     tombstone.deleted = true;
     tombstone.deleted_at = request.now;
     tombstone.version = current.version + (config_.tombstone_bumps_version ? 1 : 0);
-    Status st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone);
+    ServiceResponse r = reply.accept(responses::delete_accepted(current.version, request.now, token),
+                                     config_.rest_delete_publishes_accepted, token);
+    r.written = WrittenStamps{current.stamp, stamp_of(tombstone)};
+    Status st = write(request.id, *r.written, tombstone, r.messages);
     if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
-    return reply.accept(responses::delete_accepted(current.version, request.now, token),
-                        config_.rest_delete_publishes_accepted, token);
+    return r;
   }
 }
 

@@ -136,10 +136,27 @@ Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::op
                         {expected ? redis_format::encode_stamp(*expected) : std::string(),
                          redis_format::encode_record(next), key.shadow, ttl_ms, key.thing,
                          event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
-                         std::string(event)},
+                         std::string(event),
+                         event.empty() ? std::string() : redis_format::firehose_channel(p, slot)},
                         record_key, &result);
   if (!s.is_ok()) return s;
   return result.integer == 1 ? Status::ok() : Status::conflict();
+}
+
+Status RedisStore::publish_event(std::string_view thing, std::string_view event) {
+  if (!redis_format::valid_thing(thing)) return bad_thing(thing);
+  const std::string& p = options_.key_prefix;
+  std::string channel = redis_format::event_channel(p, thing);
+  int slot = redis::key_slot(channel);
+  std::vector<Reply> replies;
+  Status s = client_->run(slot,
+                          {{"SPUBLISH", channel, std::string(event)},
+                           {"SPUBLISH", redis_format::firehose_channel(p, slot), std::string(event)}},
+                          &replies, Mode::kWrite);
+  if (!s.is_ok()) return s;
+  for (const Reply& r : replies)
+    if (r.type != Reply::Type::kInteger) return unexpected("SPUBLISH", r);
+  return Status::ok();
 }
 
 // --- items ---------------------------------------------------------------------
