@@ -24,7 +24,7 @@ PACKAGES=(
   cmake g++ make pkg-config
   mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
   librocksdb-dev rapidjson-dev libssl-dev openssl
-  libcpp-httplib-dev libcli11-dev
+  libboost-dev libcpp-httplib-dev libcli11-dev
 )
 # Tests, benchmarks and client interoperability checks.
 if ! $build_only; then
