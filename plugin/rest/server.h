@@ -14,7 +14,7 @@
 //    refused from the head, before any body byte is read) and must arrive
 //    within head_timeout after the head;
 //  - connections are bounded in total and per client address; one over a
-//    limit is answered 503 and closed right after accept;
+//    limit is closed right after accept, with a 503 first on plain HTTP;
 //  - a complete request goes to a pool of `threads` workers (it may wait
 //    there for a shadow lock or a durable fsync); its answer is written back
 //    by the I/O thread within a write deadline.
