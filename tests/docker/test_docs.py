@@ -107,6 +107,8 @@ ELSEWHERE = {
         "not run (a million shadows take minutes); CI builds shadow_loader",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
         "not run (see above); CI builds shadow_loader",
+    "SHADOW_PLUGIN=build/mosquitto_shadow.so PYTHONPATH=tests/lib python3 tests/rest/attack_bench.py":
+        "rest.attack_bench_smoke runs it with --smoke (the full run takes a minute)",
     # docs/operations.md
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
