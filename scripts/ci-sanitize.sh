@@ -21,7 +21,7 @@
 #   SHADOW_ASAN_BUILD_DIR   ASan tree            (default: build-asan)
 #   SHADOW_FUZZ_BUILD_DIR   fuzzer tree          (default: build-fuzz)
 #   SHADOW_FUZZ_RUNS        executions of the deterministic CI run, seed 1
-#                           (default: 300000, about a minute here)
+#                           (default: 100000, about a minute of one core)
 #   SHADOW_RULES_FUZZ_RUNS  the same for rules_sql_fuzz (default: 200000,
 #                           about a minute here)
 #   SHADOW_FUZZ_SECONDS     instead: explore for this long with a random seed
@@ -38,7 +38,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 asan_dir=${SHADOW_ASAN_BUILD_DIR:-build-asan}
 fuzz_dir=${SHADOW_FUZZ_BUILD_DIR:-build-fuzz}
-fuzz_runs=${SHADOW_FUZZ_RUNS:-300000}
+fuzz_runs=${SHADOW_FUZZ_RUNS:-100000}
 rules_fuzz_runs=${SHADOW_RULES_FUZZ_RUNS:-200000}
 fuzz_seconds=${SHADOW_FUZZ_SECONDS:-}
 fuzz_only=false
