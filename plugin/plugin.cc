@@ -270,6 +270,10 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
     options.cluster = cluster;
   }
   ctx->pipeline = std::make_unique<shadow::runtime::Pipeline>(*ctx->service, ctx->metrics, options);
+  if (ctx->cluster) {
+    shadow::cluster::ClusterEvents* events = ctx->cluster.get();
+    ctx->pipeline->order()->set_listening([events](std::string_view thing) { return events->listening(thing); });
+  }
   ctx->mqtt = std::make_unique<MqttAdapter>(*ctx->pipeline, needs_tick);
 
   Status st = ctx->callbacks.add(MOSQ_EVT_MESSAGE,

@@ -39,6 +39,11 @@ std::string ClusterEvents::encode_commit(const Service::Commit& commit) const {
   return encode_event(options_.broker_id, commit.id, commit.stamps, commit.messages);
 }
 
+bool ClusterEvents::listening(std::string_view thing) const {
+  if (firehose_on_ && subscriber_.confirmed(firehose_[static_cast<size_t>(slot_of(thing))])) return true;
+  return subscriber_.confirmed(redis_format::event_channel(prefix_, thing));
+}
+
 void ClusterEvents::share_replies(const ShadowId& id, const std::vector<OutMessage>& messages) {
   Status s = store_.publish_event(id.thing, encode_event(options_.broker_id, id, std::nullopt, messages));
   if (s.is_ok()) return;
@@ -164,6 +169,11 @@ std::string ClusterEvents::metrics_text(const runtime::ShadowOrder::Counters& or
           order.gaps);
   counter("shadow_cluster_events_held_total", "Other brokers' events held behind a local request on the shadow.",
           order.held);
+  counter("shadow_cluster_local_answers_waited_total",
+          "Answers to this broker's writes that waited for the event of the write before (another broker's).",
+          order.waited);
+  counter("shadow_cluster_local_answers_wait_expired_total",
+          "Of those, answers published when the wait ran out (the earlier event did not come).", order.wait_expired);
   counter("shadow_cluster_events_doubled_total",
           "Events taken from the firehose only, their copy on the thing's channel dropped.", doubled_.load());
   counter("shadow_cluster_events_malformed_total", "Events that could not be decoded.", malformed_.load());

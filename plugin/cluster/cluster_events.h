@@ -83,6 +83,10 @@ class ClusterEvents {
   void unsubscribed(const std::string& client, std::string_view filter);
   void disconnected(const std::string& client, bool clean_session);
 
+  // Any thread: whether the events of `thing` reach this broker (its
+  // channel, or its slot's firehose, is subscribed and confirmed).
+  bool listening(std::string_view thing) const;
+
   // OK when every event channel this broker wants is subscribed.
   Status health() const { return subscriber_.health(); }
 

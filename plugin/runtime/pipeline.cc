@@ -84,6 +84,7 @@ bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, in
 
 void Pipeline::flush(BrokerOutput& out) {
   if (options_.wakeup != nullptr) options_.wakeup->acknowledge();
+  if (order_) order_->expire(Clock::now());
   if (options_.durable != nullptr) release_durable(out);
   if (queue_.empty()) return;
   PublishQueue::Batch batch = queue_.take_all();

@@ -6,7 +6,8 @@
 
 namespace shadow::runtime {
 
-ShadowOrder::ShadowOrder(PublishQueue& queue, Wakeup* wakeup) : queue_(queue), wakeup_(wakeup) {}
+ShadowOrder::ShadowOrder(PublishQueue& queue, Wakeup* wakeup, std::chrono::milliseconds local_wait)
+    : queue_(queue), wakeup_(wakeup), local_wait_(local_wait) {}
 
 ShadowOrder::Stripe& ShadowOrder::stripe_for(std::string_view thing) {
   return stripes_[std::hash<std::string_view>{}(thing) % kStripes];
@@ -27,6 +28,9 @@ void ShadowOrder::push(std::vector<OutMessage> messages) {
 
 void ShadowOrder::deliver(State& st, RemoteEvent& e) {
   if (e.written) {
+    // This broker's answers to writes older than this one go first: the
+    // events they were waiting for are not coming before it.
+    release_waiting(st, e.written->after);
     const WrittenStamps& w = *e.written;
     // Contiguous with what was published last, the first one seen, or a
     // shadow created from nothing (its tombstone expired): published as is.
@@ -42,6 +46,61 @@ void ShadowOrder::deliver(State& st, RemoteEvent& e) {
   }
   published_.fetch_add(1, std::memory_order_relaxed);
   push(std::move(e.messages));
+  if (e.written) release_waiting(st, std::nullopt);
+}
+
+void ShadowOrder::release_waiting(State& st, const std::optional<RecordStamp>& older_than) {
+  while (!st.waiting.empty()) {
+    Waiting& w = st.waiting.front();
+    // Every waiting answer has a before-stamp (see local_answer).
+    bool caught_up = st.last && !stamp_before(*st.last, *w.written.before);
+    bool older = older_than && stamp_before(w.written.after, *older_than);
+    if (!caught_up && !older) return;
+    publish_first_waiting(st, !caught_up);
+  }
+}
+
+void ShadowOrder::publish_first_waiting(State& st, bool gap) {
+  Waiting& w = st.waiting.front();
+  if (gap) gaps_.fetch_add(1, std::memory_order_relaxed);
+  if (!st.last || stamp_before(*st.last, w.written.after)) st.last = w.written.after;
+  push(std::move(w.messages));
+  st.waiting.erase(st.waiting.begin());
+  waiting_count_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void ShadowOrder::local_answer(State& st, const ShadowId& id, const WrittenStamps& written,
+                               std::vector<OutMessage> messages) {
+  // The event of the write this one followed has not been published here
+  // yet, and will come: this broker listens to the shadow.
+  bool behind = written.before && (!st.last || stamp_before(*st.last, *written.before));
+  if (!st.waiting.empty() || (behind && listening_ && listening_(id.thing))) {
+    waited_.fetch_add(1, std::memory_order_relaxed);
+    waiting_count_.fetch_add(1, std::memory_order_relaxed);
+    st.waiting.push_back(Waiting{written, std::move(messages), std::chrono::steady_clock::now() + local_wait_});
+    // An answer queued behind others keeps their order; it may already be
+    // caught up with.
+    release_waiting(st, std::nullopt);
+    return;
+  }
+  if (!st.last || stamp_before(*st.last, written.after)) st.last = written.after;
+  push(std::move(messages));
+}
+
+void ShadowOrder::expire(std::chrono::steady_clock::time_point now) {
+  if (waiting_count_.load(std::memory_order_relaxed) == 0) return;
+  for (Stripe& s : stripes_) {
+    std::lock_guard<std::mutex> g(s.mu);
+    for (auto& [thing, shadows] : s.things) {
+      for (auto& [name, st] : shadows) {
+        while (!st.waiting.empty() && st.waiting.front().deadline <= now) {
+          wait_expired_.fetch_add(1, std::memory_order_relaxed);
+          publish_first_waiting(st, true);
+          release_waiting(st, std::nullopt);
+        }
+      }
+    }
+  }
 }
 
 void ShadowOrder::begin_local(const ShadowId& id) {
@@ -69,13 +128,16 @@ void ShadowOrder::end_local(const ShadowId& id, const std::optional<WrittenStamp
     }
     st.held = std::move(newer);
   }
-  if (written) st.last = written->after;
-  push(std::move(messages));
+  if (written) {
+    local_answer(st, id, *written, std::move(messages));
+  } else {
+    push(std::move(messages));
+  }
   if (st.local == 0) {
     std::vector<RemoteEvent> rest = std::move(st.held);
     st.held.clear();
     for (RemoteEvent& e : rest) deliver(st, e);
-    if (!st.remote_seen) {
+    if (idle(st) && !st.remote_seen && !(listening_ && listening_(id.thing))) {
       // Nobody here listens to this shadow's events: nothing to guard.
       ThingStates& shadows = s.things[id.thing];
       shadows.erase(id.shadow);
@@ -102,7 +164,7 @@ void ShadowOrder::remote(RemoteEvent event) {
 void ShadowOrder::trim(Stripe& s) {
   for (auto thing = s.things.begin(); thing != s.things.end();) {
     for (auto it = thing->second.begin(); it != thing->second.end();) {
-      if (it->second.local == 0 && it->second.held.empty()) {
+      if (idle(it->second)) {
         it = thing->second.erase(it);
         s.shadows--;
       } else {
@@ -118,7 +180,11 @@ void ShadowOrder::reset(const std::function<bool(std::string_view thing)>& pred)
     std::lock_guard<std::mutex> g(s.mu);
     for (auto& [thing, shadows] : s.things) {
       if (!pred(thing)) continue;
-      for (auto& [name, st] : shadows) st.last.reset();
+      for (auto& [name, st] : shadows) {
+        // Answers waiting for events that may never come go now.
+        while (!st.waiting.empty()) publish_first_waiting(st, false);
+        st.last.reset();
+      }
     }
   }
 }
@@ -129,6 +195,8 @@ ShadowOrder::Counters ShadowOrder::counters() const {
   c.duplicates = duplicates_.load(std::memory_order_relaxed);
   c.gaps = gaps_.load(std::memory_order_relaxed);
   c.held = held_.load(std::memory_order_relaxed);
+  c.waited = waited_.load(std::memory_order_relaxed);
+  c.wait_expired = wait_expired_.load(std::memory_order_relaxed);
   return c;
 }
 

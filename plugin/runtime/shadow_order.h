@@ -15,6 +15,13 @@
 //   its answer, then the rest. So a subscriber here sees a shadow's versions
 //   in order, even when another broker wrote the next version before this
 //   broker's write was confirmed.
+// - The other way round, this broker's write may be confirmed before the
+//   event of the write it followed (another broker's) has arrived here. When
+//   this broker listens to the shadow's events, its answer then waits for
+//   that event, at most `local_wait`, so that its subscribers see version v
+//   before v+1. If the event never comes (lost with a subscription, or the
+//   subscription began after that write), the answer goes out when the wait
+//   ends, or as soon as a newer event arrives, counted as a gap.
 // - A guard per shadow drops an event whose write is not newer than the last
 //   one published (a repeat, e.g. after a resubscription), and counts gaps
 //   (versions skipped: events lost while a subscription was down). Gaps are
@@ -27,6 +34,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -55,7 +63,19 @@ struct RemoteEvent {
 class ShadowOrder {
  public:
   // `queue` (and `wakeup`, if not null) must outlive the object.
-  ShadowOrder(PublishQueue& queue, Wakeup* wakeup);
+  ShadowOrder(PublishQueue& queue, Wakeup* wakeup,
+              std::chrono::milliseconds local_wait = std::chrono::milliseconds(500));
+
+  // Whether this broker receives the events of `thing` (its subscription to
+  // them is confirmed). Only then does an answer wait for the event of the
+  // write before it. Thread-safe; called with internal locks held, so it
+  // must not call back into this object. Unset: never listening. Set it
+  // before the first request.
+  void set_listening(std::function<bool(std::string_view thing)> listening) { listening_ = std::move(listening); }
+
+  // Publishes the answers whose wait for an earlier event has run out (any
+  // thread; the pipeline calls it on every flush).
+  void expire(std::chrono::steady_clock::time_point now);
 
   // Under the shadow's lock, before the engine runs.
   void begin_local(const ShadowId& id);
@@ -79,6 +99,8 @@ class ShadowOrder {
     uint64_t duplicates = 0;  // remote events dropped: not newer than the last write published
     uint64_t gaps = 0;        // remote events that skipped versions
     uint64_t held = 0;        // remote events held behind a local request
+    uint64_t waited = 0;      // local answers that waited for an earlier remote event
+    uint64_t wait_expired = 0;  // of which the event did not come in time
   };
   Counters counters() const;
 
@@ -86,11 +108,18 @@ class ShadowOrder {
   size_t tracked() const;
 
  private:
+  // A local answer waiting for the event of the write it followed.
+  struct Waiting {
+    WrittenStamps written;
+    std::vector<OutMessage> messages;
+    std::chrono::steady_clock::time_point deadline;
+  };
   struct State {
     std::optional<RecordStamp> last;  // the newest write published here
     int local = 0;                    // requests of this broker running on the shadow
     bool remote_seen = false;         // events of other brokers arrived for it
     std::vector<RemoteEvent> held;
+    std::vector<Waiting> waiting;     // in write order
   };
   using ThingStates = std::unordered_map<std::string, State>;  // by shadow name
   struct Stripe {
@@ -111,11 +140,24 @@ class ShadowOrder {
   void push(std::vector<OutMessage> messages);
   // Drops the state of idle shadows without a guard worth keeping. Stripe locked.
   void trim(Stripe& s);
+  // Publishes the waiting answers that may go: those the published writes
+  // caught up with, and (`older_than` set) those older than that write. Stripe locked.
+  void release_waiting(State& st, const std::optional<RecordStamp>& older_than);
+  // Publishes the first waiting answer (`gap`: the event it waited for did
+  // not come). Stripe locked.
+  void publish_first_waiting(State& st, bool gap);
+  // Publishes a local answer now, or queues it behind the event it follows. Stripe locked.
+  void local_answer(State& st, const ShadowId& id, const WrittenStamps& written, std::vector<OutMessage> messages);
+  // Whether the state of an idle shadow can be forgotten. Stripe locked.
+  static bool idle(const State& st) { return st.local == 0 && st.held.empty() && st.waiting.empty(); }
 
   PublishQueue& queue_;
   Wakeup* wakeup_;
+  std::chrono::milliseconds local_wait_;
+  std::function<bool(std::string_view thing)> listening_;
+  std::atomic<size_t> waiting_count_{0};
   std::array<Stripe, kStripes> stripes_;
-  std::atomic<uint64_t> published_{0}, duplicates_{0}, gaps_{0}, held_{0};
+  std::atomic<uint64_t> published_{0}, duplicates_{0}, gaps_{0}, held_{0}, waited_{0}, wait_expired_{0};
 };
 
 }  // namespace shadow::runtime

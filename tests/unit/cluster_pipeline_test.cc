@@ -206,6 +206,49 @@ TEST_CASE("shadow order: events of other brokers wait behind this broker's reque
   CHECK(drain(q) == std::vector<std::string>{"t/accepted-v6", "t/v7"});
 }
 
+TEST_CASE("shadow order: this broker's answer waits for the late event of the write it followed",
+          "[cluster][order]") {
+  PublishQueue q;
+  ShadowOrder order(q, nullptr, 60s);
+  order.set_listening([](std::string_view thing) { return thing == "t"; });
+  ShadowId id{"t", ""};
+  order.remote(event("t", std::nullopt, 1));
+  REQUIRE(drain(q).size() == 1);
+
+  // Another broker wrote v2; our write of v3 was confirmed before v2's event came.
+  order.begin_local(id);
+  order.end_local(id, stamps(2, 3), {msg("t/accepted-v3")});
+  CHECK(drain(q).empty());
+  order.remote(event("t", 1, 2));
+  CHECK(drain(q) == std::vector<std::string>{"t/v2", "t/accepted-v3"});
+  order.remote(event("t", 3, 4));
+  CHECK(drain(q) == std::vector<std::string>{"t/v4"});
+  CHECK(order.counters().waited == 1);
+  CHECK(order.counters().gaps == 0);
+
+  // The event of v5 is lost: the answer of v6 goes out with the next event (v7), a gap.
+  order.begin_local(id);
+  order.end_local(id, stamps(5, 6), {msg("t/accepted-v6")});
+  order.remote(event("t", 6, 7));
+  CHECK(drain(q) == std::vector<std::string>{"t/accepted-v6", "t/v7"});
+  CHECK(order.counters().gaps == 1);
+
+  // ...or when the wait runs out (no later event).
+  order.begin_local(id);
+  order.end_local(id, stamps(8, 9), {msg("t/accepted-v9")});
+  order.expire(std::chrono::steady_clock::now());
+  CHECK(drain(q).empty());
+  order.expire(std::chrono::steady_clock::now() + 61s);
+  CHECK(drain(q) == std::vector<std::string>{"t/accepted-v9"});
+  CHECK(order.counters().wait_expired == 1);
+
+  // A thing this broker does not listen to never waits.
+  ShadowId other{"u", ""};
+  order.begin_local(other);
+  order.end_local(other, stamps(4, 5), {msg("u/accepted-v5")});
+  CHECK(drain(q) == std::vector<std::string>{"u/accepted-v5"});
+}
+
 TEST_CASE("shadow order: shadows nobody here listens to keep no state", "[cluster][order]") {
   PublishQueue q;
   ShadowOrder order(q, nullptr);
