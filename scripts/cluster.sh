@@ -143,12 +143,16 @@ start_broker() {
 }
 
 write_haproxy_config() {
+  # HAProxy needs two descriptors per connection (client and server side)
+  # and refuses to start when maxconn does not fit the open-files limit.
+  local maxconn=$(( ($(ulimit -n) - 100) / 2 ))
+  (( maxconn > 20000 )) && maxconn=20000
   {
     cat <<EOF
 # HAProxy in front of the brokers (scripts/cluster.sh): MQTT as plain TCP,
 # REST as HTTP, both balanced over every broker that passes its check.
 global
-    maxconn 20000
+    maxconn $maxconn
     log stdout format raw local0 notice
 defaults
     timeout connect 2s

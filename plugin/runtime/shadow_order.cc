@@ -77,7 +77,11 @@ void ShadowOrder::local_answer(State& st, const ShadowId& id, const WrittenStamp
   if (!st.waiting.empty() || (behind && listening_ && listening_(id.thing))) {
     waited_.fetch_add(1, std::memory_order_relaxed);
     waiting_count_.fetch_add(1, std::memory_order_relaxed);
-    st.waiting.push_back(Waiting{written, std::move(messages), std::chrono::steady_clock::now() + local_wait_});
+    // Without a write of this shadow published here yet (the first one
+    // since the subscription began), the awaited write may predate the
+    // subscription and its event never come: a tenth of the wait then.
+    auto wait = st.last ? local_wait_ : local_wait_ / 10;
+    st.waiting.push_back(Waiting{written, std::move(messages), std::chrono::steady_clock::now() + wait});
     // An answer queued behind others keeps their order; it may already be
     // caught up with.
     release_waiting(st, std::nullopt);

@@ -21,7 +21,9 @@
 //   that event, at most `local_wait`, so that its subscribers see version v
 //   before v+1. If the event never comes (lost with a subscription, or the
 //   subscription began after that write), the answer goes out when the wait
-//   ends, or as soon as a newer event arrives, counted as a gap.
+//   ends, or as soon as a newer event arrives, counted as a gap. Before
+//   anything of the shadow was published here, the wait is a tenth of
+//   `local_wait`: the awaited write may predate the subscription.
 // - A guard per shadow drops an event whose write is not newer than the last
 //   one published (a repeat, e.g. after a resubscription), and counts gaps
 //   (versions skipped: events lost while a subscription was down). Gaps are
