@@ -16,9 +16,10 @@
 //   handed to the kernel with write(2), before compare_and_set returns. It
 //   survives a crash of the broker process (kill -9, segfault, OOM kill).
 //   An OS crash or power loss can lose the writes of the last few seconds
-//   that the kernel had not written back yet; what survives is a consistent
-//   prefix of the writes (RocksDB point-in-time recovery), never a torn
-//   record. flush_wal(true) makes everything written so far power-safe.
+//   that the kernel had not written back yet; what survives is a prefix of
+//   the writes (the log is replayed up to its last complete record), never
+//   a torn record. flush_wal(true) makes everything written so far
+//   power-safe.
 // - sync_writes = true: the write-ahead log is fsynced before
 //   compare_and_set returns, so the write survives power loss too (on disks
 //   that honour flushes). This costs one fsync per write (a few hundred
