@@ -419,12 +419,30 @@ void RocksDbStore::tell(const StoreHealthEvent& event) {
   if (listener_) listener_(event);
 }
 
+void RocksDbStore::note_write_failure(const rocksdb::Status& s) {
+  // Soft errors leave writes working; harder ones stop them.
+  if (s.severity() < rocksdb::Status::Severity::kHardError) return;
+  std::lock_guard<std::mutex> lock(health_->mu);
+  if (health_->failed) return;
+  health_->failed = true;
+  health_->cause = health_->latest = s.ToString();
+  ++health_->errors;
+  health_->cv.notify_all();
+}
+
 Status RocksDbStore::try_recover(std::string* report) {
   {
     std::shared_lock<std::shared_mutex> lock(db_mu_);
     if (db_) {
       // OK when RocksDB has nothing to resume (it recovered by itself).
       rocksdb::Status s = db_->Resume();
+      if (s.ok()) {
+        // RocksDB tells its listeners before it stores the error, so a
+        // Resume() that came too early finds nothing to do. A write of
+        // nothing (no side effect) fails while writes are stopped.
+        rocksdb::WriteBatch nothing;
+        s = db_->Write(rocksdb::WriteOptions(), &nothing);
+      }
       if (s.ok()) return Status::ok();
       if (s.IsBusy()) return Status::unavailable("RocksDB is recovering by itself");
       // Fatal errors (a log file that could not be created, for one) are
@@ -471,6 +489,11 @@ void RocksDbStore::maintain() {
         tell(failed);
         lock.lock();
       }
+      // Every attempt, the first included, comes after a pause: the cause
+      // (say, descriptors taken by connections) rarely clears at once.
+      health_->cv.wait_for(lock, backoff, [&] { return health_->stopping; });
+      if (health_->stopping) break;
+      backoff = std::min(backoff * 2, options_.recovery_backoff_max);
       const uint64_t errors_before = health_->errors;
       lock.unlock();
       std::string report;
@@ -491,10 +514,7 @@ void RocksDbStore::maintain() {
         lock.unlock();
         tell(StoreHealthEvent{true, how});
         lock.lock();
-        continue;
       }
-      health_->cv.wait_for(lock, backoff, [&] { return health_->stopping; });
-      backoff = std::min(backoff * 2, options_.recovery_backoff_max);
       continue;
     }
     if (purging && Clock::now() >= next_purge) {
@@ -595,7 +615,10 @@ Status RocksDbStore::compare_and_set(const StoreKey& key,
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   s = db_->Put(w, k, rocksdb_format::encode_record(next));
-  if (!s.ok()) return io_error("write of", key, s);
+  if (!s.ok()) {
+    note_write_failure(s);
+    return io_error("write of", key, s);
+  }
   return Status::ok();
 }
 
@@ -713,7 +736,10 @@ Status RocksDbStore::put_item(std::string_view space, std::string_view key, std:
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   rocksdb::Status s = db_->Put(w, k, rocksdb::Slice(value.data(), value.size()));
-  if (!s.ok()) return Status::io_error("write of item '" + std::string(space) + "': " + s.ToString());
+  if (!s.ok()) {
+    note_write_failure(s);
+    return Status::io_error("write of item '" + std::string(space) + "': " + s.ToString());
+  }
   return Status::ok();
 }
 
@@ -725,7 +751,10 @@ Status RocksDbStore::delete_item(std::string_view space, std::string_view key) {
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   rocksdb::Status s = db_->Delete(w, k);
-  if (!s.ok()) return Status::io_error("delete of item '" + std::string(space) + "': " + s.ToString());
+  if (!s.ok()) {
+    note_write_failure(s);
+    return Status::io_error("delete of item '" + std::string(space) + "': " + s.ToString());
+  }
   return Status::ok();
 }
 

@@ -81,6 +81,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 }
 
 namespace shadow {
@@ -211,6 +212,9 @@ class RocksDbStore final : public Store {
   void maintain();
   // One recovery attempt: Resume(), or close and reopen.
   Status try_recover(std::string* report);
+  // A write failed: if RocksDB has stopped writes, the store has failed
+  // (whether or not its listener has said so).
+  void note_write_failure(const rocksdb::Status& s);
   void tell(const StoreHealthEvent& event);
 
   RocksDbOptions options_;

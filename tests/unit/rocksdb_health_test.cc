@@ -70,8 +70,10 @@ TEST_CASE("rocksdb health: out of file descriptors, the store fails, reports it 
   RocksDbOptions o;
   o.path = dir.db();
   o.write_buffer_size = 64 << 10;  // a new log file every ~64 KiB of writes
-  o.recovery_backoff_min = std::chrono::milliseconds(20);
-  o.recovery_backoff_max = std::chrono::milliseconds(200);
+  // The first attempt waits this long: long enough for the checks right
+  // after the failure, short for the test.
+  o.recovery_backoff_min = std::chrono::milliseconds(300);
+  o.recovery_backoff_max = std::chrono::milliseconds(600);
   auto store = testing::open_or_fail(o);
   Events events;
   store->set_health_listener([&events](const StoreHealthEvent& e) {
@@ -97,6 +99,7 @@ TEST_CASE("rocksdb health: out of file descriptors, the store fails, reports it 
       }
       CHECK(s.code() == Status::Code::kIoError);
       if (failures++ == 0) {
+        UNSCOPED_INFO("first failure: " << s.message());
         // RocksDB reported the error before the write returned.
         Status health = store->health();
         unhealthy_after_failure = health.code() == Status::Code::kUnavailable;
@@ -109,12 +112,14 @@ TEST_CASE("rocksdb health: out of file descriptors, the store fails, reports it 
 
   // Descriptors are back: within a bounded time the store recovers by itself.
   bool recovered = false;
-  for (int i = 0; i < 500 && !recovered; ++i) {  // up to ~10 s
+  for (int i = 0; i < 1000 && !recovered; ++i) {  // up to ~20 s
     recovered = store->health().is_ok();
     if (!recovered) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   REQUIRE(recovered);
-  REQUIRE(store->compare_and_set({"after", ""}, std::nullopt, testing::live_record(1, "a")).is_ok());
+  Status after = store->compare_and_set({"after", ""}, std::nullopt, testing::live_record(1, "a"));
+  INFO(after.message());
+  REQUIRE(after.is_ok());
   // Nothing acknowledged was lost.
   for (int i : acknowledged) {
     ShadowRecord r;
