@@ -203,6 +203,10 @@ struct RocksDbStore::Health {
   // what the old one reports while it closes is ignored.
   uint64_t instance = 0;
   bool stopping = false;
+  // The WalFilter of the last point-in-time recovery. RocksDB keeps a
+  // pointer to it in the options of the database it opened, so it lives as
+  // long as the store.
+  std::unique_ptr<rocksdb_wal::ReplayTracker> replay;
 };
 
 namespace {
@@ -325,7 +329,14 @@ StatusOr<std::unique_ptr<rocksdb::DB>> open_database(const RocksDbOptions& optio
   // to its first damage.
   auto aside = rocksdb_wal::keep_aside(path, wals);
   if (!aside.ok()) return Status::io_error(describe_damage(path, damage.front()) + " " + aside.status().message());
-  rocksdb_wal::ReplayTracker tracker;
+  auto owned_tracker = std::make_unique<rocksdb_wal::ReplayTracker>();
+  rocksdb_wal::ReplayTracker& tracker = *owned_tracker;
+  {
+    // Only ever replaced while no database is open (open, or a reopen after
+    // the old one was closed).
+    std::lock_guard<std::mutex> lock(health->mu);
+    health->replay = std::move(owned_tracker);
+  }
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   o.wal_filter = &tracker;
   s = rocksdb::DB::Open(o, path, &db);
