@@ -12,7 +12,7 @@ namespace {
 
 constexpr const char* kKnownOptions =
     "db_path, sync_writes, short_topics, event_topics, max_document_bytes, max_depth, "
-    "max_payload_bytes, tombstone_retention_s, block_cache_mb, tombstone_bumps_version, "
+    "max_payload_bytes, tombstone_retention_s, block_cache_mb, wal_recovery, tombstone_bumps_version, "
     "delta_on_unchanged, documents_previous, error_timestamp, reserved_shadow_names, "
     "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
     "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
@@ -280,6 +280,10 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
   } else if (key == "block_cache_mb") {
     if (!(err = integer(0, 1 << 20, &n)).is_ok()) return err;
     config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
+  } else if (key == "wal_recovery") {
+    if (value == "strict") config->wal_point_in_time = false;
+    else if (value == "point_in_time") config->wal_point_in_time = true;
+    else return invalid(key, value, "strict or point_in_time");
   } else if (key == "documents_previous") {
     if (value == "null") config->engine.documents_previous_null = true;
     else if (value == "omit") config->engine.documents_previous_null = false;
@@ -345,7 +349,7 @@ Status check_cluster(const PluginConfig& config, const std::set<std::string_view
     return Status::invalid_argument(
         "plugin_opt_redis_nodes is required with plugin_opt_store redis-cluster: some nodes of the "
         "Redis Cluster as host:port,host:port (any node will do; the others are found from them)");
-  for (std::string_view key : {std::string_view("db_path"), std::string_view("block_cache_mb")}) {
+  for (std::string_view key : {std::string_view("db_path"), std::string_view("block_cache_mb"), std::string_view("wal_recovery")}) {
     if (seen.count(key))
       return Status::invalid_argument("plugin_opt_" + std::string(key) +
                                       " is for the rocksdb store; with plugin_opt_store redis-cluster the "
@@ -472,7 +476,10 @@ std::string describe(const PluginConfig& c) {
   s += " max_depth=" + std::to_string(c.engine.max_depth);
   s += " max_payload_bytes=" + std::to_string(c.engine.max_payload_bytes);
   s += " tombstone_retention_s=" + std::to_string(c.engine.tombstone_retention_s);
-  if (c.store == StoreKind::kRocksDb) s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
+  if (c.store == StoreKind::kRocksDb) {
+    s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
+    s += std::string(" wal_recovery=") + (c.wal_point_in_time ? "point_in_time" : "strict");
+  }
   for (const BoolChoice& choice : kBoolChoices)
     s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
   s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");

@@ -70,8 +70,7 @@ struct RestApiOptions {
   // nullptr: no authentication (plugin_opt_http_auth none).
   const auth::CredentialStore* credentials = nullptr;
   bool metrics_auth = true;  // /metrics needs a signature when credentials are set
-  // /healthz: OK, or why the store cannot serve requests (503 with the
-  // reason). Unset: always OK.
+  // The store's health for /healthz (Store::health); empty: always healthy.
   std::function<Status()> health;
 };
 
@@ -98,7 +97,7 @@ class RestApi {
   HttpResponse transport_error(int status, std::string_view request_id);
 
  private:
-  // GET /healthz.
+  // /healthz: 200 {"status":"ok"}, or 503 {"status":"unavailable","reason":...}.
   HttpResponse health() const;
   // The iot-data routes, /metrics and the refusals of unknown routes.
   HttpResponse dispatch(const Route& route, const HttpRequest& request, std::string_view request_id,
