@@ -453,6 +453,8 @@ TEST_CASE("plugin options: what redis-cluster refuses", "[plugin][cluster]") {
   CHECK_THAT(parse_error({{"store", "redis-cluster"}, {"acl_fallback", "allow"}}),
              Catch::Contains("plugin_opt_redis_nodes is required"));
   CHECK_THAT(parse_error(with({{"db_path", "/d"}})), Catch::Contains("plugin_opt_db_path is for the rocksdb store"));
+  CHECK_THAT(parse_error(with({{"wal_recovery", "point_in_time"}})),
+             Catch::Contains("plugin_opt_wal_recovery is for the rocksdb store"));
   CHECK_THAT(parse_error(with({{"block_cache_mb", "8"}})), Catch::Contains("plugin_opt_block_cache_mb is for"));
   std::string sync = parse_error(with({{"sync_writes", "true"}}));
   CHECK_THAT(sync, Catch::Contains("plugin_opt_sync_writes"));
