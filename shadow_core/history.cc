@@ -98,19 +98,33 @@ std::string delete_entry(uint64_t version, int64_t now, const Writer& writer,
 Status prune(Store& store, const StoreKey& k, uint64_t new_version, uint32_t keep, bool restart,
              std::vector<ItemChange>* out) {
   const std::string p = prefix(k.thing, k.shadow);
-  // Entries at or below this version go (all of them on a restart).
-  const uint64_t last_to_drop = restart ? UINT64_MAX : (new_version > keep ? new_version - keep : 0);
-  if (!restart && last_to_drop == 0) return Status::ok();
-  std::vector<Item> oldest;
-  bool more = false;
-  Status st = store.list_items(kSpace, p, "", restart ? kMaxVersions + kMaxPrunePerWrite : kMaxPrunePerWrite,
-                               &oldest, &more);
-  if (!st.is_ok()) return st;
-  for (const Item& item : oldest) {
-    std::optional<uint64_t> v = version_of_key(item.key);
-    if (!v || *v > last_to_drop) break;
-    out->push_back(ItemChange{std::string(kSpace), item.key, std::nullopt});
+  if (!restart) {
+    if (new_version <= keep) return Status::ok();
+    const uint64_t last_to_drop = new_version - keep;
+    // Versions are consecutive, so the one entry that falls out is known: a
+    // blind delete, no read. (Reading the oldest entries on every write
+    // would make RocksDB step over the tombstones of every entry deleted
+    // before, a cost that grows with the shadow's age.)
+    out->push_back(ItemChange{std::string(kSpace), key(k.thing, k.shadow, last_to_drop), std::nullopt});
+    // Now and then, entries left beyond N after N was lowered.
+    if (new_version % kSweepEvery != 0) return Status::ok();
+    std::vector<Item> oldest;
+    bool more = false;
+    Status st = store.list_items(kSpace, p, "", kMaxPrunePerWrite, &oldest, &more);
+    if (!st.is_ok()) return st;
+    for (const Item& item : oldest) {
+      std::optional<uint64_t> v = version_of_key(item.key);
+      if (!v || *v >= last_to_drop) break;
+      out->push_back(ItemChange{std::string(kSpace), item.key, std::nullopt});
+    }
+    return Status::ok();
   }
+  // A new incarnation of the shadow: every entry of the old one goes.
+  std::vector<Item> all;
+  bool more = false;
+  Status st = store.list_items(kSpace, p, "", kMaxVersions + kMaxPrunePerWrite, &all, &more);
+  if (!st.is_ok()) return st;
+  for (const Item& item : all) out->push_back(ItemChange{std::string(kSpace), item.key, std::nullopt});
   return Status::ok();
 }
 

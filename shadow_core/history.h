@@ -15,12 +15,14 @@
 //   on, so the purge finds the shadows whose history is due without
 //   scanning all history.
 //
-// Bounded disk use: a write keeps the newest N entries of its shadow and
-// deletes older ones in the same store write (at most kMaxPrunePerWrite at
-// a time, which only matters after N was lowered). A shadow re-created
-// after its tombstone expired restarts at version 1: its old entries go in
-// the same write. Each entry is about the size of the stored document plus
-// 100 bytes, so history costs up to N times the shadow data.
+// Bounded disk use: a write adds the entry of its version and deletes the
+// one that falls out of the newest N, in the same store write, without a
+// read (versions are consecutive). After N was lowered, the entries beyond
+// the new N go a few at a time: every kSweepEvery-th version of a shadow
+// also deletes up to kMaxPrunePerWrite of its oldest entries. A shadow
+// re-created after its tombstone expired restarts at version 1: its old
+// entries go in the same write. Each entry is about the size of the stored
+// document plus 100 bytes, so history costs up to N times the shadow data.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +40,7 @@ inline constexpr std::string_view kSpace = "history";
 inline constexpr std::string_view kPurgeSpace = "history-purge";
 inline constexpr uint32_t kMaxVersions = 1000;  // the largest plugin_opt_history_versions
 inline constexpr size_t kMaxPrunePerWrite = 64;
+inline constexpr uint64_t kSweepEvery = 16;
 
 // thing + '\0' + shadow + '\0': the prefix of every entry of one shadow.
 std::string prefix(std::string_view thing, std::string_view shadow);
@@ -61,9 +64,10 @@ std::string delete_entry(uint64_t version, int64_t now, const Writer& writer,
                          const std::optional<std::string>& client_token);
 
 // The item changes that keep the newest `keep` entries of `key` once the
-// entry of `new_version` is added: deletes of older entries, found by
-// listing the shadow's oldest entries. `restart`: the shadow starts over at
-// version 1, so every existing entry is deleted.
+// entry of `new_version` is added: the delete of the entry that falls out
+// and, every kSweepEvery-th version, of older ones left by a larger N.
+// `restart`: the shadow starts over at version 1, so every existing entry
+// is deleted (they are listed first).
 Status prune(Store& store, const StoreKey& key, uint64_t new_version, uint32_t keep, bool restart,
              std::vector<ItemChange>* out);
 

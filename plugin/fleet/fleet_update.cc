@@ -295,7 +295,16 @@ FleetUpdater::Result FleetUpdater::remove(const std::string& id) {
 }
 
 int FleetUpdater::on_tick(int /*event*/, void* /*event_data*/) {
-  if (step(static_cast<int64_t>(std::time(nullptr))) && wakeup_ != nullptr) wakeup_->request();
+  const auto started = std::chrono::steady_clock::now();
+  bool running;
+  if (started < resume_at_) {
+    running = true;  // resting after the last chunk
+  } else {
+    running = step(static_cast<int64_t>(std::time(nullptr)));
+    const auto now = std::chrono::steady_clock::now();
+    resume_at_ = now + (now - started);
+  }
+  if (running && wakeup_ != nullptr) wakeup_->request();
   return 0;
 }
 
@@ -318,7 +327,7 @@ bool FleetUpdater::step(int64_t now) {
 bool FleetUpdater::run_chunk(FleetOperation& op, int64_t now) {
   const Query& query = *op.query;
   StoredThing thing(connectivity_);
-  thing.set_needs_metadata(query.needs_metadata());
+  thing.set_depth(StoredThing::depth_for(query.needs_shadows(), query.needs_delta(), query.needs_metadata()));
   std::vector<std::string> targets;
   std::string last;
   size_t records = 0;
@@ -339,7 +348,14 @@ bool FleetUpdater::run_chunk(FleetOperation& op, int64_t now) {
     return false;
   }
 
+  const auto started = std::chrono::steady_clock::now();
+  bool cut = false;
   for (const std::string& target : targets) {
+    if (std::chrono::steady_clock::now() - started > kMaxChunkTime) {
+      // Out of time: the rest of the chunk waits for the next pass.
+      cut = true;
+      break;
+    }
     // The progress as it will be once this update is written, stored in the
     // same write: a restart resumes exactly after the last updated thing.
     Progress after = op.progress;
@@ -373,7 +389,8 @@ bool FleetUpdater::run_chunk(FleetOperation& op, int64_t now) {
       }
     }
   }
-  if (!last.empty()) op.progress.last_thing = last;
+  if (cut) finished = false;
+  else if (!last.empty()) op.progress.last_thing = last;
   op.progress.updated_at = now;
   if (finished) {
     op.progress.status = OperationStatus::kCompleted;

@@ -6,11 +6,13 @@
 // An operation runs on the broker thread, in chunks: each TICK of the
 // broker loop takes one running operation (round robin), reads the things
 // after its cursor (at most kRecordsPerPass shadows) and updates at most
-// `batch` of them (plugin_opt_fleet_update_batch) through the request
-// pipeline (Pipeline::service_request), so ordering per shadow, durable
-// mode, events and metrics are those of any request, and the broker never
-// spends more than one chunk away from its clients. While an operation
-// runs, the updater asks for the next loop pass at once (Wakeup).
+// `batch` of them (plugin_opt_fleet_update_batch), stopping early after
+// kMaxChunkTime, through the request pipeline (Pipeline::service_request),
+// so ordering per shadow, durable mode, events and metrics are those of any
+// request. After a chunk that took T, the next one waits until T has
+// passed: fleet updates take at most about half of the broker thread, and
+// its clients never wait for more than one chunk. While an operation runs,
+// the updater asks for the next loop pass at once (Wakeup).
 //
 // Each thing is evaluated when the operation reaches it, right before its
 // update; the update has no version guard. A device update to the same
@@ -30,6 +32,7 @@
 // thread holds it for a chunk, so a REST call may wait for one chunk.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -71,6 +74,7 @@ class FleetUpdater {
   static constexpr std::string_view kSpace = "fleet";
   static constexpr std::string_view kKeyPrefix = "op/";
   static constexpr size_t kRecordsPerPass = 2000;
+  static constexpr std::chrono::milliseconds kMaxChunkTime{5};
   static constexpr size_t kMaxIdLength = 64;
 
   // Every reference must outlive the updater. `out` is how the broker
@@ -104,10 +108,11 @@ class FleetUpdater {
   Result remove(const std::string& id);
 
   // --- broker thread --------------------------------------------------------
-  // MOSQ_EVT_TICK: one chunk of one running operation. Fail-open.
+  // MOSQ_EVT_TICK: one chunk of one running operation, paced as above.
+  // Fail-open.
   int on_tick(int event, void* event_data);
-  // The same with an explicit clock, for tests. True when an operation
-  // still runs afterwards.
+  // One chunk now, unpaced, with an explicit clock (for tests). True when
+  // an operation still runs afterwards.
   bool step(int64_t now);
 
  private:
@@ -132,6 +137,7 @@ class FleetUpdater {
   std::mutex mu_;
   std::map<std::string, FleetOperation> ops_;
   std::string turn_;  // round robin: the operation that ran last
+  std::chrono::steady_clock::time_point resume_at_{};  // broker thread only
 };
 
 }  // namespace shadow::fleet

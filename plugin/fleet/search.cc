@@ -87,7 +87,9 @@ Status FleetSearch::search(const Query& query, std::string_view after_thing, siz
   *out = SearchPage{};
   if (!enter()) return busy();
   StoredThing thing(connectivity_);
-  thing.set_needs_metadata(query.needs_metadata());
+  // Results show documents: keep them even for queries on names only.
+  StoredThing::Depth depth = StoredThing::depth_for(true, query.needs_delta(), query.needs_metadata());
+  thing.set_depth(depth);
   size_t since_full = 0;
   bool more = false;
   bool finished = false;
@@ -122,8 +124,15 @@ Status FleetSearch::statistics(const Query& query, const Field* field, Statistic
   *out = Statistics{};
   if (!enter()) return busy();
   StoredThing thing(connectivity_);
-  thing.set_needs_metadata(query.needs_metadata() ||
-                           (field != nullptr && field->kind == FieldKind::kState && field->section == Section::kMetadata));
+  const bool field_reads_shadows = field != nullptr && (field->kind == FieldKind::kState ||
+                                                        field->kind == FieldKind::kHasDelta ||
+                                                        field->kind == FieldKind::kShadowVersion);
+  thing.set_depth(StoredThing::depth_for(
+      query.needs_shadows() || field_reads_shadows,
+      query.needs_delta() || (field != nullptr && (field->kind == FieldKind::kHasDelta ||
+                                                   (field->kind == FieldKind::kState && field->section == Section::kDelta))),
+      query.needs_metadata() ||
+          (field != nullptr && field->kind == FieldKind::kState && field->section == Section::kMetadata)));
   bool finished = false;
   Status st = scan_things(store_, "", query.thing_prefix(), thing, [&](StoredThing& t) {
     if (!query.matches(t)) return true;

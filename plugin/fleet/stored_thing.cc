@@ -47,20 +47,49 @@ void StoredThing::reset(std::string_view thing) {
   connectivity_.reset();
 }
 
+StoredThing::Depth StoredThing::depth_for(bool needs_shadows, bool needs_delta, bool needs_metadata) {
+  if (needs_metadata) return Depth::kFullWithMetadata;
+  if (needs_delta) return Depth::kFull;
+  return needs_shadows ? Depth::kState : Depth::kNone;
+}
+
 void StoredThing::add(const ShadowEntry& entry) {
-  if (used_ == shadows_.size()) shadows_.emplace_back();
-  Stored& s = shadows_[used_++];
+  if (used_ == shadows_.size()) shadows_.push_back(std::make_unique<Stored>());
+  Stored& s = *shadows_[used_++];
   s.name.assign(entry.shadow);
   s.version = entry.version;
-  s.document.assign(entry.document);
-  s.loaded = false;
-  s.valid = false;
+  if (depth_ != Depth::kNone) s.document.assign(entry.document);
+  s.state_loaded = s.loaded = false;
+  s.state_valid = s.valid = false;
 }
 
 StoredThing::Stored* StoredThing::find(std::string_view shadow) {
   for (size_t i = 0; i < used_; ++i)
-    if (shadows_[i].name == shadow) return &shadows_[i];
+    if (shadows_[i]->name == shadow) return shadows_[i].get();
   return nullptr;
+}
+
+bool StoredThing::load_state(Stored& s) {
+  if (s.state_loaded) return s.state_valid;
+  s.state_loaded = true;
+  // A stored snapshot is {"state":{...},"metadata":{...},"version":N}
+  // (responses::snapshot): parse the state object alone, and stop there.
+  constexpr std::string_view kHead = "{\"state\":";
+  if (s.document.compare(0, kHead.size(), kHead) != 0) return false;
+  s.scratch.assign(s.document, kHead.size());
+  s.state.SetNull();
+  s.pool.Clear();
+  s.state.ParseInsitu<rapidjson::kParseStopWhenDoneFlag | rapidjson::kParseIterativeFlag>(s.scratch.data());
+  if (s.state.HasParseError() || !s.state.IsObject()) return false;
+  ShadowFields& f = s.state_fields;
+  f = ShadowFields{};
+  auto desired = s.state.FindMember("desired");
+  if (desired != s.state.MemberEnd() && desired->value.IsObject()) f.desired = &desired->value;
+  auto reported = s.state.FindMember("reported");
+  if (reported != s.state.MemberEnd() && reported->value.IsObject()) f.reported = &reported->value;
+  f.version = s.version;
+  s.state_valid = true;
+  return true;
 }
 
 bool StoredThing::load(Stored& s) {
@@ -82,7 +111,7 @@ bool StoredThing::load(Stored& s) {
     s.derived->AddMember("delta", delta.state, alloc);
     f.delta = &(*s.derived)["delta"];
   }
-  if (needs_metadata_) {
+  if (depth_ == Depth::kFullWithMetadata) {
     rapidjson::Value meta(rapidjson::kObjectType);
     if (s.doc->desired_metadata()) meta.AddMember("desired", rapidjson::Value(*s.doc->desired_metadata(), alloc), alloc);
     if (s.doc->reported_metadata()) meta.AddMember("reported", rapidjson::Value(*s.doc->reported_metadata(), alloc), alloc);
@@ -94,14 +123,15 @@ bool StoredThing::load(Stored& s) {
 
 const ShadowFields* StoredThing::shadow(std::string_view shadow) {
   Stored* s = find(shadow);
-  if (s == nullptr || !load(*s)) return nullptr;
-  return &s->fields;
+  if (s == nullptr || depth_ == Depth::kNone) return nullptr;
+  if (depth_ == Depth::kState) return load_state(*s) ? &s->state_fields : nullptr;
+  return load(*s) ? &s->fields : nullptr;
 }
 
 std::vector<std::string> StoredThing::named_shadows() {
   std::vector<std::string> names;
   for (size_t i = 0; i < used_; ++i)
-    if (!shadows_[i].name.empty()) names.push_back(shadows_[i].name);
+    if (!shadows_[i]->name.empty()) names.push_back(shadows_[i]->name);
   return names;
 }
 

@@ -33,8 +33,17 @@ class StoredThing final : public ThingView {
   void add(const ShadowEntry& entry);
   bool empty() const { return used_ == 0; }
   size_t size() const { return used_; }  // shadows of the current thing
-  // Whether queries may read shadow.metadata.* (building that view costs a copy).
-  void set_needs_metadata(bool needs) { needs_metadata_ = needs; }
+  // How much of each document queries read; set before the first add().
+  // kNone keeps no document at all (queries on thing names only, counted
+  // without results); kState parses only the desired and reported state
+  // (a stored document is about half metadata); kFull parses the whole
+  // document and computes its delta (shadow.delta.*, shadow.hasDelta);
+  // kFullWithMetadata also builds the metadata view (shadow.metadata.*).
+  // result_shadow() always reads the whole document.
+  enum class Depth { kNone, kState, kFull, kFullWithMetadata };
+  void set_depth(Depth depth) { depth_ = depth; }
+  // The depth a query needs.
+  static Depth depth_for(bool needs_shadows, bool needs_delta, bool needs_metadata);
 
   // ThingView. A stored document that does not parse counts as an absent
   // shadow (it cannot happen unless the database was damaged).
@@ -54,20 +63,30 @@ class StoredThing final : public ThingView {
     std::string name;
     uint64_t version = 0;
     std::string document;
-    bool loaded = false;
-    bool valid = false;
+    // The state-only view: `scratch` is a copy of the document parsed in
+    // place, into a pool that starts in `arena`, so that most documents are
+    // parsed without a single allocation.
+    bool state_loaded = false, state_valid = false;
+    std::string scratch;
+    alignas(8) char arena[16384];
+    rapidjson::MemoryPoolAllocator<> pool{arena, sizeof arena};
+    rapidjson::Document state{&pool};
+    ShadowFields state_fields;
+    // The whole document.
+    bool loaded = false, valid = false;
     std::unique_ptr<ShadowDocument> doc;
     std::unique_ptr<rapidjson::Document> derived;  // owns the delta and the metadata view
     ShadowFields fields;
   };
   Stored* find(std::string_view shadow);
   bool load(Stored& s);
+  bool load_state(Stored& s);
 
   ConnectivitySource* connectivity_source_;
   std::string thing_;
-  std::vector<Stored> shadows_;  // [0, used_) are this thing's
+  std::vector<std::unique_ptr<Stored>> shadows_;  // [0, used_) are this thing's
   size_t used_ = 0;
-  bool needs_metadata_ = false;
+  Depth depth_ = Depth::kFull;
   bool connectivity_read_ = false;
   std::optional<Connectivity> connectivity_;
 };

@@ -102,12 +102,16 @@ TEST_CASE("history: only the newest N versions are kept, in the same write", "[h
   // Named shadows have their own history.
   REQUIRE(f.mqtt("t", "update", R"({"state":{"reported":{"x":1}}})", "dev-1", "cfg").ok());
   CHECK(f.versions("t", "cfg") == std::vector<uint64_t>{1});
-  // A lower N takes effect at the next write of each shadow.
+  // A lower N: the entry falling out of it goes at once, older ones within
+  // the next kSweepEvery writes of the shadow.
   Config smaller = f.config;
   smaller.history_versions = 1;
   Service s2(smaller, f.store);
   REQUIRE(s2.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"n":8}}})", f.now)->ok());
-  CHECK(f.versions("t") == std::vector<uint64_t>{8});
+  CHECK(f.versions("t") == std::vector<uint64_t>{5, 6, 8});
+  for (int v = 9; v <= 16; ++v)
+    REQUIRE(s2.handle_mqtt("$aws/things/t/shadow/update", R"({"state":{"reported":{"n":1}}})", f.now)->ok());
+  CHECK(f.versions("t") == std::vector<uint64_t>{16});
 }
 
 TEST_CASE("history: deletes, re-creation, and the purge after the tombstone retention", "[history]") {

@@ -80,6 +80,22 @@ std::string column_value(const rapidjson::Value& shadow, const std::string& path
   return shadow.IsObject() ? at_path(shadow, path) : "";
 }
 
+// Explains a failed fleet call: a missing operation or a conflict is
+// explained by the broker's message itself; the rest as for any call.
+int report_fleet_failure(const Context& ctx, const HttpResponse& r) {
+  if (r.status == 404 && r.error_type == "ResourceNotFoundException") {
+    ctx.out.error(error_message(r));
+    ctx.out.hint("list the fleet updates with: shadowctl fleet-status");
+    return exit_code_for_status(r.status);
+  }
+  if (r.status == 409 || (r.status == 400 && r.error_type == "InvalidQueryException")) {
+    ctx.out.error(error_message(r));
+    if (r.status == 400) ctx.out.hint("the query language is described in docs/fleet.md#query-syntax");
+    return exit_code_for_status(r.status);
+  }
+  return report_failure(ctx, r, nullptr);
+}
+
 }  // namespace
 
 // --- search ----------------------------------------------------------------
@@ -89,7 +105,7 @@ int cmd_search(Context& ctx) {
   FleetApi api(ctx.http);
   if (a.count_only || !a.stats_field.empty()) {
     HttpResponse r = api.statistics(a.query, a.stats_field);
-    if (!r.ok()) return report_failure(ctx, r, nullptr);
+    if (!r.ok()) return report_fleet_failure(ctx, r);
     rapidjson::Document doc;
     if (!parse(r.body, &doc) || !doc.IsObject() || !doc.HasMember("statistics")) {
       ctx.out.error("the answer is not a GetStatistics document: " + r.body.substr(0, 200));
@@ -129,7 +145,7 @@ int cmd_search(Context& ctx) {
     HttpResponse r = api.search(a.query, page, token);
     if (!r.ok()) {
       bar.clear();
-      return report_failure(ctx, r, nullptr);
+      return report_fleet_failure(ctx, r);
     }
     rapidjson::Document doc;
     if (!parse(r.body, &doc) || !doc.IsObject() || !doc.HasMember("things") || !doc["things"].IsArray()) {
@@ -249,7 +265,7 @@ int cmd_fleet_update(Context& ctx) {
   uint64_t total = 0;
   if (!ctx.args().no_wait) {
     HttpResponse count = api.statistics(ctx.args().query, "");
-    if (!count.ok()) return report_failure(ctx, count, nullptr);
+    if (!count.ok()) return report_fleet_failure(ctx, count);
     rapidjson::Document doc;
     if (parse(count.body, &doc) && doc.IsObject() && doc.HasMember("statistics"))
       total = num(doc["statistics"], "count");
@@ -257,7 +273,7 @@ int cmd_fleet_update(Context& ctx) {
                                       ctx.args().query.c_str());
   }
   HttpResponse r = api.start_update(*body);
-  if (!r.ok()) return report_failure(ctx, r, nullptr);
+  if (!r.ok()) return report_fleet_failure(ctx, r);
   rapidjson::Document op;
   if (!parse(r.body, &op) || !op.IsObject()) {
     ctx.out.error("the answer is not a fleet update: " + r.body.substr(0, 200));
@@ -291,7 +307,7 @@ int cmd_fleet_update(Context& ctx) {
     if (!r.ok()) {
       bar.clear();
       sigaction(SIGINT, &previous, nullptr);
-      int code = report_failure(ctx, r, nullptr);
+      int code = report_fleet_failure(ctx, r);
       ctx.out.hint("the operation goes on in the broker; follow it with: shadowctl fleet-status " + id);
       return code;
     }
@@ -320,7 +336,7 @@ int cmd_fleet_status(Context& ctx) {
   const std::string& id = ctx.args().operation_id;
   if (!id.empty()) {
     HttpResponse r = api.describe_update(id);
-    if (!r.ok()) return report_failure(ctx, r, nullptr);
+    if (!r.ok()) return report_fleet_failure(ctx, r);
     rapidjson::Document op;
     if (!parse(r.body, &op) || !op.IsObject()) {
       ctx.out.error("the answer is not a fleet update: " + r.body.substr(0, 200));
@@ -335,7 +351,7 @@ int cmd_fleet_status(Context& ctx) {
   std::string token;
   for (int pages = 0; pages < 10000; ++pages) {
     HttpResponse r = api.list_updates(token);
-    if (!r.ok()) return report_failure(ctx, r, nullptr);
+    if (!r.ok()) return report_fleet_failure(ctx, r);
     rapidjson::Document doc;
     if (!parse(r.body, &doc) || !doc.IsObject() || !doc.HasMember("operations")) {
       ctx.out.error("the answer is not a list of fleet updates: " + r.body.substr(0, 200));
@@ -364,7 +380,7 @@ int cmd_fleet_status(Context& ctx) {
 int cmd_fleet_cancel(Context& ctx) {
   FleetApi api(ctx.http);
   HttpResponse r = api.cancel_update(ctx.args().operation_id);
-  if (!r.ok()) return report_failure(ctx, r, nullptr);
+  if (!r.ok()) return report_fleet_failure(ctx, r);
   rapidjson::Document op;
   if (!parse(r.body, &op) || !op.IsObject()) {
     ctx.out.error("the answer is not a fleet update: " + r.body.substr(0, 200));
@@ -428,13 +444,17 @@ int cmd_history(Context& ctx) {
       ctx.out.error("the answer is not a shadow history: " + r.body.substr(0, 200));
       return kExitServerError;
     }
+    bool cut = false;
     for (auto& e : doc["results"].GetArray()) {
-      if (all.Size() >= limit) break;
+      if (all.Size() >= limit) {
+        cut = true;
+        break;
+      }
       all.PushBack(rapidjson::Value(e, all.GetAllocator()), all.GetAllocator());
     }
     auto next = doc.FindMember("nextVersion");
-    more = next != doc.MemberEnd() && next->value.IsUint64();
-    if (!more) break;
+    more = cut || (next != doc.MemberEnd() && next->value.IsUint64());
+    if (cut || !more) break;
     from = next->value.GetUint64();
   }
   if (ctx.out.json()) {
