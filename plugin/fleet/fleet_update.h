@@ -106,6 +106,10 @@ class FleetUpdater {
   Result cancel(const std::string& id, int64_t now);
   // Forgets a finished operation; kConflict while it runs.
   Result remove(const std::string& id);
+  // In durable mode, waits until the operations' records written so far are
+  // on disk (Pipeline::wait_until_durable); call after create, cancel or
+  // remove, before answering. False: answer 500.
+  bool wait_durable() { return pipeline_.wait_until_durable(); }
 
   // --- broker thread --------------------------------------------------------
   // MOSQ_EVT_TICK: one chunk of one running operation, paced as above.

@@ -11,6 +11,17 @@ namespace {
 using rest::control_plane_error;
 using rest::HttpResponse;
 
+HttpResponse from_result(const FleetUpdater::Result& r);
+
+// A change answered only once it is durable (durable mode).
+HttpResponse durable(FleetUpdater& updater, const FleetUpdater::Result& r) {
+  using O = FleetUpdater::Outcome;
+  if ((r.outcome == O::kCreated || r.outcome == O::kExisting) && !updater.wait_durable())
+    return control_plane_error(500, "InternalFailureException",
+                               "the change could not be made durable (durable mode); check its status and retry");
+  return from_result(r);
+}
+
 HttpResponse from_result(const FleetUpdater::Result& r) {
   using O = FleetUpdater::Outcome;
   switch (r.outcome) {
@@ -57,9 +68,9 @@ HttpResponse FleetUpdateApi::handle(const rest::HttpRequest& request, const rest
     return control_plane_error(404, "ResourceNotFoundException", "no such route: " + std::string(path));
   auto id = rest::percent_decode(rest);
   if (!id) return invalid_request("Invalid percent-encoding in the operation id");
-  if (cancel) return request.method == "POST" ? from_result(updater_.cancel(*id, now)) : method_not_allowed();
+  if (cancel) return request.method == "POST" ? durable(updater_, updater_.cancel(*id, now)) : method_not_allowed();
   if (request.method == "GET") return from_result(updater_.describe(*id));
-  if (request.method == "DELETE") return from_result(updater_.remove(*id));
+  if (request.method == "DELETE") return durable(updater_, updater_.remove(*id));
   return method_not_allowed();
 }
 
@@ -88,7 +99,7 @@ HttpResponse FleetUpdateApi::start(std::string_view raw, int64_t now) {
   json::Writer w(buf);
   state->value.Accept(w);
   spec.state.assign(buf.GetString(), buf.GetSize());
-  return from_result(updater_.create(std::move(spec), now));
+  return durable(updater_, updater_.create(std::move(spec), now));
 }
 
 HttpResponse FleetUpdateApi::list(std::string_view raw_query) {

@@ -110,6 +110,41 @@ TEST_CASE("fleet search: results, the shadow member, named shadows, paging", "[f
   CHECK(boilers.things_read == 2);
 }
 
+namespace {
+
+class FakeConnectivity final : public ConnectivitySource {
+ public:
+  std::optional<Connectivity> connectivity(std::string_view thing) override {
+    if (thing == "online") return Connectivity{true, 1700000000123, ""};
+    if (thing == "offline") return Connectivity{false, 1700000000456, "CONNECTION_LOST"};
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("fleet search: connectivity from a ConnectivitySource", "[fleet][search]") {
+  MemoryStore store;
+  Service service(Config{}, store);
+  for (const char* t : {"online", "offline", "never-seen"}) update(service, t, R"({"state":{"reported":{"x":1}}})");
+  FakeConnectivity presence;
+  FleetSearch s(store, &presence);
+  CHECK(names(search(s, "connectivity.connected:true")) == Names{"online"});
+  CHECK(names(search(s, "connectivity.connected:false")) == Names{"offline"});
+  CHECK(names(search(s, "NOT connectivity.connected:*")) == Names{"never-seen"});
+  CHECK(names(search(s, "connectivity.disconnectReason:connection_lost")) == Names{"offline"});
+  SearchPage all = search(s, "*");
+  REQUIRE(all.things.size() == 3);
+  REQUIRE(all.things[2].connectivity);  // "online" (never-seen, offline, online)
+  CHECK(all.things[2].connectivity->timestamp_ms == 1700000000123);
+  CHECK_FALSE(all.things[0].connectivity);  // "never-seen"
+  // Without a source the fields are absent everywhere.
+  FleetSearch bare(store, nullptr);
+  CHECK(names(search(bare, "connectivity.connected:true")).empty());
+  CHECK(names(search(bare, "connectivity.connected:false")).empty());
+  CHECK(names(search(bare, "NOT connectivity.connected:true")).size() == 3);
+}
+
 TEST_CASE("fleet search: statistics", "[fleet][search]") {
   MemoryStore store;
   Service service(Config{}, store);
