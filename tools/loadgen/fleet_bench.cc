@@ -200,7 +200,7 @@ struct RssSampler {
 
 const char* kExamples = R"(
 Examples:
-  # The goal figures: one million shadows (fills ~1 GB, keeps the directory for later runs):
+  # The goal figures: one million shadows (~1 GB of documents, ~250 MB on disk; kept for later runs):
   shadow_fleet_bench --shadows 1000000 --data-dir /tmp/fleet-1m
   # Again on the same data, without filling it again:
   shadow_fleet_bench --shadows 1000000 --data-dir /tmp/fleet-1m --no-fill
@@ -259,6 +259,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     data_dir = tmpl + "/db";
+  }
+  if (!do_fill && !std::filesystem::exists(std::filesystem::path(data_dir) / "CURRENT")) {
+    std::fprintf(stderr,
+                 "shadow_fleet_bench: --no-fill, but %s holds no database; run once without --no-fill "
+                 "to fill it\n",
+                 data_dir.c_str());
+    return 2;
   }
   std::printf("fleet: %lld shadows in %s\n\n", static_cast<long long>(shadows), data_dir.c_str());
   if (do_fill) {

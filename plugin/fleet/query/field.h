@@ -28,7 +28,7 @@ enum class FieldKind {
   kThingName,
   kState,           // shadow.desired / reported / delta / metadata (.path)
   kHasDelta,
-  kShadowVersion,   // a mosquitto-shadow extension: AWS does not search versions
+  kShadowVersion,   // shadow.version: a managed field on AWS too
   kConnected,
   kConnectedAt,     // connectivity.timestamp, milliseconds
   kDisconnectReason,
