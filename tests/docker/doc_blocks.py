@@ -242,8 +242,10 @@ RUN = {
         "broker": "sigv4", "setup": [FLEET_SETUP]},
     ("docs/shadowctl.md", "shadowctl fleet-status"): {
         "broker": "sigv4",
-        "setup": [FLEET_SETUP, "shadowctl fleet-update --query 'thingName:line-7*' --desired '{\"fw\":\"v1.3\"}' "
-                               "--id fw-v13-line7 2>/dev/null"],
+        # The documented request again: the same id with the same request is
+        # idempotent, whether or not an earlier block already started it.
+        "setup": [FLEET_SETUP, "shadowctl fleet-update --query 'thingName:line-7* AND shadow.reported.fw:v1.2' "
+                               "--desired '{\"fw\":\"v1.3\"}' --id fw-v13-line7 2>/dev/null"],
         # The operation has finished by then: cancelling it is a conflict.
         "allow_exit": {"shadowctl fleet-cancel fw-v13-line7": 3},
         "expect": ["fw-v13-line7"]},
