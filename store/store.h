@@ -91,10 +91,12 @@ class Store {
   // `items` are applied (in order) only when the record is written, and in
   // the same atomic write: a reader, or a restart after a crash, sees the
   // record and the items together or neither. MemoryStore and RocksDbStore
-  // (one write batch) keep that promise. The engine only passes items whose
-  // key starts with the thing name of `key` followed by '\0' (space
-  // "history") or with a 16-digit timestamp (space "history-purge"), so a
-  // partitioned backend can place a shadow's history next to the shadow. A
+  // (one write batch) keep that promise. The engine passes items whose key
+  // starts with the thing name of `key` followed by '\0' (space "history")
+  // or with a 16-digit timestamp (space "history-purge"), so a partitioned
+  // backend can place a shadow's history next to the shadow; a fleet update
+  // passes its operation's progress record (space "fleet"), so that a
+  // restart resumes right after the last shadow it updated. A
   // backend that cannot write them atomically must write the record first
   // and the items after it, never the other way round, and document it: a
   // crash in between then loses a history entry, never invents one.

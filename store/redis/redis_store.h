@@ -109,7 +109,11 @@ class RedisStore final : public Store {
   // in their space's slot, not the thing's). A failure in between leaves the
   // record written and some items not, and returns the error (the outcome
   // of the request is then unknown, as after any error); the history is
-  // then missing an entry, never holding one for a write that did not happen.
+  // then missing an entry, never holding one for a write that did not happen,
+  // and a fleet update's progress record lags by one shadow, so an operation
+  // resumed after such a failure updates that shadow once more (the broker
+  // does not run on RedisStore yet; RocksDbStore writes both atomically).
+  // All history entries live in one space, so on one master.
   Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
                          const ShadowRecord& next, const std::vector<ItemChange>& items = {}) override;
   Status list_named(std::string_view thing, std::string_view after, size_t limit,
