@@ -488,9 +488,11 @@ Status Service::purge_history(int64_t now, size_t limit, size_t* purged) {
     ShadowRecord record;
     st = store_.get(key_of(id), &record);
     if (!st.is_ok() && !st.is_not_found()) return st;
-    // Still the tombstone of that delete: its history goes. A shadow
-    // re-created since keeps its history (and started it over if needed).
-    if (st.is_ok() && record.deleted && record.deleted_at == deleted_at) {
+    // Still the tombstone of that delete, or no record at all (the store
+    // dropped the expired tombstone itself, as RocksDbStore's compaction
+    // does): its history goes. A shadow re-created since keeps its history
+    // (and started it over if needed).
+    if (st.is_not_found() || (record.deleted && record.deleted_at == deleted_at)) {
       const std::string prefix = history::prefix(id.thing, id.shadow);
       std::vector<Item> entries;
       do {
