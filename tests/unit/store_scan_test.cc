@@ -6,30 +6,24 @@
 // survive a reopen with their record.
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <stdlib.h>
-
 #include "contract/store_contract.h"
+#include "rocksdb_test_util.h"
 #include "store/memory_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 using namespace shadow;
 using store_contract::live;
 using store_contract::scan;
+using shadow::testing::open_or_fail;
+using shadow::testing::TempDir;
 
 namespace {
 
 using Names = std::vector<std::string>;
-
-std::string temp_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "shadow-scan-XXXXXX").string();
-  REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-  return tmpl;
-}
 
 }  // namespace
 
@@ -39,21 +33,15 @@ TEST_CASE("store contract, memory: scan_shadows", "[store]") {
 }
 
 TEST_CASE("store contract, rocksdb: scan_shadows", "[store][rocksdb]") {
-  std::string dir = temp_dir();
-  {
-    auto opened = RocksDbStore::open(RocksDbOptions{dir + "/db"});
-    REQUIRE(opened.ok());
-    store_contract::scan_shadows_order_and_ranges(**opened);
-  }
-  std::filesystem::remove_all(dir);
+  TempDir dir;
+  store_contract::scan_shadows_order_and_ranges(*open_or_fail(RocksDbOptions{dir.db()}));
 }
 
 TEST_CASE("store scan: RocksDbStore reads one snapshot; writes during the scan are not seen", "[store][rocksdb]") {
-  std::string dir = temp_dir();
+  TempDir dir;
   {
-    auto opened = RocksDbStore::open(RocksDbOptions{dir + "/db"});
-    REQUIRE(opened.ok());
-    RocksDbStore& s = **opened;
+    std::unique_ptr<RocksDbStore> opened = open_or_fail(RocksDbOptions{dir.db()});
+    RocksDbStore& s = *opened;
     store_contract::put_new(s, {"a", ""}, live(1, "doc-a-"));
     store_contract::put_new(s, {"b", ""}, live(1, "doc-b-"));
     // The visitor may not call the store itself, but another thread may
@@ -74,7 +62,6 @@ TEST_CASE("store scan: RocksDbStore reads one snapshot; writes during the scan a
     // A scan started afterwards sees both writes.
     CHECK(scan(s, "", "") == Names{"a/@1:doc-a-", "b/@2:changed", "c/@1:new"});
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("store contract, memory: items written with a record", "[store]") {
@@ -83,18 +70,9 @@ TEST_CASE("store contract, memory: items written with a record", "[store]") {
 }
 
 TEST_CASE("store contract, rocksdb: items written with a record, and after a reopen", "[store][rocksdb]") {
-  std::string dir = temp_dir();
-  {
-    auto opened = RocksDbStore::open(RocksDbOptions{dir + "/db"});
-    REQUIRE(opened.ok());
-    store_contract::items_with_record(**opened);
-  }
-  {
-    auto opened = RocksDbStore::open(RocksDbOptions{dir + "/db"});
-    REQUIRE(opened.ok());
-    std::string v;
-    REQUIRE((*opened)->get_item("history", "twice", &v).is_ok());
-    CHECK(v == "second");
-  }
-  std::filesystem::remove_all(dir);
+  TempDir dir;
+  store_contract::items_with_record(*open_or_fail(RocksDbOptions{dir.db()}));
+  std::string v;
+  REQUIRE(open_or_fail(RocksDbOptions{dir.db()})->get_item("history", "twice", &v).is_ok());
+  CHECK(v == "second");
 }
