@@ -36,6 +36,12 @@
 #include "plugin/cluster/cluster_events.h"
 #include "plugin/cluster/health_watch.h"
 #include "plugin/cluster_hooks.h"
+#include "plugin/fleet/fleet_update.h"
+#include "plugin/fleet/fleet_update_api.h"
+#include "plugin/fleet/history_api.h"
+#include "plugin/fleet/history_purge.h"
+#include "plugin/fleet/search.h"
+#include "plugin/fleet/search_api.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options/options.h"
 #include "plugin/rest/api.h"
@@ -63,12 +69,13 @@ using shadow::plugin::guard;
 
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
 // Members are destroyed in reverse order, which is the order cleanup needs:
-// the HTTP server (whose workers use the pipeline) first, then the
-// callbacks (no broker event reaches a dead object), the health watch, the
-// durable syncer, the pipeline (its workers), the cluster events, the
-// engine, and last the store, which closes the database and releases its
-// lock (or its connections to Redis). The cluster event subscriber, which
-// feeds the pipeline, is stopped first of all by the destructor.
+// the HTTP server (whose workers use the pipeline and the fleet routes)
+// first, then the callbacks (no broker event reaches a dead object), the
+// fleet features, the health watch, the durable syncer, the pipeline (its
+// workers), the cluster events, the engine, and last the store, which
+// closes the database and releases its lock (or its connections to Redis).
+// The cluster event subscriber, which feeds the pipeline, is stopped first
+// of all by the destructor.
 struct PluginContext {
   explicit PluginContext(mosquitto_plugin_id_t* id) : callbacks(id) {}
   ~PluginContext();
@@ -87,6 +94,13 @@ struct PluginContext {
   std::unique_ptr<MqttAdapter> mqtt;
   std::unique_ptr<AclCheck> acl;
   std::unique_ptr<shadow::plugin::ClusterHooks> cluster_hooks;
+  // Fleet search, fleet updates and the shadow history (plugin/fleet).
+  std::unique_ptr<shadow::fleet::HistoryPurger> history_purger;
+  std::unique_ptr<shadow::fleet::FleetSearch> fleet_search;
+  std::unique_ptr<shadow::fleet::SearchApi> search_api;
+  std::unique_ptr<shadow::fleet::HistoryApi> history_api;
+  std::unique_ptr<shadow::fleet::FleetUpdater> fleet_updater;
+  std::unique_ptr<shadow::fleet::FleetUpdateApi> fleet_update_api;
   shadow::plugin::Callbacks callbacks;
   shadow::auth::CredentialStore credentials;
   std::unique_ptr<shadow::rest::RestApi> rest_api;
@@ -361,6 +375,29 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
   return Status::ok();
 }
 
+// The fleet routes (search, history, fleet updates) on the REST API, and the
+// TICK that runs fleet updates. Fleet updates resume here after a restart.
+// The connectivity.* fields of search need the presence feature; until it
+// provides a ConnectivitySource they are absent (docs/fleet.md).
+Status start_fleet(PluginContext* ctx) {
+  shadow::fleet::ConnectivitySource* connectivity = nullptr;
+  ctx->fleet_search = std::make_unique<shadow::fleet::FleetSearch>(*ctx->store, connectivity);
+  ctx->search_api = std::make_unique<shadow::fleet::SearchApi>(*ctx->fleet_search, *ctx->pipeline);
+  ctx->history_api = std::make_unique<shadow::fleet::HistoryApi>(*ctx->pipeline);
+  ctx->fleet_updater = std::make_unique<shadow::fleet::FleetUpdater>(
+      *ctx->store, *ctx->pipeline, *ctx->mqtt, ctx->waker.get(), connectivity, ctx->config.fleet_update_batch);
+  Status st = ctx->fleet_updater->load();
+  if (!st.is_ok()) return st;
+  ctx->fleet_update_api = std::make_unique<shadow::fleet::FleetUpdateApi>(*ctx->fleet_updater);
+  ctx->rest_api->add_extension(ctx->search_api.get());
+  ctx->rest_api->add_extension(ctx->history_api.get());
+  ctx->rest_api->add_extension(ctx->fleet_update_api.get());
+  return ctx->callbacks.add(
+      MOSQ_EVT_TICK,
+      guard<shadow::fleet::FleetUpdater, &shadow::fleet::FleetUpdater::on_tick, OnFailure::kFailOpen>,
+      ctx->fleet_updater.get());
+}
+
 // Loads the credentials and starts the HTTP server. Runs after the MQTT
 // side is up.
 Status start_rest(PluginContext* ctx) {
@@ -414,6 +451,13 @@ Status start_rest(PluginContext* ctx) {
   }
   ctx->rest_api = std::make_unique<shadow::rest::RestApi>(*ctx->pipeline, ctx->metrics, gauges, api_options);
 
+  // Fleet search, fleet updates and the history use the RocksDB store and
+  // the broker thread; not in cluster mode yet (docs/scale-out.md).
+  if (!ctx->cluster) {
+    Status st = start_fleet(ctx);
+    if (!st.is_ok()) return st;
+  }
+
   shadow::rest::RestServerOptions server_options;
   server_options.host = http.host;
   server_options.port = http.port;
@@ -465,8 +509,9 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   // TICK publishes what other threads handed over: REST-caused messages, in
   // durable mode the replies whose fsync has completed, in cluster mode
-  // every answer and event.
-  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes || cluster_mode;
+  // every answer and event. The history purge runs on TICK too.
+  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes ||
+                          ctx->config.engine.history_versions > 0 || cluster_mode;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();
@@ -492,8 +537,18 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   if (cluster_mode) {
     st = start_cluster(ctx);
     if (!st.is_ok()) return st;
+  } else {
+    if (needs_tick) {
+      // Whether or not history is on now: it may have been before.
+      ctx->history_purger = std::make_unique<shadow::fleet::HistoryPurger>(*ctx->service, *ctx->mqtt);
+      st = ctx->callbacks.add(
+          MOSQ_EVT_TICK,
+          guard<shadow::fleet::HistoryPurger, &shadow::fleet::HistoryPurger::on_tick, OnFailure::kFailOpen>,
+          ctx->history_purger.get());
+      if (!st.is_ok()) return st;
+    }
+    watch_store_health(ctx);
   }
-  if (!cluster_mode) watch_store_health(ctx);
   if (ctx->config.http.enabled()) {
     st = start_rest(ctx);
     if (!st.is_ok()) return st.with_context("cannot start the REST API");

@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "store/redis/cluster_routing.h"
+#include "shadow_core/history.h"
 
 namespace shadow::plugin {
 namespace {
@@ -19,7 +20,8 @@ constexpr const char* kKnownOptions =
     "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth, "
     "http_max_header_bytes, http_max_connections, http_max_connections_per_ip, "
     "http_head_timeout_s, "
-    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, store, "
+    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, history_versions, "
+    "fleet_update_batch, store, "
     "redis_nodes, redis_password_file, redis_user, redis_tls, redis_tls_ca_file, redis_tls_cert_file, "
     "redis_tls_key_file, redis_tls_server_name, redis_connect_timeout_ms, redis_command_timeout_ms, "
     "redis_request_timeout_ms, redis_wait_replicas, redis_wait_timeout_ms, redis_key_prefix, "
@@ -277,6 +279,12 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
   } else if (key == "tombstone_retention_s") {
     if (!(err = integer(0, std::numeric_limits<int64_t>::max(), &n)).is_ok()) return err;
     config->engine.tombstone_retention_s = n;
+  } else if (key == "history_versions") {
+    if (!(err = integer(0, history::kMaxVersions, &n)).is_ok()) return err;
+    config->engine.history_versions = static_cast<uint32_t>(n);
+  } else if (key == "fleet_update_batch") {
+    if (!(err = integer(1, 10000, &n)).is_ok()) return err;
+    config->fleet_update_batch = static_cast<int>(n);
   } else if (key == "block_cache_mb") {
     if (!(err = integer(0, 1 << 20, &n)).is_ok()) return err;
     config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
@@ -355,6 +363,11 @@ Status check_cluster(const PluginConfig& config, const std::set<std::string_view
                                       " is for the rocksdb store; with plugin_opt_store redis-cluster the "
                                       "shadows are kept in the Redis Cluster: remove the line");
   }
+  if (config.engine.history_versions > 0 || seen.count("fleet_update_batch"))
+    return Status::invalid_argument(
+        "the shadow history and fleet updates (plugin_opt_history_versions, plugin_opt_fleet_update_batch) "
+        "are not available with plugin_opt_store redis-cluster yet: remove those lines, or use the rocksdb "
+        "store");
   if (config.sync_writes)
     return Status::invalid_argument(
         "plugin_opt_sync_writes is the rocksdb store's durable mode and does not apply to plugin_opt_store "
@@ -480,6 +493,8 @@ std::string describe(const PluginConfig& c) {
     s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
     s += std::string(" wal_recovery=") + (c.wal_point_in_time ? "point_in_time" : "strict");
   }
+  s += " history_versions=" + std::to_string(c.engine.history_versions);
+  s += " fleet_update_batch=" + std::to_string(c.fleet_update_batch);
   for (const BoolChoice& choice : kBoolChoices)
     s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
   s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");

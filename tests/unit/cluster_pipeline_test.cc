@@ -70,19 +70,20 @@ class SlowStore final : public ForwardingStore {
     return s;
   }
   Status compare_and_set_with_event(const shadow::StoreKey& k, const std::optional<RecordStamp>& expected,
-                                    const shadow::ShadowRecord& next, std::string_view event) override {
+                                    const shadow::ShadowRecord& next, std::string_view event,
+                                    const std::vector<shadow::ItemChange>& items = {}) override {
     enter();
     {
       std::lock_guard<std::mutex> g(mu_);
       events.emplace_back(event);
     }
-    Status s = fail ? Status::unavailable("down") : ForwardingStore::compare_and_set(k, expected, next);
+    Status s = fail ? Status::unavailable("down") : ForwardingStore::compare_and_set(k, expected, next, items);
     leave();
     return s;
   }
   Status compare_and_set(const shadow::StoreKey& k, const std::optional<RecordStamp>& expected,
-                         const shadow::ShadowRecord& next) override {
-    return compare_and_set_with_event(k, expected, next, "");
+                         const shadow::ShadowRecord& next, const std::vector<shadow::ItemChange>& items = {}) override {
+    return compare_and_set_with_event(k, expected, next, "", items);
   }
 
   std::set<std::thread::id> callers() {
