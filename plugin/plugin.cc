@@ -29,6 +29,7 @@
 #include "plugin/callbacks.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options/options.h"
+#include "plugin/presence_hooks.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
 #include "plugin/runtime/group_commit.h"
@@ -49,6 +50,7 @@ using shadow::plugin::AclCheck;
 using shadow::plugin::MqttAdapter;
 using shadow::plugin::OnFailure;
 using shadow::plugin::PluginConfig;
+using shadow::plugin::PresenceHooks;
 using shadow::plugin::guard;
 
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
@@ -70,6 +72,7 @@ struct PluginContext {
   std::unique_ptr<shadow::runtime::DurableMode> durable;
   std::unique_ptr<shadow::runtime::Pipeline> pipeline;
   std::unique_ptr<MqttAdapter> mqtt;
+  std::unique_ptr<PresenceHooks> presence;  // AclCheck reports to it
   std::unique_ptr<AclCheck> acl;
   shadow::plugin::Callbacks callbacks;
   shadow::auth::CredentialStore credentials;
@@ -152,15 +155,45 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
     if (!st.is_ok()) return st;
   }
 
-  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics);
+  const shadow::plugin::PresenceConfig& presence = ctx->config.presence;
+  if (presence.enabled()) {
+    ctx->presence = std::make_unique<PresenceHooks>(ctx->config, *ctx->store, *ctx->pipeline, *ctx->mqtt);
+    st = ctx->presence->start();
+    if (!st.is_ok()) return st;
+  }
+  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics,
+                                        ctx->presence.get());
   st = ctx->callbacks.add(MOSQ_EVT_MESSAGE, guard<AclCheck, &AclCheck::on_message, OnFailure::kFailClosed>,
                           ctx->acl.get());
   if (!st.is_ok()) return st;
-  if (!authz.acl_check_wanted()) return Status::ok();
+  if (!authz.acl_check_wanted()) return Status::ok();  // presence needs it: options.cc
   st = ctx->callbacks.add(MOSQ_EVT_ACL_CHECK,
                           guard<AclCheck, &AclCheck::on_acl_check, OnFailure::kFailClosed>,
                           ctx->acl.get());
   if (!st.is_ok()) return st;
+  if (presence.tracks_connections()) {
+    st = ctx->callbacks.add(MOSQ_EVT_DISCONNECT,
+                            guard<PresenceHooks, &PresenceHooks::on_disconnect, OnFailure::kFailOpen>,
+                            ctx->presence.get());
+    if (!st.is_ok()) return st;
+    if (presence.detection == shadow::plugin::ConnectDetection::kConnect) {
+      // Answers "defer" whatever happens: it must neither admit nor refuse.
+      st = ctx->callbacks.add(MOSQ_EVT_BASIC_AUTH,
+                              guard<PresenceHooks, &PresenceHooks::on_basic_auth, OnFailure::kDefer>,
+                              ctx->presence.get());
+      if (!st.is_ok()) return st;
+      mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                           "shadow: presence sees each CONNECT through Mosquitto's username/password "
+                           "check; clients that send a username are then refused unless a "
+                           "password_file or an authentication plugin accepts them (with neither, "
+                           "set plugin_opt_connect_detection activity)");
+    }
+  }
+  if (presence.enabled()) {
+    st = ctx->callbacks.add(MOSQ_EVT_TICK, guard<PresenceHooks, &PresenceHooks::on_tick, OnFailure::kFailOpen>,
+                            ctx->presence.get());
+    if (!st.is_ok()) return st;
+  }
   if (authz.fallback == shadow::plugin::AclFallback::kDefer) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
                          "shadow: acl_fallback defer: topics outside the shadow namespaces are "
@@ -240,8 +273,10 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, *ctx->store);
 
   // TICK publishes what other threads handed over: REST-caused messages, and
-  // in durable mode the replies whose fsync has completed.
-  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes;
+  // in durable mode the replies whose fsync has completed; presence works
+  // at the end of each loop pass.
+  const bool needs_tick =
+      ctx->config.http.enabled() || ctx->config.sync_writes || ctx->config.presence.enabled();
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();

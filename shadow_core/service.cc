@@ -122,7 +122,7 @@ class Reply {
     r.client_token = token;
     if (request_.channel == Channel::kMqtt) {
       r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "accepted"), r.body});
-    } else if (publish_for_rest) {
+    } else if (request_.channel == Channel::kRest && publish_for_rest) {
       for (TopicForm form : event_forms(config_))
         r.messages.push_back({reply_topic(request_.id, form, request_.op, "accepted"), r.body});
     }
@@ -133,6 +133,10 @@ class Reply {
     for (TopicForm form : event_forms(config_))
       r.messages.push_back({reply_topic(request_.id, form, Operation::kUpdate, suffix), payload});
   }
+
+  // An update/accepted that answers no request (a follow-up write), on the
+  // event topic forms.
+  void accepted_event(ServiceResponse& r, const std::string& payload) { event(r, "accepted", payload); }
 
   Rejection not_found() const {
     std::string name = request_.id.named() ? request_.id.shadow : request_.id.thing;
@@ -316,8 +320,94 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     const std::string* previous = current.exists ? &current.record.document : nullptr;
     reply.event(r, "documents",
                 responses::documents(previous, config_.documents_previous_null, next.document, request.now, token));
+    if (config_.clear_desired_on_match) clear_matched_desired(request, doc, stamp_of(next), r);
     return r;
   }
+}
+
+namespace {
+
+// The desired keys whose value equals the reported value, as an object of
+// nulls (an update that removes them): equal values are nulled whole, two
+// objects that differ are compared member by member. Empty when nothing
+// matches.
+json::Value matched_desired(const json::Value& desired, const json::Value& reported, json::Allocator& alloc) {
+  json::Value nulls(rapidjson::kObjectType);
+  for (auto it = desired.MemberBegin(); it != desired.MemberEnd(); ++it) {
+    const json::Value* theirs = json::find(reported, json::view(it->name));
+    if (theirs == nullptr) continue;
+    if (json::equal(it->value, *theirs)) {
+      nulls.AddMember(json::Value(it->name, alloc), json::Value(rapidjson::kNullType), alloc);
+    } else if (it->value.IsObject() && theirs->IsObject()) {
+      json::Value inner = matched_desired(it->value, *theirs, alloc);
+      if (inner.MemberCount() > 0) nulls.AddMember(json::Value(it->name, alloc), inner, alloc);
+    }
+  }
+  return nulls;
+}
+
+}  // namespace
+
+void Service::clear_matched_desired(const ServiceRequest& request, ShadowDocument& doc, RecordStamp written,
+                                    ServiceResponse& r) {
+  Reply reply(config_, request);
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<RecordStamp> expected = written;
+  std::optional<ShadowDocument> reread;  // after a conflict: what the other writer stored
+  ShadowDocument* d = &doc;
+  for (int attempt = 0;; ++attempt) {
+    if (d->desired() == nullptr || d->reported() == nullptr) return;
+    json::Document scratch;
+    json::Value nulls = matched_desired(*d->desired(), *d->reported(), scratch.GetAllocator());
+    if (nulls.MemberCount() == 0) return;
+    // The follow-up is an ordinary update request, so that it is validated,
+    // merged and stamped exactly like one a client could send.
+    json::Value state(rapidjson::kObjectType);
+    state.AddMember("desired", nulls, scratch.GetAllocator());
+    json::Value body(rapidjson::kObjectType);
+    body.AddMember("state", state, scratch.GetAllocator());
+    UpdateRequest follow_up;
+    if (parse_update(json::write(body), config_, &follow_up)) return;  // cannot happen: nulls only
+
+    std::string previous = responses::snapshot(*d);
+    d->apply(follow_up, request.now);
+    d->set_version(expected->version + 1);
+    ShadowRecord next;
+    next.version = d->version();
+    next.document = responses::snapshot(*d);
+    Status st = store_.compare_and_set(key_of(request.id), expected, next);
+    if (st.is_conflict() && retry_after_conflict(attempt, started)) {
+      // Another process wrote meanwhile: start again from what it wrote.
+      Current current;
+      if (!read_current(store_, request.id, request.now, config_, &current).is_ok() || !current.exists) return;
+      reread.emplace();
+      d = &*reread;
+      if (!d->load(current.record.document)) return;
+      expected = current.stamp;
+      continue;
+    }
+    if (!st.is_ok()) return;  // the request itself succeeded; the keys stay until the next update
+
+    json::Value echo_meta = metadata_of(*follow_up.state, request.now, d->allocator());
+    reply.accepted_event(r, responses::update_accepted(*follow_up.state, echo_meta, next.version, request.now,
+                                                       std::nullopt));
+    // No delta event: the removed keys are, by definition, not in the delta.
+    reply.event(r, "documents",
+                responses::documents(&previous, config_.documents_previous_null, next.document, request.now,
+                                     std::nullopt));
+    return;
+  }
+}
+
+std::optional<std::string> Service::delta_document(const ShadowId& id, int64_t now, const ShadowLock& /*held*/) {
+  if (validate_id(id, config_)) return std::nullopt;
+  Current current;
+  if (!read_current(store_, id, now, config_, &current).is_ok() || !current.exists) return std::nullopt;
+  ShadowDocument doc;
+  if (!doc.load(current.record.document)) return std::nullopt;
+  Delta delta = compute_delta(doc, doc.allocator());
+  if (delta.empty()) return std::nullopt;
+  return responses::delta(delta, current.version, now, std::nullopt);
 }
 
 ServiceResponse Service::remove(const ServiceRequest& request) {

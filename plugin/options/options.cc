@@ -15,7 +15,8 @@ constexpr const char* kKnownOptions =
     "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
     "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
     "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth, "
-    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing";
+    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, "
+    "lifecycle_events, presence_field, connect_detection, delta_on_subscribe, clear_desired_on_match";
 
 // Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
 // plain true/false switches, one table so parsing and logging stay in step.
@@ -168,6 +169,32 @@ std::string describe_authz(const AuthzConfig& c) {
   return s;
 }
 
+// The presence options (docs/configuration.md#presence-options).
+Status apply_presence(std::string_view key, std::string_view value, PresenceConfig* c) {
+  if (key == "lifecycle_events") {
+    if (!parse_bool(value, &c->lifecycle_events)) return invalid(key, value, "true or false");
+  } else if (key == "delta_on_subscribe") {
+    if (!parse_bool(value, &c->delta_on_subscribe)) return invalid(key, value, "true or false");
+  } else if (key == "connect_detection") {
+    if (value == "connect") c->detection = ConnectDetection::kConnect;
+    else if (value == "activity") c->detection = ConnectDetection::kActivity;
+    else return invalid(key, value, "connect or activity");
+  } else if (key == "presence_field") {
+    // A member name of reported: printable ASCII without quotes or
+    // backslashes, so that it reads the same in every client.
+    bool ok = !value.empty() && value.size() <= 64;
+    for (char ch : value) ok = ok && ch > ' ' && ch < 0x7F && ch != '"' && ch != '\\';
+    if (!ok) return invalid(key, value, "a member name for reported, 1 to 64 printable characters, e.g. connected");
+    c->field = std::string(value);
+  }
+  return Status::ok();
+}
+
+bool is_presence_option(std::string_view key) {
+  return key == "lifecycle_events" || key == "delta_on_subscribe" || key == "connect_detection" ||
+         key == "presence_field";
+}
+
 // Applies one option to *config.
 Status apply(std::string_view key, std::string_view value, PluginConfig* config) {
   auto integer = [&](int64_t min, int64_t max, int64_t* out) -> Status {
@@ -233,6 +260,10 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
     config->http.threads = static_cast<int>(n);
   } else if (key == "http_metrics_auth") {
     if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
+  } else if (key == "clear_desired_on_match") {
+    if (!parse_bool(value, &config->engine.clear_desired_on_match)) return invalid(key, value, "true or false");
+  } else if (is_presence_option(key)) {
+    return apply_presence(key, value, &config->presence);
   } else if (is_authz_option(key)) {
     return apply_authz(key, value, &config->authz);
   } else if (const BoolChoice* choice = find_bool_choice(key)) {
@@ -299,6 +330,16 @@ StatusOr<PluginConfig> parse_options(const std::vector<Option>& options) {
         "(client_id, username or cert_cn): without thing binding every client may use every "
         "shadow, so there is nothing to be an admin of");
   }
+  PresenceConfig& presence = config.presence;
+  if (presence.enabled() && !authz.acl_check_wanted()) {
+    return Status::invalid_argument(
+        "plugin_opt_lifecycle_events, plugin_opt_presence_field and plugin_opt_delta_on_subscribe "
+        "need the plugin's ACL check (presence sees subscriptions, publishes and Will messages "
+        "through it), and the plugin cannot tell whether the broker has an acl_file: set "
+        "plugin_opt_acl_fallback allow (no acl_file) or defer (with an acl_file), or turn on "
+        "plugin_opt_thing_identity");
+  }
+  config.authz.lifecycle_events = presence.lifecycle_events;
   return config;
 }
 
@@ -330,6 +371,15 @@ std::string describe(const PluginConfig& c) {
     s += " http_listen=off";
   }
   s += " " + describe_authz(c.authz);
+  // Presence only when on: the line stays as it was for brokers without it.
+  const PresenceConfig& p = c.presence;
+  if (p.lifecycle_events) s += " lifecycle_events=true";
+  if (!p.field.empty()) s += " presence_field=" + p.field;
+  if (p.delta_on_subscribe) s += " delta_on_subscribe=true";
+  if (c.engine.clear_desired_on_match) s += " clear_desired_on_match=true";
+  if (p.tracks_connections()) {
+    s += std::string(" connect_detection=") + (p.detection == ConnectDetection::kConnect ? "connect" : "activity");
+  }
   return s;
 }
 

@@ -32,6 +32,25 @@ struct HttpConfig {
   bool tls() const { return !tls_cert.empty(); }
 };
 
+// Presence (docs/mqtt-api.md#presence-and-catch-up): lifecycle events, the
+// connected state in the shadow, and the catch-up delta. All off by
+// default; any of them needs the plugin's ACL check (parse_options says
+// so when thing_identity and acl_fallback leave it off).
+enum class ConnectDetection {
+  kConnect,   // at the CONNECT, through the username/password check
+  kActivity,  // at the client's first publish or subscription
+};
+
+struct PresenceConfig {
+  bool lifecycle_events = false;     // $aws/events/presence/..., subscriptions/...
+  std::string field;                 // presence_field: reported.<field> = true/false; "" = off
+  bool delta_on_subscribe = false;   // the current delta to a client that subscribes to it
+  ConnectDetection detection = ConnectDetection::kConnect;
+  // Connections are tracked (connect and disconnect seen, versions kept).
+  bool tracks_connections() const { return lifecycle_events || !field.empty(); }
+  bool enabled() const { return tracks_connections() || delta_on_subscribe; }
+};
+
 struct PluginConfig {
   std::string db_path;                     // RocksDB directory (required)
   bool sync_writes = false;                // fsync every write before replying
@@ -39,6 +58,7 @@ struct PluginConfig {
   Config engine;                           // limits and topic forms for the Service
   HttpConfig http;
   AuthzConfig authz;                       // thing binding, admins, rate limit
+  PresenceConfig presence;
   // TEST AID, not for production: with sync_writes, append the group
   // commit's sync and ack events to this file (plugin/group_commit.h,
   // SyncTrace). Empty: off.

@@ -82,6 +82,21 @@ class Pipeline {
   bool mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
                     BrokerOutput& out);
 
+  // A request the service makes itself (a presence write): the shadow
+  // lock, the engine with Channel::kService, and its events published (held
+  // back in durable mode) like an MQTT request's. No rate limit (it is no
+  // client's request) and not counted as a request in the metrics. A
+  // rejection publishes nothing and is logged. Returns the engine's answer.
+  ServiceResponse service_request(const ServiceRequest& request, BrokerOutput& out);
+
+  // The current delta of `id`, if it is not empty, to one client on `topic`
+  // (its update/delta topic, AWS or short form): the catch-up after that
+  // client subscribed (plugin_opt_delta_on_subscribe). Under the shadow's
+  // lock, so it cannot overtake the events of an earlier write; held back
+  // in durable mode like any answer. Returns whether a delta was sent.
+  bool send_current_delta(const ShadowId& id, const std::string& topic, const std::string& client_id,
+                          int64_t now, BrokerOutput& out);
+
   // Publishes what HTTP threads handed over and, in durable mode, what has
   // become durable (or, after a failed fsync, the 500 answers). The glue
   // calls it on every TICK; mqtt_publish calls it before each request.
@@ -116,6 +131,9 @@ class Pipeline {
   // Broker thread: publishes now, or holds back in durable mode.
   void deliver(ServiceResponse& response, const ServiceRequest& request, BrokerOutput& out);
   void publish(const OutMessage& message, BrokerOutput& out);
+  // Broker thread: messages that answer no request (service writes,
+  // catch-ups): published now, or held back until durable.
+  void emit(std::vector<OutMessage> messages, BrokerOutput& out);
   // HTTP thread: to the broker thread, queued or held back.
   void hand_over(std::vector<OutMessage> messages);
   // Durable mode, broker thread: publishes what is durable, answers 500 after
