@@ -26,7 +26,7 @@ class CatchUp(PresenceCase):
         cls.broker.cleanup()
 
     def app(self):
-        return self.client("app", "$aws/things/+/shadow/update/accepted", "$aws/things/+/shadow/update/rejected",
+        return self.client("app", "$aws/things/+/shadow/update/+", "$aws/things/+/shadow/name/+/update/+",
                            username="app-console")
 
     def set_desired(self, thing, desired, reported=None):
