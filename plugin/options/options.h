@@ -37,15 +37,15 @@ struct HttpConfig {
 // default; any of them needs the plugin's ACL check (parse_options says
 // so when thing_identity and acl_fallback leave it off).
 enum class ConnectDetection {
+  kActivity,  // at the client's first publish or subscription (default)
   kConnect,   // at the CONNECT, through the username/password check
-  kActivity,  // at the client's first publish or subscription
 };
 
 struct PresenceConfig {
   bool lifecycle_events = false;     // $aws/events/presence/..., subscriptions/...
   std::string field;                 // presence_field: reported.<field> = true/false; "" = off
   bool delta_on_subscribe = false;   // the current delta to a client that subscribes to it
-  ConnectDetection detection = ConnectDetection::kConnect;
+  ConnectDetection detection = ConnectDetection::kActivity;
   // Connections are tracked (connect and disconnect seen, versions kept).
   bool tracks_connections() const { return lifecycle_events || !field.empty(); }
   bool enabled() const { return tracks_connections() || delta_on_subscribe; }

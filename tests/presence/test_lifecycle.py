@@ -14,7 +14,9 @@ from presence_case import PresenceCase, Watcher, ordered, unique
 from shadowtest.broker import Broker
 from shadowtest.mqtt import PUBACK_NOT_AUTHORIZED, SUBACK_FAILURE, V5, Client
 
-OPTIONS = {"lifecycle_events": "true", "acl_fallback": "allow"}
+# Connections seen at CONNECT: the test clients send no username (or one a
+# password_file vouches for).
+OPTIONS = {"lifecycle_events": "true", "acl_fallback": "allow", "connect_detection": "connect"}
 
 # A device in its own process, so that it can be killed with SIGKILL.
 DEVICE = textwrap.dedent("""
@@ -222,10 +224,10 @@ class BoundClients(PresenceCase):
 
 
 class ConnectDetection(PresenceCase):
-    """connect_detection connect (default) sees clients at CONNECT; a
-    username nothing vouches for is refused, and the log says why.
-    connect_detection activity sees them at their first publish or
-    subscription instead, and leaves the username check alone."""
+    """connect_detection connect sees clients at CONNECT; a username nothing
+    vouches for is refused, and the log says why. connect_detection
+    activity (the default) sees them at their first publish or subscription
+    instead, and leaves the username check alone."""
 
     def start(self, **options):
         self.broker = Broker(options=dict(OPTIONS, **options))
@@ -234,7 +236,7 @@ class ConnectDetection(PresenceCase):
 
     def test_connect_refuses_unvouched_usernames(self):
         from shadowtest.mqtt import ConnectRefused
-        self.start()
+        self.start(connect_detection="connect")
         with self.assertRaises(ConnectRefused):
             Client(self.broker.port, username="nobody-vouches")
         self.assertTrue(self.broker.wait_for_log("set plugin_opt_connect_detection activity"))
@@ -243,6 +245,8 @@ class ConnectDetection(PresenceCase):
     def test_activity(self):
         self.start(connect_detection="activity")
         w = self.watcher(username="anyone")
+        idle = Client(self.broker.port, client_id=unique("idle"), username="x")  # never seen: no activity
+        idle.close()
         cid = unique("lazy")
         c = Client(self.broker.port, client_id=cid, username="dev")
         self.addCleanup(c.close)
@@ -251,6 +255,17 @@ class ConnectDetection(PresenceCase):
         self.assertEqual(dict(ordered(w.take("subscribed", cid).payload))["topics"], ["a/b"])
         c.close()
         self.assertDisconnectedEvent(w.take("disconnected", cid), up)
+        w.client.subscribe("x/y")  # the watcher's own activity makes a later event to wait for
+        w.take("subscribed", w.client.client_id)
+        self.assertEqual([m.topic for m in w.client.pending() if "idle-" in m.topic], [])
+
+    def test_activity_is_the_default(self):
+        self.start(connect_detection="activity")
+        self.broker.stop()
+        self.broker.options.pop("connect_detection")
+        self.broker.start()
+        self.assertFalse("presence sees each CONNECT" in self.broker.log())
+        Client(self.broker.port, username="anyone").close()  # not refused
 
 
 class OptionsOff(PresenceCase):

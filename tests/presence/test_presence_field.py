@@ -13,7 +13,8 @@ from shadowtest.broker import Broker
 from shadowtest.mqtt import Client, prefix
 from test_lifecycle import DEVICE, password_file
 
-OPTIONS = {"presence_field": "connected", "acl_fallback": "allow", "event_topics": "aws"}
+OPTIONS = {"presence_field": "connected", "acl_fallback": "allow", "event_topics": "aws",
+           "connect_detection": "connect"}
 
 
 class PresenceField(PresenceCase):

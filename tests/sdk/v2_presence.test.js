@@ -1,0 +1,155 @@
+// Presence with the stock aws-iot-device-sdk-v2: lifecycle events in AWS's
+// format for devices connecting over MQTT 3.1.1 and MQTT 5, the connected
+// state in the shadow, and the catch-up delta a device gets from the SDK's
+// own delta stream after it was offline while the desired state changed.
+'use strict';
+
+const { describe, it } = require('node:test');
+const assert = require('node:assert/strict');
+const { iotshadow, mqtt } = require('aws-iot-device-sdk-v2');
+const { mqtt_request_response } = require('aws-crt');
+
+const { useBroker } = require('./lib/fixture');
+const { connect } = require('./lib/v2clients');
+const { EventQueue, withTimeout } = require('./lib/wait');
+const { uniqueThing } = require('./lib/names');
+
+const EVENT_MS = 8000;
+const DEVICE = 'sdk-presence-device';
+const CONNECTED_KEYS = ['clientId', 'timestamp', 'eventType', 'sessionIdentifier', 'principalIdentifier',
+  'ipAddress', 'versionNumber'];
+const DISCONNECTED_KEYS = ['clientId', 'timestamp', 'eventType', 'sessionIdentifier', 'principalIdentifier',
+  'versionNumber'];
+
+// An application: an MQTT 3.1.1 connection that watches every presence event
+// and uses the shadow service. Started with the broker (a separate root
+// before() hook would race it).
+let app;
+let appShadow;
+let events;
+
+const decoder = new TextDecoder();
+const shadowOptions = { maxRequestResponseSubscriptions: 4, maxStreamingSubscriptions: 4, operationTimeoutInSeconds: 5 };
+
+const fixture = useBroker({
+  devices: [DEVICE],
+  pluginOptions: {
+    lifecycle_events: 'true',
+    presence_field: 'connected',
+    delta_on_subscribe: 'true',
+    acl_fallback: 'allow',
+  },
+}, {
+  async onStart(broker) {
+    app = await connect(broker, { protocol: 'mqtt311', transport: 'plain', clientId: uniqueThing('app') });
+    events = new EventQueue('presence events');
+    await withTimeout(app.conn.subscribe('$aws/events/presence/#', mqtt.QoS.AtLeastOnce, (topic, payload) => {
+      events.push({ topic, doc: JSON.parse(decoder.decode(payload)) });
+    }), EVENT_MS, 'SUBACK for $aws/events/presence/#');
+    appShadow = iotshadow.IotShadowClientv2.newFromMqtt311(app.conn, shadowOptions);
+  },
+  async onStop() {
+    if (appShadow) appShadow.close();
+    if (app) await app.close();
+  },
+});
+
+// What a device does right after connecting: a shadow request. The plugin
+// sees connections at their first subscription or publish (the default
+// plugin_opt_connect_detection activity: the SDKs send a username with their
+// metrics, which Mosquitto's CONNECT check would refuse without a
+// password_file).
+async function getOwnShadow(link, thing) {
+  const shadow = link.protocol === 'mqtt5'
+    ? iotshadow.IotShadowClientv2.newFromMqtt5(link.client, shadowOptions)
+    : iotshadow.IotShadowClientv2.newFromMqtt311(link.conn, shadowOptions);
+  try {
+    await shadow.getShadow({ thingName: thing });
+  } catch (e) {
+    assert.ok(e.modeledError, `get of ${thing}: ${e.message}`);  // 404: no shadow yet
+  } finally {
+    shadow.close();
+  }
+}
+
+function presenceEvent(kind, clientId) {
+  const topic = `$aws/events/presence/${kind}/${clientId}`;
+  return events.next((e) => e.topic === topic, EVENT_MS, `${kind} event of ${clientId}`).then((e) => e.doc);
+}
+
+for (const protocol of ['mqtt311', 'mqtt5']) {
+  describe(`lifecycle events of an SDK device over ${protocol}`, () => {
+    it('connected and disconnected carry AWS\'s members, one session and one versionNumber', async () => {
+      const clientId = uniqueThing(`presence-${protocol}`);
+      const link = await connect(fixture.broker, { protocol, transport: 'plain', clientId });
+      await getOwnShadow(link, clientId);
+      const up = await presenceEvent('connected', clientId);
+      assert.deepEqual(Object.keys(up), CONNECTED_KEYS);
+      assert.equal(up.clientId, clientId);
+      assert.equal(up.eventType, 'connected');
+      assert.equal(up.ipAddress, '127.0.0.1');
+      assert.match(up.sessionIdentifier, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.ok(Math.abs(up.timestamp - Date.now()) < 600000, `timestamp in ms: ${up.timestamp}`);
+      await link.close();
+      const down = await presenceEvent('disconnected', clientId);
+      assert.deepEqual(Object.keys(down), DISCONNECTED_KEYS);
+      assert.equal(down.eventType, 'disconnected');
+      assert.equal(down.sessionIdentifier, up.sessionIdentifier);
+      assert.equal(down.versionNumber, up.versionNumber);
+      assert.ok(down.timestamp >= up.timestamp);
+
+      const again = await connect(fixture.broker, { protocol, transport: 'plain', clientId });
+      await getOwnShadow(again, clientId);
+      const up2 = await presenceEvent('connected', clientId);
+      assert.ok(up2.versionNumber > up.versionNumber, `${up2.versionNumber} > ${up.versionNumber}`);
+      await again.close();
+      await presenceEvent('disconnected', clientId);
+    });
+  });
+}
+
+describe('a device that was offline', () => {
+  it('gets the desired change from its delta stream, and its shadow shows it connected', async () => {
+    const thing = uniqueThing('offline');
+    await appShadow.updateShadow({ thingName: thing, state: { desired: { color: 'green' }, reported: { color: 'red' } } });
+
+    // The device comes back over mutual TLS and opens the SDK's delta stream.
+    const device = await connect(fixture.broker, { protocol: 'mqtt5', transport: 'mtls', clientId: thing, device: DEVICE });
+    const deviceShadow = iotshadow.IotShadowClientv2.newFromMqtt5(device.client, shadowOptions);
+    const deltas = new EventQueue(`delta ${thing}`);
+    const stream = deviceShadow.createShadowDeltaUpdatedStream({ thingName: thing });
+    const established = new Promise((resolve, reject) => {
+      stream.on('subscriptionStatus', (ev) => {
+        if (ev.type === mqtt_request_response.SubscriptionStatusEventType.SubscriptionEstablished) resolve();
+        else reject(new Error(`delta stream: ${ev.type} ${ev.error}`));
+      });
+    });
+    stream.on('incomingPublish', (ev) => deltas.push(ev.message));
+    stream.open();
+    try {
+      await withTimeout(established, EVENT_MS, 'delta stream subscription');
+      // The catch-up, and the delta event of the presence write (version
+      // 2), which the stream is subscribed to by then: both carry the change.
+      const delta = await deltas.next(() => true, EVENT_MS, 'catch-up delta');
+      assert.deepEqual(delta.state, { color: 'green' });
+      assert.ok(delta.version >= 1);
+
+      // The device is first seen at its subscription; its connected event
+      // and the shadow write come together.
+      const up = await presenceEvent('connected', thing);
+      assert.equal(up.principalIdentifier.length, 64, 'the certificate\'s SHA-256 fingerprint');
+      const online = await appShadow.getShadow({ thingName: thing });
+      assert.equal(online.state.reported.connected, true);
+      assert.equal(online.version, 2);
+    } finally {
+      stream.close();
+      deviceShadow.close();
+      await device.close();
+    }
+    await presenceEvent('disconnected', thing);
+    const offline = await appShadow.getShadow({ thingName: thing });
+    assert.equal(offline.state.reported.connected, false);
+    assert.equal(offline.version, 3);
+    assert.deepEqual(offline.state.delta, { color: 'green' });
+  });
+});
