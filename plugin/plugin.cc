@@ -157,7 +157,8 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
 
   const shadow::plugin::PresenceConfig& presence = ctx->config.presence;
   if (presence.enabled()) {
-    ctx->presence = std::make_unique<PresenceHooks>(ctx->config, *ctx->store, *ctx->pipeline, *ctx->mqtt);
+    ctx->presence = std::make_unique<PresenceHooks>(ctx->config, *ctx->store, *ctx->pipeline, *ctx->mqtt,
+                                                    ctx->waker.get());
     st = ctx->presence->start();
     if (!st.is_ok()) return st;
   }

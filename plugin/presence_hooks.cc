@@ -44,8 +44,8 @@ std::string presence_update(const std::string& field, bool connected) {
 }  // namespace
 
 PresenceHooks::PresenceHooks(const PluginConfig& config, Store& store, runtime::Pipeline& pipeline,
-                             runtime::BrokerOutput& out)
-    : config_(config), pipeline_(pipeline), out_(out) {
+                             runtime::BrokerOutput& out, runtime::Wakeup* wakeup)
+    : config_(config), pipeline_(pipeline), out_(out), wakeup_(wakeup) {
   if (config.presence.tracks_connections()) {
     presence::TrackerOptions options;
     options.lifecycle_events = config.presence.lifecycle_events;
@@ -132,9 +132,10 @@ int PresenceHooks::on_tick(int /*event*/, void* /*event_data*/) {
     for (const std::string& error : result.errors) log(runtime::LogLevel::kError, "presence: " + error);
     for (const OutMessage& event : result.events) out_.publish(event);
     if (!config_.presence.field.empty()) {
-      for (const presence::ThingChange& change : result.things) write_presence_field(change);
+      for (const presence::ThingChange& change : result.things) queue_presence_field(change);
     }
   }
+  write_presence_fields();
   // Sent now, they reach the client on the broker's next loop pass, after
   // the SUBACK this pass queued.
   std::vector<CatchUp> catch_ups;
@@ -142,6 +143,33 @@ int PresenceHooks::on_tick(int /*event*/, void* /*event_data*/) {
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   for (const CatchUp& c : catch_ups) pipeline_.send_current_delta(c.id, c.topic, c.client_id, now, out_);
   return MOSQ_ERR_SUCCESS;
+}
+
+void PresenceHooks::queue_presence_field(const presence::ThingChange& change) {
+  auto [it, inserted] = write_pending_.try_emplace(change.thing, change);
+  if (inserted) {
+    write_order_.push_back(change.thing);
+  } else {
+    it->second = change;  // the latest state wins
+  }
+}
+
+void PresenceHooks::write_presence_fields() {
+  const auto started = std::chrono::steady_clock::now();
+  size_t written = 0;
+  while (!write_order_.empty()) {
+    if (written > 0 && std::chrono::steady_clock::now() - started >= kWriteBudget) break;
+    auto it = write_pending_.find(write_order_.front());
+    write_order_.pop_front();
+    presence::ThingChange change = std::move(it->second);
+    write_pending_.erase(it);
+    auto last = written_.find(change.thing);
+    if (last != written_.end() && last->second == change.connected) continue;  // flapped back meanwhile
+    write_presence_field(change);
+    written_[change.thing] = change.connected;
+    written++;
+  }
+  if (!write_order_.empty() && wakeup_ != nullptr) wakeup_->request();
 }
 
 void PresenceHooks::write_presence_field(const presence::ThingChange& change) {

@@ -19,6 +19,13 @@
 // requires certificates; else the username without the "?SDK=..." metrics
 // the AWS SDKs append; else "".
 //
+// Presence writes are bounded per loop pass (kWriteBudget), so that a
+// connect/disconnect storm cannot stall shadow traffic: what does not fit
+// waits, one entry per thing holding its latest state, so a thing that
+// flaps while it waits is written once (or not at all, if it is back to
+// the state last written). While writes wait, the broker loop is woken so
+// that the next pass comes at once.
+//
 // The thing of a client (whose connectivity and presence field it drives):
 // with thing_identity, its bound thing (none for admins); without, its
 // client id when that is a valid thing name.
@@ -28,8 +35,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -45,9 +54,12 @@ namespace shadow::plugin {
 
 class PresenceHooks final : public AccessObserver {
  public:
-  // Every reference must outlive the object.
+  // Every reference must outlive the object; so must `wakeup` (optional).
   PresenceHooks(const PluginConfig& config, Store& store, runtime::Pipeline& pipeline,
-                runtime::BrokerOutput& out);
+                runtime::BrokerOutput& out, runtime::Wakeup* wakeup);
+
+  // The longest a loop pass spends on presence writes (at least one is made).
+  static constexpr std::chrono::microseconds kWriteBudget{2000};
 
   // Journals the disconnect of every client the previous run left
   // connected; the first TICK reports them. Call before the listeners open.
@@ -71,6 +83,8 @@ class PresenceHooks final : public AccessObserver {
   };
 
   presence::ClientFacts facts_of(mosquitto* client) const;
+  void queue_presence_field(const presence::ThingChange& change);
+  void write_presence_fields();
   void write_presence_field(const presence::ThingChange& change);
   void log(runtime::LogLevel level, const std::string& line);
 
@@ -78,7 +92,12 @@ class PresenceHooks final : public AccessObserver {
   runtime::Pipeline& pipeline_;
   runtime::BrokerOutput& out_;
   std::optional<presence::PresenceTracker> tracker_;  // when connections are tracked
+  runtime::Wakeup* wakeup_;
   std::vector<CatchUp> catch_ups_;
+  // Presence writes waiting (see the file comment), oldest first.
+  std::deque<std::string> write_order_;
+  std::unordered_map<std::string, presence::ThingChange> write_pending_;
+  std::unordered_map<std::string, bool> written_;  // the state last written per thing
   // CONNECTs with a username seen in this pass, to explain a refusal.
   std::unordered_set<const void*> with_username_;
   bool warned_refused_username_ = false;

@@ -255,8 +255,16 @@ TickResult PresenceTracker::tick(int64_t now_ms) {
   // Coalesced per thing, and only what differs from the state last written.
   for (const std::string& t : thing_order) {
     const ThingChange& change = things.at(t);
-    auto stored = read_connectivity(store_, t);
-    if (stored.ok() && stored.value() && stored.value()->connected == change.connected) continue;
+    auto known = thing_state_.find(t);
+    if (known == thing_state_.end()) {
+      auto stored = read_connectivity(store_, t);
+      bool previous = stored.ok() && stored.value() && stored.value()->connected;
+      known = thing_state_.emplace(t, previous).first;
+      if (stored.ok() && stored.value() && previous == change.connected) continue;
+    } else if (known->second == change.connected) {
+      continue;
+    }
+    known->second = change.connected;
     Status st = store_.put_item(kSpace, thing_key(t), encode(Connectivity{change.connected, change.timestamp_ms}));
     if (!st.is_ok()) out.errors.push_back("cannot store the connectivity of thing '" + t + "': " + st.message());
     out.things.push_back(change);

@@ -177,6 +177,10 @@ class PresenceTracker {
   std::unordered_map<std::string, uint64_t> versions_;
   std::unordered_map<std::string, int> live_per_client_;
   std::unordered_map<std::string, int> live_per_thing_;
+  // The connectivity last written per thing (thing/ records), so that
+  // changes are compared without a store read; filled from the store on
+  // first sight of a thing.
+  std::unordered_map<std::string, bool> thing_state_;
   size_t live_ = 0;
   std::mt19937_64 rng_;
 };

@@ -40,11 +40,26 @@ std::string connect_packet(const std::string& client_id) {
   return packet + body;
 }
 
+// SUBSCRIBE (packet id 1, QoS 1) to the client's own update/delta topic,
+// what a device does right after connecting.
+std::string subscribe_packet(const std::string& client_id) {
+  std::string topic = "$aws/things/" + client_id + "/shadow/update/delta";
+  std::string body("\x00\x01", 2);
+  body += static_cast<char>(topic.size() >> 8);
+  body += static_cast<char>(topic.size() & 0xFF);
+  body += topic;
+  body += '\x01';
+  std::string packet(1, '\x82');
+  packet += static_cast<char>(body.size());  // < 128 for client ids up to ~90 bytes
+  return packet + body;
+}
+
 struct Slot {
   enum State { kIdle, kConnecting, kAwaitConnack, kHolding } state = kIdle;
   int fd = -1;
   int64_t next_ms = 0;  // kIdle: when to connect; kHolding: when to drop
   std::string connect;
+  std::string subscribe;
   std::string received;
 };
 
@@ -80,7 +95,9 @@ void ConnectionStorm::run(StormConfig config) {
   std::vector<Slot> slots(static_cast<size_t>(config.clients));
   const int64_t start = now_ms();
   for (size_t i = 0; i < slots.size(); i++) {
-    slots[i].connect = connect_packet(config.client_prefix + "-" + std::to_string(i));
+    std::string id = config.client_prefix + "-" + std::to_string(i);
+    slots[i].connect = connect_packet(id);
+    slots[i].subscribe = subscribe_packet(id);
     // Spread the first connects over the hold time, so the storm starts smoothly.
     slots[i].next_ms = start + static_cast<int64_t>(i) * std::max(config.hold_ms, 1) / config.clients;
   }
@@ -146,6 +163,8 @@ void ConnectionStorm::run(StormConfig config) {
           continue;
         }
         connects_ += 1;
+        // Best effort: the SUBACK is not awaited, the drop comes after the hold.
+        (void)::send(s.fd, s.subscribe.data(), s.subscribe.size(), MSG_NOSIGNAL);
         s.state = Slot::kHolding;
         s.next_ms = now_ms() + config.hold_ms;
       }

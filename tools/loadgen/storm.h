@@ -1,11 +1,12 @@
-// A connect/disconnect storm: N clients that connect, stay for a moment and
-// drop their connection (no DISCONNECT, as devices losing their network do),
-// over and over, on one thread. It loads the broker's connection handling
+// A connect/disconnect storm: N clients that connect, subscribe to their
+// shadow's update/delta (as devices do), stay for a moment and drop their
+// connection (no DISCONNECT, as devices losing their network do), over and
+// over, on one thread. It loads the broker's connection handling
 // and, with presence on, the lifecycle events and presence writes of every
 // connect and disconnect (docs/benchmarks/presence.md).
 //
 // The clients speak just enough MQTT 3.1.1 over raw non-blocking sockets
-// (CONNECT, CONNACK) to stay cheap: the storm shares the machine with the
+// (CONNECT, CONNACK, SUBSCRIBE) to stay cheap: the storm shares the machine with the
 // broker it measures.
 #pragma once
 
