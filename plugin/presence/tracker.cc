@@ -158,7 +158,7 @@ void PresenceTracker::disconnected(ConnKey key, bool had_client_id, int64_t now_
   journal_.push_back(std::move(e));
 }
 
-void PresenceTracker::persist(const Entry& e, TickResult& out) {
+void PresenceTracker::persist(const Entry& e, std::vector<ItemChange>& batch) {
   const Connection& c = e.conn;
   ClientRecord record;
   record.version = c.session.version;
@@ -168,15 +168,13 @@ void PresenceTracker::persist(const Entry& e, TickResult& out) {
   record.principal_id = c.session.principal_id;
   record.thing = c.facts.thing;
   const std::string& id = c.facts.client_id;
-  Status st = store_.put_item(kSpace, client_key(id), encode(record));
-  if (st.is_ok()) {
-    st = record.connected ? store_.put_item(kSpace, live_key(id), "") : store_.delete_item(kSpace, live_key(id));
-  }
-  if (!st.is_ok()) out.errors.push_back("cannot store the presence of client '" + id + "': " + st.message());
+  batch.push_back({std::string(kSpace), client_key(id), encode(record)});
+  batch.push_back({std::string(kSpace), live_key(id),
+                   record.connected ? std::optional<std::string>("") : std::nullopt});
 }
 
 void PresenceTracker::process(Entry& e, TickResult& out, std::unordered_map<std::string, ThingChange>& things,
-                              std::vector<std::string>& thing_order) {
+                              std::vector<std::string>& thing_order, std::vector<ItemChange>& batch) {
   const Connection& c = e.conn;
   const bool events = options_.lifecycle_events && has_lifecycle_events(c.facts.client_id);
   auto thing_now = [&](bool connected) {
@@ -191,7 +189,7 @@ void PresenceTracker::process(Entry& e, TickResult& out, std::unordered_map<std:
       live_++;
       live_per_client_[c.facts.client_id]++;
       if (c.facts.thing && ++live_per_thing_[*c.facts.thing] == 1) thing_now(true);
-      persist(e, out);
+      persist(e, batch);
       out.connected++;
       if (events) {
         out.events.push_back({connected_topic(c.facts.client_id), connected_event(c.session, e.at_ms)});
@@ -215,7 +213,7 @@ void PresenceTracker::process(Entry& e, TickResult& out, std::unordered_map<std:
       }
       // A takeover's newer connection may already be recorded (it is
       // journaled after this end, so its record is written after this one).
-      persist(e, out);
+      persist(e, batch);
       out.disconnected++;
       if (events) {
         out.events.push_back({disconnected_topic(c.facts.client_id), disconnected_event(c.session, e.at_ms, e.reason)});
@@ -247,9 +245,10 @@ TickResult PresenceTracker::tick(int64_t now_ms) {
 
   std::unordered_map<std::string, ThingChange> things;
   std::vector<std::string> thing_order;
+  std::vector<ItemChange> batch;  // every record of this pass, written at once
   for (Entry& e : journal_) {
     if (e.at_ms == 0) e.at_ms = now_ms;
-    process(e, out, things, thing_order);
+    process(e, out, things, thing_order, batch);
   }
 
   // Coalesced per thing, and only what differs from the state last written.
@@ -265,10 +264,11 @@ TickResult PresenceTracker::tick(int64_t now_ms) {
       continue;
     }
     known->second = change.connected;
-    Status st = store_.put_item(kSpace, thing_key(t), encode(Connectivity{change.connected, change.timestamp_ms}));
-    if (!st.is_ok()) out.errors.push_back("cannot store the connectivity of thing '" + t + "': " + st.message());
+    batch.push_back({std::string(kSpace), thing_key(t), encode(Connectivity{change.connected, change.timestamp_ms})});
     out.things.push_back(change);
   }
+  Status st = store_.write_items(batch);
+  if (!st.is_ok()) out.errors.push_back("cannot store " + std::to_string(batch.size()) + " presence records: " + st.message());
 
   // Forget the versions of clients with no connection left here; the store has them.
   for (const Entry& e : journal_) {

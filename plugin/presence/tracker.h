@@ -35,9 +35,9 @@
 // and drop within one pass changes nothing) and compared with the last
 // state written, so a thing's state is never reported twice in a row.
 //
-// Broker thread only. Persistence (records.h) goes to `store`; a failed
-// store write is logged by the caller through tick()'s `errors` and does
-// not stop the events.
+// Broker thread only. Persistence (records.h) goes to `store`, all records
+// of one pass in one write_items(); a failed store write is logged by the
+// caller through tick()'s `errors` and does not stop the events.
 #pragma once
 
 #include <cstdint>
@@ -160,8 +160,8 @@ class PresenceTracker {
   uint64_t next_version(const std::string& client_id, std::vector<std::string>& errors);
   std::string new_session_id();
   void process(Entry& e, TickResult& out, std::unordered_map<std::string, ThingChange>& things,
-               std::vector<std::string>& thing_order);
-  void persist(const Entry& e, TickResult& out);
+               std::vector<std::string>& thing_order, std::vector<ItemChange>& batch);
+  void persist(const Entry& e, std::vector<ItemChange>& batch);
 
   Store& store_;
   TrackerOptions options_;

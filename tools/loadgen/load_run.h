@@ -69,6 +69,7 @@ struct RunResult {
   // over the run, and its failed attempts (-1 / 0 without a storm).
   double storm_connects_per_s = -1;
   uint64_t storm_failures = 0;
+  double storm_cpu_s = -1;  // CPU of the storm's thread (whole run)
   Histogram latency;          // accepted replies in the window, nanoseconds
   std::string first_failure;  // first connection failure, for the report
 };

@@ -147,6 +147,7 @@ int run(const Cli& cli) {
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - storm_started).count();
       lr.result.storm_connects_per_s = seconds > 0 ? static_cast<double>(churn.connects()) / seconds : 0;
       lr.result.storm_failures = churn.failures();
+      lr.result.storm_cpu_s = churn.cpu_seconds();
       lr.broker += ", storm of " + std::to_string(cli.storm_clients) + " clients (hold " +
                    std::to_string(cli.storm_hold_ms) + " ms)";
     }

@@ -116,6 +116,8 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
     rows.push_back({"storm connects/s (accepted)", [](const LabeledRun& r) {
                       return r.result.storm_connects_per_s >= 0 ? fmt("%.0f", r.result.storm_connects_per_s)
                                                                 : std::string("-"); }});
+    rows.push_back({"storm CPU s (whole run)", [](const LabeledRun& r) {
+                      return r.result.storm_cpu_s >= 0 ? fmt("%.2f", r.result.storm_cpu_s) : std::string("-"); }});
     rows.push_back({"storm failed attempts", [](const LabeledRun& r) {
                       return r.result.storm_connects_per_s >= 0 ? count(r.result.storm_failures) : std::string("-"); }});
   }

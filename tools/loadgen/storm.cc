@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -171,6 +173,9 @@ void ConnectionStorm::run(StormConfig config) {
     }
   }
   for (Slot& s : slots) close_slot(s, 0);
+  timespec cpu{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  cpu_s_ = static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9;
 }
 
 }  // namespace loadgen

@@ -38,6 +38,8 @@ class ConnectionStorm {
   // Connections accepted (CONNACK 0) and attempts that failed, so far.
   uint64_t connects() const { return connects_.load(std::memory_order_relaxed); }
   uint64_t failures() const { return failures_.load(std::memory_order_relaxed); }
+  // CPU seconds the storm's thread used (known once stopped).
+  double cpu_seconds() const { return cpu_s_.load(std::memory_order_relaxed); }
 
  private:
   void run(StormConfig config);
@@ -46,6 +48,7 @@ class ConnectionStorm {
   std::atomic<bool> quit_{false};
   std::atomic<uint64_t> connects_{0};
   std::atomic<uint64_t> failures_{0};
+  std::atomic<double> cpu_s_{0};
 };
 
 }  // namespace loadgen
