@@ -5,16 +5,26 @@
 #     under it; the brokers those tests start load the instrumented plugin
 #     through tests/fuzz/asan-mosquitto.sh, and every sanitizer report a broker
 #     writes fails the stage, even when the test that caused it passed;
-#  2. builds the libFuzzer target shadow_fuzz (clang, ASan + UBSan) and runs it
-#     for a bounded time on the committed seed corpus; any crash, sanitizer
-#     report or invariant violation fails the stage.
+#  2. builds the libFuzzer targets shadow_fuzz (the shadow service) and
+#     rules_sql_fuzz (the rules engine's SQL, templates and rule model) with
+#     clang, ASan + UBSan, and runs each on its committed seed corpus; any
+#     crash, sanitizer report or invariant violation fails the stage. In CI
+#     the runs are deterministic: a fixed seed and a fixed number of
+#     executions, so the same commit always explores the same inputs and a
+#     failure can be replayed exactly. Exploring further (random seed, a time
+#     budget) is a separate, documented command:
+#       SHADOW_FUZZ_SECONDS=3600 scripts/ci-sanitize.sh --fuzz-only
 # Every step runs even when an earlier one failed; a summary follows.
 #
-# Usage: scripts/ci-sanitize.sh
+# Usage: scripts/ci-sanitize.sh [--fuzz-only]
 # Environment (all optional):
 #   SHADOW_ASAN_BUILD_DIR   ASan tree            (default: build-asan)
 #   SHADOW_FUZZ_BUILD_DIR   fuzzer tree          (default: build-fuzz)
-#   SHADOW_FUZZ_SECONDS     fuzzing time budget  (default: 60)
+#   SHADOW_FUZZ_RUNS        executions of the deterministic CI run, seed 1
+#                           (default: 100000, about a minute of one core)
+#   SHADOW_RULES_FUZZ_RUNS  the same for rules_sql_fuzz (default: 200000,
+#                           about a minute here)
+#   SHADOW_FUZZ_SECONDS     instead: explore for this long with a random seed
 #   SHADOW_SANITIZE_TESTS   ctest regex of the non-unit tests to run under
 #                           ASan (default: '^(integration|rest)\.'; e.g.
 #                           '^(integration|rest|sdk)\.' adds the SDK suite)
@@ -28,7 +38,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 asan_dir=${SHADOW_ASAN_BUILD_DIR:-build-asan}
 fuzz_dir=${SHADOW_FUZZ_BUILD_DIR:-build-fuzz}
-fuzz_seconds=${SHADOW_FUZZ_SECONDS:-60}
+fuzz_runs=${SHADOW_FUZZ_RUNS:-100000}
+rules_fuzz_runs=${SHADOW_RULES_FUZZ_RUNS:-200000}
+fuzz_seconds=${SHADOW_FUZZ_SECONDS:-}
+fuzz_only=false
+case "${1:-}" in
+  "") ;;
+  --fuzz-only) fuzz_only=true ;;
+  *) echo "usage: $0 [--fuzz-only]" >&2; exit 2 ;;
+esac
 tests_regex=${SHADOW_SANITIZE_TESTS:-'^(integration|rest)\.'}
 # What the tests above run: the unit test binary and the broker plugin (the
 # tools are left to the main build; add them here if a suite under ASan uses them).
@@ -129,7 +147,7 @@ check_broker_reports() {
 build_fuzz() {
   CC=clang CXX=clang++ cmake -S . -B "$fuzz_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHADOW_FUZZ=ON \
     -DSHADOW_SANITIZE=ON -DSHADOW_BUILD_BENCHMARKS=OFF &&
-    cmake --build "$fuzz_dir" -j"$jobs" --target shadow_fuzz
+    cmake --build "$fuzz_dir" -j"$jobs" --target shadow_fuzz rules_sql_fuzz
 }
 
 run_fuzz() {
@@ -137,9 +155,14 @@ run_fuzz() {
   # tests/fuzz/make_corpus.py.
   mkdir -p "$work/corpus" "$work/artifacts"
   cp tests/fuzz/corpus/* "$work/corpus/"
-  local rc
+  local rc budget
+  if [[ -n $fuzz_seconds ]]; then
+    budget=(-max_total_time="$fuzz_seconds")  # exploration: a new random seed each time
+  else
+    budget=(-seed=1 -runs="$fuzz_runs")       # CI: the same inputs every time
+  fi
   ASAN_OPTIONS=detect_leaks=1 \
-    "$fuzz_dir/tests/fuzz/shadow_fuzz" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
+    "$fuzz_dir/tests/fuzz/shadow_fuzz" "${budget[@]}" -rss_limit_mb=2048 \
     -max_len=140000 -timeout=30 -dict=tests/fuzz/shadow.dict -print_final_stats=1 \
     -artifact_prefix="$work/artifacts/" "$work/corpus" >"$work/fuzz.log" 2>&1
   rc=$?
@@ -150,7 +173,35 @@ run_fuzz() {
     for a in "$work"/artifacts/*; do
       [[ -f $a ]] || continue
       log "reproducer $(basename "$a") (base64): $(base64 -w0 "$a")"
-      log "replay: $fuzz_dir/tests/fuzz/shadow_fuzz <file>"
+      log "replay: echo <base64> | base64 -d > crash && $fuzz_dir/tests/fuzz/shadow_fuzz crash"
+    done
+  fi
+  return $rc
+}
+
+run_rules_fuzz() {
+  # The same for the rules engine, on its own scratch copy of its corpus.
+  mkdir -p "$work/rules_corpus" "$work/rules_artifacts"
+  cp tests/fuzz/rules_corpus/* "$work/rules_corpus/"
+  local rc budget
+  if [[ -n $fuzz_seconds ]]; then
+    budget=(-max_total_time="$fuzz_seconds")
+  else
+    budget=(-seed=1 -runs="$rules_fuzz_runs")
+  fi
+  ASAN_OPTIONS=detect_leaks=1 \
+    "$fuzz_dir/tests/fuzz/rules_sql_fuzz" "${budget[@]}" -rss_limit_mb=2048 \
+    -timeout=30 -dict=tests/fuzz/rules_sql.dict -print_final_stats=1 \
+    -artifact_prefix="$work/rules_artifacts/" "$work/rules_corpus" >"$work/rules_fuzz.log" 2>&1
+  rc=$?
+  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::' "$work/rules_fuzz.log" || true
+  if [[ $rc -ne 0 ]]; then
+    tail -n 80 "$work/rules_fuzz.log"
+    local a
+    for a in "$work"/rules_artifacts/*; do
+      [[ -f $a ]] || continue
+      log "reproducer $(basename "$a") (base64): $(base64 -w0 "$a")"
+      log "replay: echo <base64> | base64 -d > crash && $fuzz_dir/tests/fuzz/rules_sql_fuzz crash"
     done
   fi
   return $rc
@@ -159,13 +210,19 @@ run_fuzz() {
 # --- main ----------------------------------------------------------------
 total_start=$(date +%s)
 run_step "install clang + libFuzzer" install_clang
-if run_step "build ASan+UBSan tree ($asan_dir)" build_asan; then
+if ! $fuzz_only && run_step "build ASan+UBSan tree ($asan_dir)" build_asan; then
   run_step "unit tests under ASan+UBSan" run_unit
   run_step "broker tests under ASan+UBSan ($tests_regex)" run_broker_tests
   run_step "sanitizer reports from brokers" check_broker_reports
 fi
 if run_step "build fuzzer ($fuzz_dir)" build_fuzz; then
-  run_step "fuzz shadow_fuzz for ${fuzz_seconds}s" run_fuzz
+  if [[ -n $fuzz_seconds ]]; then
+    run_step "fuzz shadow_fuzz for ${fuzz_seconds}s (random seed)" run_fuzz
+    run_step "fuzz rules_sql_fuzz for ${fuzz_seconds}s (random seed)" run_rules_fuzz
+  else
+    run_step "fuzz shadow_fuzz: ${fuzz_runs} runs, seed 1" run_fuzz
+    run_step "fuzz rules_sql_fuzz: ${rules_fuzz_runs} runs, seed 1" run_rules_fuzz
+  fi
 fi
 total=$(( $(date +%s) - total_start ))
 

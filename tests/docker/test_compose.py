@@ -13,8 +13,9 @@ import stack
 from shadowtest import REPO
 
 # Compose Specification keys this file may use; a typo (e.g. `depend_on`)
-# would be ignored or rejected by `docker compose`, so it fails here.
-TOP_LEVEL_KEYS = {"name", "services", "volumes", "networks", "configs", "secrets"}
+# would be ignored or rejected by `docker compose`, so it fails here. No
+# `name`: docker-compose 1.29 (Compose v1, Debian 12) rejects it.
+TOP_LEVEL_KEYS = {"services", "volumes", "networks", "configs", "secrets"}
 SERVICE_KEYS = {
     "image", "build", "command", "entrypoint", "environment", "volumes", "ports", "depends_on",
     "healthcheck", "restart", "profiles", "network_mode", "user", "working_dir", "init",
@@ -28,6 +29,33 @@ DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_s
 def load():
     with open(stack.COMPOSE_FILE) as f:
         return yaml.safe_load(f)
+
+
+def expand(text, env=None):
+    """${VAR:-default} substituted as Compose does (from env, else the
+    default); a bare ${VAR} or $VAR without a value raises KeyError."""
+    env = env or {}
+
+    def one(m):
+        name, default = m.group(1) or m.group(3), m.group(2)
+        if name in env:
+            return env[name]
+        if default is None:
+            raise KeyError(name)
+        return default
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)", one, text)
+
+
+def dotenv():
+    """docker/.env as a dict."""
+    values = {}
+    with open(os.path.join(stack.DOCKER_DIR, ".env")) as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                key, _, value = line.partition("=")
+                values[key] = value
+    return values
 
 
 def compose_path(relative):
@@ -106,6 +134,21 @@ class ComposeFile(unittest.TestCase):
         self.assertEqual(broker_mounts.get("/mosquitto/data"), "data")
         self.assertEqual(broker_mounts.get("/mosquitto/certs"), "certs")
 
+    def test_the_ca_key_volume_is_mounted_by_the_certs_service_only(self):
+        for name, svc in self.services.items():
+            sources = [spec.split(":")[0] for spec in svc.get("volumes", [])]
+            if name == "certs":
+                self.assertIn("ca:/mosquitto/ca", svc["volumes"])
+                self.assertIn("certs:/mosquitto/certs", svc["volumes"])
+            else:
+                self.assertNotIn("ca", sources, "%s mounts the CA key volume" % name)
+
+    def test_project_name_for_compose_v1_and_v2(self):
+        # v1 has no top-level `name:`; both read COMPOSE_PROJECT_NAME from
+        # the .env file next to compose.yml.
+        self.assertNotIn("name", self.doc)
+        self.assertEqual(dotenv().get("COMPOSE_PROJECT_NAME"), "mosquitto-shadow")
+
     def test_the_config_directory_holds_the_broker_config(self):
         mounts = [v.split(":") for v in self.services["broker"]["volumes"]]
         config_dir = [m[0] for m in mounts if m[1] == "/mosquitto/config"]
@@ -132,13 +175,24 @@ class ComposeFile(unittest.TestCase):
             listening = sorted(stack.listener_ports(f.read()))
         published = {}
         for spec in self.services["broker"]["ports"]:
-            parts = spec.split(":")
+            parts = expand(spec).split(":")
             host_ip = parts[0] if len(parts) == 3 else None
             published[int(parts[-1])] = host_ip
         self.assertEqual(sorted(published), listening)
         # Anonymous plain MQTT and the REST API stay on the host's loopback.
         self.assertEqual(published[1883], "127.0.0.1")
         self.assertEqual(published[8080], "127.0.0.1")
+
+    def test_host_ports_are_set_by_variables(self):
+        # The defaults are the container ports; SHADOW_*_PORT move them
+        # (docker.e2e runs the stack on free ports that way).
+        env = {"SHADOW_MQTT_PORT": "11883", "SHADOW_MQTTS_PORT": "18883", "SHADOW_REST_PORT": "18080"}
+        host = {}
+        for spec in self.services["broker"]["ports"]:
+            default, moved = expand(spec).split(":"), expand(spec, env).split(":")
+            self.assertEqual(default[-2], default[-1], spec)
+            host[int(moved[-1])] = int(moved[-2])
+        self.assertEqual(host, {1883: 11883, 8883: 18883, 8080: 18080})
 
     def test_commands_in_the_image_exist(self):
         copied = dockerfile_copy_destinations(stack.DOCKERFILE)

@@ -45,6 +45,7 @@ README = os.path.join(REPO, "README.md")
 GETTING_STARTED = os.path.join(REPO, "docs", "getting-started.md")
 CONFIGURATION = os.path.join(REPO, "docs", "configuration.md")
 WAIT_S = 15.0
+BLOCK_TIMEOUT_S = 300  # one documented block, run as written
 
 # Commands of the documents' shell blocks that this file does not run, and
 # the test or CI step that runs them (or why nothing can).
@@ -52,7 +53,7 @@ ELSEWHERE = {
     "scripts/install-deps.sh && scripts/build.sh && scripts/run-broker.sh":
         "CI: .ci/run runs scripts/test.sh (install-deps.sh, build.sh); run-broker.sh runs in this file",
     "scripts/test.sh": "CI: .ci/run",
-    "docker compose -f docker/compose.yml up -d": "docker.compose (no Docker engine on CI)",
+    "docker compose -f docker/compose.yml up -d": "docker.e2e (with docker-compose v1)",
     "npm ci --prefix examples": "scripts/test.sh installs examples/ with npm ci",
     "scripts/build.sh": "CI: scripts/test.sh",
     "scripts/build.sh -DSHADOW_SANITIZE=ON": "scripts/ci-sanitize.sh",
@@ -60,9 +61,10 @@ ELSEWHERE = {
     "scripts/test.sh -R rocksdb": "CI: scripts/test.sh (ctest arguments pass through)",
     "SHADOW_WERROR=OFF scripts/test.sh": "CI: scripts/test.sh",
     "scripts/run-broker.sh": "this file starts run-broker.sh (on a free port)",
-    "docker compose -f docker/compose.yml --profile examples up": "docker.compose",
-    "docker compose -f docker/compose.yml ps": "docker.compose",
-    "docker compose -f docker/compose.yml down -v": "docker.compose",
+    "docker compose -f docker/compose.yml --profile examples up":
+        "not run: the examples image needs node:20-bookworm-slim from Docker Hub; docker.compose checks the services",
+    "docker compose -f docker/compose.yml ps": "docker.e2e (ps -q broker)",
+    "docker compose -f docker/compose.yml down -v": "docker.e2e",
     "ctest --test-dir build -R '^docker\\.'": "CI: scripts/test.sh runs every ctest entry",
     "scripts/gen-certs.sh certs sensor-17 sensor-18":
         "docker.stack_broker (through init-certs.sh) and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR DEVICE...",
@@ -72,6 +74,11 @@ ELSEWHERE = {
     "cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSHADOW_BUILD_BENCHMARKS=ON":
         "not run: the opt-in benchmark build (needs libbenchmark-dev); CI configures the same CMakeLists without it",
     "cmake --build build-bench -j2 --target engine_bench": "not run: engine_bench is opt-in and not built by CI",
+    "cmake --build build-bench -j2 --target engine_bench rules_bench":
+        "not run: engine_bench and rules_bench are opt-in and not built by CI",
+    "cmake --build build-bench -j2 --target rules_bench": "not run: rules_bench is opt-in and not built by CI",
+    "./build-bench/tools/rules_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true":
+        "not run (a benchmark; rules_bench is opt-in)",
     "./build-bench/tools/engine_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true":
         "not run (a benchmark of minutes; engine_bench is opt-in)",
     "cmake -S . -B build-bench-prof -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS=-g -DSHADOW_BUILD_TESTS=OFF "
@@ -109,10 +116,22 @@ ELSEWHERE = {
         "not run (a million shadows take minutes); CI builds shadow_loader",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
         "not run (see above); CI builds shadow_loader",
+    "SHADOW_PLUGIN=build/mosquitto_shadow.so PYTHONPATH=tests/lib python3 tests/rest/attack_bench.py":
+        "rest.attack_bench_smoke runs it with --smoke (the full run takes a minute)",
     # docs/operations.md
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
     "systemctl start mosquitto": "cannot run here: no systemd on CI",
+    # docs/debian-package.md, and its path in the README and getting-started.md
+    "sudo scripts/install-deps.sh": "CI: scripts/test.sh runs scripts/install-deps.sh (as root)",
+    "scripts/package.sh": "package.build runs scripts/package.sh (revisions 1 and 2)",
+    "sudo apt install ./mosquitto-shadow_0.1.0-1_amd64.deb":
+        "package.system installs the built package with apt-get install",
+    "sudo systemctl restart mosquitto":
+        "cannot run here: no systemd on CI; package.system starts the broker as mosquitto.service would",
+    "mosquitto_rr -t '$aws/things/dev1/shadow/update' -e '$aws/things/dev1/shadow/update/accepted' "
+    "-m '{\"state\":{\"reported\":{\"on\":true}}}' -W 5":
+        "package.system runs it against the installed package's broker and compares the output",
     # docs/security.md
     "mosquitto_sub -h localhost -p 8883 --cafile pki/ca.crt --cert pki/dev1.crt --key pki/dev1.key -i dev1 "
     "-t '$aws/things/dev1/shadow/update/+' -v &": "security.mtls (the same cert_cn broker, with paho)",
@@ -125,29 +144,39 @@ ELSEWHERE = {
     "shadowctl watch dev1 --mqtt-port 8883 --mqtt-cafile ca.crt --mqtt-cert app.crt --mqtt-key app.key":
         "shadowctl.tls (watch over mutual TLS)",
     "shadowctl --json watch dev1 --count 1 --timeout 30": "shadowctl.watch (--json, --count, --timeout)",
-    # docker/README.md: no Docker engine on CI.
-    "docker compose -f docker/compose.yml exec broker mosquitto_sub -v -t '$aws/things/dev1/shadow/#'": "docker.compose",
+    # docker/README.md: docker.e2e runs the stack with docker-compose v1.
+    "docker compose -f docker/compose.yml exec broker mosquitto_sub -v -t '$aws/things/dev1/shadow/#'":
+        "docker.e2e (exec into the broker; the tour's mosquitto_sub runs on the host there)",
+    "docker/make-base-image.sh": "docker.e2e",
+    "docker compose -f docker/compose.yml exec broker shadowctl --credentials-file "
+    "/mosquitto/certs/rest-credentials --json update dev1 --desired '{\"color\":\"yellow\"}'": "docker.e2e",
+    "docker compose -f docker/compose.yml exec broker shadowctl --credentials-file "
+    "/mosquitto/certs/rest-credentials --json get dev1": "docker.e2e",
+    "docker compose -f docker/compose.yml exec broker shadowctl --credentials-file "
+    "/mosquitto/certs/rest-credentials --json list dev1": "docker.e2e",
     "docker compose -f docker/compose.yml --profile examples run --rm application application.js --endpoint localhost "
     "--port 8883 --ca_file /certs/ca.crt --cert /certs/application.crt --key /certs/application.key --thing_name dev1 "
-    "--desired '{\"lights\":\"on\"}'": "docker.compose; docker.examples runs application.js with these options",
-    "docker compose -f docker/compose.yml logs device": "docker.compose",
-    "docker compose -f docker/compose.yml cp broker:/mosquitto/certs ./stack-certs": "docker.stack_broker (init-certs.sh fills the certs volume)",
-    "mosquitto_pub -p 8883 --cafile stack-certs/ca.crt --cert stack-certs/dev1.crt --key stack-certs/dev1.key "
-    "-t '$aws/things/dev1/shadow/get' -n": "docker.stack_broker (a get over mutual TLS on 8883 with the stack's certificates)",
-    "shadowctl --credentials-file stack-certs/rest-credentials get dev1":
-        "docker.stack_broker (the REST API with the stack's rest-credentials); --credentials-file runs in this file",
-    "docker build -f docker/Dockerfile -t mosquitto-shadow .": "cannot run here (no Docker engine): docker.dockerfile",
-    "docker volume create shadow-certs": "cannot run here (no Docker engine): docker.compose",
-    "docker run --rm -v shadow-certs:/mosquitto/certs mosquitto-shadow shadow-init-certs": "docker.stack_broker runs init-certs.sh",
+    "--desired '{\"lights\":\"on\"}'": "not run: the examples image needs node:20-bookworm-slim from Docker Hub; "
+        "docker.examples runs application.js with these options",
+    "docker compose -f docker/compose.yml logs device": "not run: the examples image needs Docker Hub (docker.compose)",
+    "docker cp \"$(docker compose -f docker/compose.yml ps -q broker)\":/mosquitto/certs ./stack-certs": "docker.e2e",
+    "mosquitto_rr -p 8883 --cafile stack-certs/ca.crt --cert stack-certs/dev1.crt --key stack-certs/dev1.key "
+    "-t '$aws/things/dev1/shadow/get' -e '$aws/things/dev1/shadow/get/accepted' -n -W 5": "docker.e2e",
+    "shadowctl --credentials-file stack-certs/rest-credentials get dev1": "docker.e2e",
+    "docker build -f docker/Dockerfile -t mosquitto-shadow .": "docker.e2e builds the same Dockerfile (docker-compose build)",
+    "docker volume create shadow-certs": "not run: docker.e2e makes the volumes through compose",
+    "docker run --rm -v shadow-ca:/mosquitto/ca -v shadow-certs:/mosquitto/certs mosquitto-shadow shadow-init-certs":
+        "docker.e2e (the certs service runs shadow-init-certs with these volumes); docker.stack_broker runs init-certs.sh",
     "docker run -d --name shadow -p 127.0.0.1:1883:1883 -p 8883:8883 -p 127.0.0.1:8080:8080 -v "
     "shadow-certs:/mosquitto/certs -v shadow-data:/mosquitto/data mosquitto-shadow":
-        "cannot run here (no Docker engine): docker.stack_broker runs the image's broker configuration",
+        "docker.e2e runs the image's broker with these volumes and ports through compose",
     # examples/README.md
     "scripts/gen-certs.sh certs dev1 application": "security.mtls and tests/sdk/lib/broker.js run gen-certs.sh OUTDIR NAME...",
     "node examples/device.js --endpoint localhost --ca_file certs/ca.crt --cert certs/dev1.crt --key certs/dev1.key "
     "--thing_name dev1": "partly: docker.examples runs device.js over plain TCP, docker.stack_broker "
         "the stack's mutual TLS listener with these certificates",
-    "docker compose -f docker/compose.yml cp broker:/mosquitto/certs ./certs": "docker.stack_broker (the certs volume)",
+    "docker cp \"$(docker compose -f docker/compose.yml ps -q broker)\":/mosquitto/certs ./certs":
+        "docker.e2e runs the same docker cp (into ./stack-certs)",
     "cd aws-iot-device-sdk-python-v2/samples": "not run: the Python SDK is not packaged in Debian 12 (no PyPI); sdk.v2 runs the JS SDK",
     "python3 shadow.py --endpoint localhost --port 8883 --ca_file ../../certs/ca.crt --cert ../../certs/dev1.crt "
     "--key ../../certs/dev1.key --thing_name dev1 --client_id dev1 --shadow_property lights":
@@ -477,7 +506,7 @@ class OtherDocumentsRun(unittest.TestCase):
             setup = "\n".join(entry.get("setup", []))
             if setup:
                 r = subprocess.run(["/bin/bash", "-eo", "pipefail", "-c", setup], cwd=work, env=env,
-                                   capture_output=True, text=True, timeout=60)
+                                   capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S)
                 self.assertEqual(r.returncode, 0, "%s: setup failed:\n%s%s" % (where, r.stdout, r.stderr))
             if lang == "python":
                 argv = ["/usr/bin/python3", "-c", substituted(body)]
@@ -485,8 +514,10 @@ class OtherDocumentsRun(unittest.TestCase):
                 options = "set -eo pipefail" if entry.get("errexit", True) else "set -o pipefail"
                 text = "\n".join([options] + script + [entry.get("post", "")])
                 argv = ["/bin/bash", "-c", substituted(text)]
+            # Generous: a block of six AWS CLI calls (each a Python start-up
+            # of seconds) took over a minute on a loaded 2-core machine.
             r = subprocess.run(argv, cwd=work, env=env, stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=60)
+                               capture_output=True, text=True, timeout=BLOCK_TIMEOUT_S)
             self.assertEqual(r.returncode, 0, "%s exited with %d:\n%s\n--- stdout\n%s--- stderr\n%s"
                              % (where, r.returncode, argv[-1], r.stdout, r.stderr))
             for text in entry.get("expect", []):

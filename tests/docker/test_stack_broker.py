@@ -14,7 +14,7 @@ import tempfile
 import unittest
 
 import stack
-from shadowtest.broker import Broker, plugin_path
+from shadowtest.broker import Broker, free_ports, plugin_path
 from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.certs import GEN_CERTS, client_tls
 from shadowtest.mqtt import ConnectRefused, shadow_request
@@ -23,9 +23,9 @@ from shadowtest.rest import raw_request, rest_endpoint
 DEVICES = ["dev1", "application"]
 
 
-def init_certs(directory):
-    env = dict(os.environ, SHADOW_CERTS_DIR=directory, SHADOW_GEN_CERTS=GEN_CERTS,
-               SHADOW_DEVICES=" ".join(DEVICES))
+def init_certs(directory, ca_dir):
+    env = dict(os.environ, SHADOW_CERTS_DIR=directory, SHADOW_CA_DIR=ca_dir,
+               SHADOW_GEN_CERTS=GEN_CERTS, SHADOW_DEVICES=" ".join(DEVICES))
     return subprocess.run(["sh", stack.INIT_CERTS], env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -52,7 +52,8 @@ class StackBroker(BrokerLogOnFailure, unittest.TestCase):
         os.makedirs(os.path.join(cls.root, "data"))
         os.makedirs(os.path.join(cls.root, "log"))
         cls.certs = os.path.join(cls.root, "certs")
-        cls.init = init_certs(cls.certs)
+        cls.ca_dir = os.path.join(cls.root, "ca")
+        cls.init = init_certs(cls.certs, cls.ca_dir)
         if cls.init.returncode != 0:
             raise AssertionError("init-certs.sh failed:\n%s%s" % (cls.init.stdout, cls.init.stderr))
         with open(stack.STACK_CONFIG) as f:
@@ -85,9 +86,14 @@ class StackBroker(BrokerLogOnFailure, unittest.TestCase):
         self.assertEqual(sorted(self.container_ports), [1883, 8080, 8883])
 
     def test_init_certs_made_every_file_and_a_private_key(self):
-        for name in ["ca.crt", "ca.key", "server.crt", "server.key"] + \
+        for name in ["ca.crt", "server.crt", "server.key"] + \
                 [d + ext for d in DEVICES for ext in (".crt", ".key")]:
             self.assertTrue(os.path.isfile(os.path.join(self.certs, name)), name)
+        # The CA's key is only in the CA directory (the `ca` volume, which
+        # no running container mounts).
+        self.assertEqual(sorted(f for f in os.listdir(self.certs) if f.startswith("ca.")), ["ca.crt"])
+        self.assertTrue(os.path.isfile(os.path.join(self.ca_dir, "ca.key")))
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.ca_dir, "ca.key")).st_mode), 0o600)
         creds_path = os.path.join(self.certs, "rest-credentials")
         creds = read_credentials(creds_path)
         self.assertEqual(len(creds), 1)
@@ -97,11 +103,29 @@ class StackBroker(BrokerLogOnFailure, unittest.TestCase):
         self.assertEqual(stat.S_IMODE(os.stat(creds_path).st_mode), 0o600)
 
     def test_init_certs_again_keeps_everything(self):
-        before = read_all(self.certs)
-        again = init_certs(self.certs)
+        before = read_all(self.certs), read_all(self.ca_dir)
+        again = init_certs(self.certs, self.ca_dir)
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn("kept REST API key", again.stdout)
-        self.assertEqual(read_all(self.certs), before)
+        self.assertEqual((read_all(self.certs), read_all(self.ca_dir)), before)
+
+    def test_init_certs_moves_the_ca_key_of_an_older_stack(self):
+        # Before the `ca` volume existed, ca.key lay in the certs volume: the
+        # CA is taken over (its certificates stay valid) and the key removed.
+        root = tempfile.mkdtemp(prefix="shadow-docker-old-", dir=self.root)
+        old, ca_dir = os.path.join(root, "certs"), os.path.join(root, "ca")
+        r = subprocess.run(["sh", GEN_CERTS, old] + DEVICES, capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        before = read_all(old)
+        r = init_certs(old, ca_dir)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("moving the CA key", r.stdout)
+        after = read_all(old)
+        self.assertNotIn("ca.key", after)
+        self.assertEqual(read_all(ca_dir)["ca.key"], before["ca.key"])
+        for name in ["ca.crt", "server.crt", "dev1.crt", "dev1.key"]:
+            self.assertEqual(after[name], before[name], name)
 
     def test_plain_mqtt_answers_shadow_requests(self):
         port = self.port[1883]
@@ -154,18 +178,43 @@ class StackBroker(BrokerLogOnFailure, unittest.TestCase):
         # Without a signature the stack's REST API refuses.
         self.assertEqual(raw_request(rest, "GET", "/things/stack-rest/shadow", sign=False).status, 403)
 
+    def healthcheck(self, **overrides):
+        env = dict(os.environ, SHADOW_HEALTH_MQTT_PORT=str(self.port[1883]),
+                   SHADOW_HEALTH_ENDPOINT="http://127.0.0.1:%d" % self.port[8080],
+                   SHADOW_HEALTH_CREDENTIALS=os.path.join(self.certs, "rest-credentials"))
+        env.update(overrides)
+        # The image has shadowctl on PATH; here it is the built one.
+        env["PATH"] = os.path.dirname(os.environ["SHADOWCTL"]) + ":" + env["PATH"]
+        return subprocess.run(["sh", stack.HEALTHCHECK], env=env, capture_output=True, text=True,
+                              timeout=30)
+
     def test_healthcheck_script(self):
-        env = dict(os.environ, SHADOW_HEALTH_PORT=str(self.port[1883]))
-        r = subprocess.run(["sh", stack.HEALTHCHECK], env=env, capture_output=True, text=True,
-                           timeout=30)
+        r = self.healthcheck()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("healthy", r.stdout)
-        # The TLS port does not speak plain MQTT: the check must fail there.
-        env["SHADOW_HEALTH_PORT"] = str(self.port[8883])
-        r = subprocess.run(["sh", stack.HEALTHCHECK], env=env, capture_output=True, text=True,
-                           timeout=30)
+
+    def test_healthcheck_fails_without_the_mqtt_listener_or_the_plugin(self):
+        unused = free_ports(1)[0]
+        r = self.healthcheck(SHADOW_HEALTH_MQTT_PORT=str(unused))
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn("unhealthy", r.stdout)
+        self.assertIn("unhealthy: nothing listens on the MQTT port %d" % unused, r.stdout)
+        r = self.healthcheck(SHADOW_HEALTH_ENDPOINT="http://127.0.0.1:%d" % unused)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("cannot be reached", r.stdout)
+        # A key the broker does not know: 403, not healthy.
+        wrong = os.path.join(self.root, "wrong-credentials")
+        with open(wrong, "w") as f:
+            f.write("AKIDWRONG0000000000 %s\n" % ("x" * 40))
+        r = self.healthcheck(SHADOW_HEALTH_CREDENTIALS=wrong)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("unexpected answer", r.stdout)
+
+    def test_healthcheck_writes_nothing_to_the_broker_log(self):
+        before = self.broker.log()
+        for _ in range(3):
+            r = self.healthcheck()
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.broker.log()[len(before):], "")
 
 
 class SampleConfig(BrokerLogOnFailure, unittest.TestCase):

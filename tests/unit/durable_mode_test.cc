@@ -20,6 +20,7 @@
 #include "plugin/rest/api.h"
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/pipeline.h"
+#include "fake_disk.h"
 #include "forwarding_store.h"
 #include "recording_output.h"
 #include "store/memory_store.h"
@@ -51,36 +52,11 @@ class NumberedStore final : public ForwardingStore {
   std::atomic<uint64_t> seq_{0};
 };
 
-// An fsync the test can hold at a gate or make fail.
-struct Disk {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool hold = false;
-  int started = 0;
-  std::string error;
-  shadow::Status sync() {
-    std::unique_lock<std::mutex> lock(mu);
-    started++;
-    cv.notify_all();
-    cv.wait(lock, [this] { return !hold; });
-    return error.empty() ? shadow::Status::ok() : shadow::Status::io_error(error);
-  }
-  void set_hold(bool on) {
-    std::lock_guard<std::mutex> g(mu);
-    hold = on;
-    cv.notify_all();
-  }
-  bool wait_started(int n) {
-    std::unique_lock<std::mutex> lock(mu);
-    return cv.wait_for(lock, 10s, [&] { return started >= n; });
-  }
-};
-
 struct Fixture {
   NumberedStore store;
   shadow::Service service{shadow::Config{}, store};
   shadow::runtime::Metrics metrics;
-  Disk disk;
+  FakeDisk disk;
   DurableMode durable{[this] { return store.seq(); }, [this] { return disk.sync(); }, [] {},
                       nullptr};
   shadow::runtime::Pipeline pipeline{service, metrics, {nullptr, &durable, nullptr, 10s}};
@@ -109,7 +85,7 @@ struct Fixture {
 
 TEST_CASE("durable rest: an update answers only after its fsync; events wait too", "[durable]") {
   Fixture f;
-  f.disk.set_hold(true);
+  f.disk.hold(true);
   std::atomic<bool> done{false};
   HttpResponse r;
   std::thread client([&] {
@@ -123,7 +99,7 @@ TEST_CASE("durable rest: an update answers only after its fsync; events wait too
   f.pipeline.flush(out);
   CHECK(out.messages.empty());  // nothing bypasses the hold-back
   CHECK(f.released_topics().empty());
-  f.disk.set_hold(false);
+  f.disk.hold(false);
   client.join();
   CHECK(r.status == 200);
   CHECK(f.durable.committer().durable() >= 1);
@@ -138,8 +114,8 @@ TEST_CASE("durable rest: an update answers only after its fsync; events wait too
 TEST_CASE("durable rest: a get waits for the fsync of the write it reads", "[durable]") {
   Fixture f;
   REQUIRE(f.call("POST", "/things/t1/shadow", R"({"state":{"reported":{"x":1}}})").status == 200);
-  f.disk.set_hold(true);
-  int before = f.disk.started;
+  f.disk.hold(true);
+  int before = f.disk.started();
   // An MQTT-side write applied but not yet durable (the broker thread would
   // hold its replies back).
   f.durable.hold({}, std::nullopt);
@@ -153,7 +129,7 @@ TEST_CASE("durable rest: a get waits for the fsync of the write it reads", "[dur
   REQUIRE(f.disk.wait_started(before + 1));
   REQUIRE(f.wait_for_waiters(1));
   CHECK_FALSE(done.load());
-  f.disk.set_hold(false);
+  f.disk.hold(false);
   client.join();
   CHECK(done.load());
   f.durable.stop();
@@ -161,7 +137,7 @@ TEST_CASE("durable rest: a get waits for the fsync of the write it reads", "[dur
 
 TEST_CASE("durable rest: a failed fsync answers 500 and publishes nothing", "[durable]") {
   Fixture f;
-  f.disk.error = "IO error: fsync";
+  f.disk.fail_with("IO error: fsync");
   HttpResponse r = f.call("POST", "/things/t1/shadow", R"({"state":{"desired":{"x":1}}})");
   CHECK(r.status == 500);
   CHECK(r.error_type == "InternalFailureException");

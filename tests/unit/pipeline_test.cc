@@ -7,14 +7,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/pipeline.h"
 #include "plugin/runtime/rate_limiter.h"
+#include "fake_disk.h"
 #include "forwarding_store.h"
 #include "recording_output.h"
 #include "shadow_core/json.h"
@@ -177,34 +176,18 @@ struct DurableFixture {
       return st;
     }
   } store;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool hold = false;
-  std::string error;
-  int syncs = 0;
+  FakeDisk disk;
   Service service{Config{}, store};
   Metrics metrics;
-  DurableMode durable{[this] { return store.seq.load(); }, [this] { return sync(); }, [] {}, nullptr};
+  DurableMode durable{[this] { return store.seq.load(); }, [this] { return disk.sync(); }, [] {}, nullptr};
   Pipeline pipeline{service, metrics, PipelineOptions{nullptr, &durable, nullptr}};
 
-  shadow::Status sync() {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [this] { return !hold; });
-    syncs++;
-    cv.notify_all();
-    return error.empty() ? shadow::Status::ok() : shadow::Status::io_error(error);
-  }
-  void set_hold(bool on) {
-    std::lock_guard<std::mutex> g(mu);
-    hold = on;
-    cv.notify_all();
-  }
   // Waits (bounded) until the write-ahead log is durable up to `seq`.
   bool durable_up_to(uint64_t seq) {
     return durable.await(seq, 10s) == shadow::runtime::GroupCommitter::Wait::kDurable;
   }
   ~DurableFixture() {
-    set_hold(false);
+    disk.hold(false);
     durable.stop();
   }
 };
@@ -214,14 +197,14 @@ struct DurableFixture {
 TEST_CASE("pipeline, durable: an MQTT reply waits for the fsync that covers its write",
           "[pipeline][durable]") {
   DurableFixture f;
-  f.set_hold(true);
+  f.disk.hold(true);
   RecordingOutput out;
   REQUIRE(f.pipeline.mqtt_publish("$aws/things/t1/shadow/update", R"({"state":{"reported":{"a":1}}})", 1, out));
   CHECK(out.messages.empty());  // held back: the write is not durable yet
   f.pipeline.flush(out);
   CHECK(out.messages.empty());
   CHECK(f.pipeline.backlog() > 0);
-  f.set_hold(false);
+  f.disk.hold(false);
   REQUIRE(f.durable_up_to(1));
   f.pipeline.flush(out);
   REQUIRE_FALSE(out.messages.empty());
@@ -237,16 +220,13 @@ TEST_CASE("pipeline, durable: an MQTT reply waits for the fsync that covers its 
 TEST_CASE("pipeline, durable: after a failed fsync the held request gets a 500 with its token",
           "[pipeline][durable]") {
   DurableFixture f;
-  f.set_hold(true);
-  {
-    std::lock_guard<std::mutex> g(f.mu);
-    f.error = "IO error: fsync";
-  }
+  f.disk.hold(true);
+  f.disk.fail_with("IO error: fsync");
   RecordingOutput out;
   REQUIRE(f.pipeline.mqtt_publish("t1/shadow/name/n1/update",
                                   R"({"state":{"reported":{"a":1}},"clientToken":"tok-7"})", 1, out));
   CHECK(out.messages.empty());
-  f.set_hold(false);
+  f.disk.hold(false);
   REQUIRE(f.durable.await(1, 10s) == shadow::runtime::GroupCommitter::Wait::kFailed);
   f.pipeline.flush(out);
   // The reply and its events are replaced by one 500 on the request's /rejected topic.

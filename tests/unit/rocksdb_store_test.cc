@@ -1,6 +1,6 @@
-// Tests of the RocksDB store: the Store contract (checked against the
-// MemoryStore), the on-disk format, opening failures, corruption, concurrent
-// compare-and-set and durability across a SIGKILL.
+// Tests of what is particular to the RocksDB store: the on-disk format,
+// opening failures, corruption and durability across a SIGKILL. The Store
+// contract itself is checked in store_contract_test.cc.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,11 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <rocksdb/db.h>
-#include <thread>
 
-#include "store/memory_store.h"
+#include "contract/store_contract.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 extern char** environ;
@@ -56,53 +54,11 @@ std::unique_ptr<RocksDbStore> open_store(const std::string& path, bool sync = fa
   return std::move(store).value();
 }
 
-ShadowRecord live(uint64_t version, std::string doc = "") {
-  ShadowRecord r;
-  r.version = version;
-  r.document = doc.empty() ? "{\"state\":{},\"metadata\":{},\"version\":" +
-                                 std::to_string(version) + "}"
-                           : std::move(doc);
-  return r;
-}
-
-ShadowRecord tombstone(uint64_t version, int64_t at) {
-  ShadowRecord r;
-  r.version = version;
-  r.deleted = true;
-  r.deleted_at = at;
-  return r;
-}
-
-std::vector<std::string> list(Store& s, std::string_view thing, std::string_view after = "",
-                              size_t limit = 100, bool* more_out = nullptr) {
-  std::vector<std::string> names;
-  bool more = true;
-  Status st = s.list_named(thing, after, limit, &names, &more);
-  INFO(st.message());
-  REQUIRE(st.is_ok());
-  if (more_out) *more_out = more;
-  return names;
-}
-
-// list_shadows as "thing/shadow" strings ("thing/" for a classic shadow).
-std::vector<std::string> list_all(Store& s, const StoreKey& after = {}, size_t limit = 100,
-                                  bool* more_out = nullptr) {
-  std::vector<StoreKey> keys;
-  bool more = true;
-  Status st = s.list_shadows(after, limit, &keys, &more);
-  INFO(st.message());
-  REQUIRE(st.is_ok());
-  if (more_out) *more_out = more;
-  std::vector<std::string> out;
-  for (const StoreKey& k : keys) out.push_back(k.thing + "/" + k.shadow);
-  return out;
-}
-
-void put_new(Store& s, const StoreKey& k, const ShadowRecord& r) {
-  Status st = s.compare_and_set(k, std::nullopt, r);
-  INFO(st.message());
-  REQUIRE(st.is_ok());
-}
+using store_contract::list;
+using store_contract::list_all;
+using store_contract::live;
+using store_contract::put_new;
+using store_contract::tombstone;
 
 }  // namespace
 
@@ -169,96 +125,6 @@ TEST_CASE("rocksdb format: corrupt values are rejected", "[rocksdb]") {
   CHECK(decode_record(bad_flags, &out).code() == Status::Code::kIoError);
 }
 
-TEST_CASE("rocksdb store: get and compare_and_set", "[rocksdb]") {
-  TempDir dir;
-  auto store = open_store(dir.db());
-  StoreKey k{"thing-1", ""};
-  ShadowRecord out;
-
-  CHECK(store->get(k, &out).code() == Status::Code::kNotFound);
-  // Creating requires that nothing is stored.
-  CHECK(store->compare_and_set(k, RecordStamp{0, false}, live(1)).code() == Status::Code::kConflict);
-  CHECK(store->get(k, &out).code() == Status::Code::kNotFound);
-  put_new(*store, k, live(1, "{\"v\":1}"));
-  CHECK(store->compare_and_set(k, std::nullopt, live(1)).code() == Status::Code::kConflict);
-
-  REQUIRE(store->get(k, &out).is_ok());
-  CHECK(out.version == 1);
-  CHECK_FALSE(out.deleted);
-  CHECK(out.document == "{\"v\":1}");
-
-  // A wrong version or a wrong deleted flag is a conflict and writes nothing.
-  CHECK(store->compare_and_set(k, RecordStamp{2, false}, live(3)).code() == Status::Code::kConflict);
-  CHECK(store->compare_and_set(k, RecordStamp{1, true}, live(3)).code() == Status::Code::kConflict);
-  REQUIRE(store->get(k, &out).is_ok());
-  CHECK(out.version == 1);
-
-  REQUIRE(store->compare_and_set(k, RecordStamp{1, false}, live(2, "{\"v\":2}")).is_ok());
-  REQUIRE(store->get(k, &out).is_ok());
-  CHECK(out.version == 2);
-  CHECK(out.document == "{\"v\":2}");
-
-  // Deleting leaves a tombstone that get returns and that a re-create must match.
-  REQUIRE(store->compare_and_set(k, RecordStamp{2, false}, tombstone(3, 1700000000)).is_ok());
-  REQUIRE(store->get(k, &out).is_ok());
-  CHECK(out.deleted);
-  CHECK(out.version == 3);
-  CHECK(out.deleted_at == 1700000000);
-  CHECK(out.document.empty());
-  CHECK(store->compare_and_set(k, std::nullopt, live(4)).code() == Status::Code::kConflict);
-  CHECK(store->compare_and_set(k, RecordStamp{3, false}, live(4)).code() == Status::Code::kConflict);
-  REQUIRE(store->compare_and_set(k, RecordStamp{3, true}, live(4)).is_ok());
-  REQUIRE(store->get(k, &out).is_ok());
-  CHECK_FALSE(out.deleted);
-  CHECK(out.version == 4);
-
-  // The classic and a named shadow of one thing are separate records.
-  CHECK(store->get({"thing-1", "cfg"}, &out).code() == Status::Code::kNotFound);
-}
-
-TEST_CASE("rocksdb store: list_named order, pagination and exclusions", "[rocksdb]") {
-  TempDir dir;
-  auto store = open_store(dir.db());
-  put_new(*store, {"a", ""}, live(1));
-  for (const char* n : {"x", "b", "$sys", "B", "c", "d"}) put_new(*store, {"a", n}, live(1));
-  REQUIRE(store->compare_and_set({"a", "c"}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
-  // Neighbouring things must not leak into "a".
-  put_new(*store, {"a:b", "zz"}, live(1));
-  put_new(*store, {"ab", "yy"}, live(1));
-  put_new(*store, {"a-", "ww"}, live(1));
-  put_new(*store, {"ab", ""}, live(1));
-
-  bool more = true;
-  using V = std::vector<std::string>;
-  CHECK(list(*store, "a", "", 100, &more) == V{"$sys", "B", "b", "d", "x"});
-  CHECK_FALSE(more);
-  CHECK(list(*store, "a:b") == V{"zz"});
-  CHECK(list(*store, "ab") == V{"yy"});
-  CHECK(list(*store, "nothing").empty());
-  CHECK(list(*store, "a:").empty());
-
-  CHECK(list(*store, "a", "", 2, &more) == V{"$sys", "B"});
-  CHECK(more);
-  CHECK(list(*store, "a", "B", 2, &more) == V{"b", "d"});
-  CHECK(more);
-  CHECK(list(*store, "a", "d", 2, &more) == V{"x"});
-  CHECK_FALSE(more);
-  // `after` need not exist; a tombstone is skipped and does not count as "more".
-  CHECK(list(*store, "a", "bb", 1, &more) == V{"d"});
-  CHECK(more);
-  CHECK(list(*store, "a", "b", 1, &more) == V{"d"});
-  CHECK(more);
-  CHECK(list(*store, "a", "x", 5, &more).empty());
-  CHECK_FALSE(more);
-  CHECK(list(*store, "a", "", 0, &more).empty());
-  CHECK(more);
-
-  // A trailing tombstone is not "more".
-  REQUIRE(store->compare_and_set({"a", "x"}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
-  CHECK(list(*store, "a", "b", 1, &more) == V{"d"});
-  CHECK_FALSE(more);
-}
-
 TEST_CASE("rocksdb format: shadow keys parse back", "[rocksdb]") {
   using namespace rocksdb_format;
   StoreKey k;
@@ -273,16 +139,14 @@ TEST_CASE("rocksdb format: shadow keys parse back", "[rocksdb]") {
   CHECK_FALSE(parse_shadow_key(std::string("t/a\0x", 5), &k));  // another prefix
 }
 
-TEST_CASE("rocksdb store: list_shadows key order, pagination and tombstones", "[rocksdb]") {
+TEST_CASE("rocksdb store: list_shadows reads only shadow keys", "[rocksdb]") {
+  // The key order, pagination and tombstone rules are the store contract
+  // (store_contract_test.cc); this is about RocksDB keys that are not shadows.
   TempDir dir;
   auto store = open_store(dir.db());
-  for (const char* thing : {"b", "a", "ab", "a:b", "A"}) put_new(*store, {thing, ""}, live(1));
-  for (const char* n : {"x", "$sys", "B"}) put_new(*store, {"a", n}, live(1));
-  put_new(*store, {"ab", "gone"}, live(1));
-  REQUIRE(store->compare_and_set({"ab", "gone"}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
-  REQUIRE(store->compare_and_set({"b", ""}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
-  put_new(*store, {"b", "n"}, live(1));
-  // Keys outside the "s/" range are not shadows and must not be read.
+  put_new(*store, {"a", ""}, live(1));
+  put_new(*store, {"a", "x"}, live(1));
+  put_new(*store, {"b", ""}, live(1));
   {
     rocksdb::DB* raw = nullptr;
     store.reset();
@@ -291,106 +155,15 @@ TEST_CASE("rocksdb store: list_shadows key order, pagination and tombstones", "[
     std::unique_ptr<rocksdb::DB> db(raw);
     REQUIRE(db->Put({}, "s0", "not a shadow").ok());
     REQUIRE(db->Put({}, "r/x", "not a shadow").ok());
+    REQUIRE(db->Put({}, "a", "not a shadow").ok());
     REQUIRE(db->Close().ok());
     store = open_store(dir.db());
   }
-
-  using V = std::vector<std::string>;
-  const V all{"A/", "a/", "a/$sys", "a/B", "a/x", "a:b/", "ab/", "b/n"};
   bool more = true;
-  CHECK(list_all(*store, {}, 100, &more) == all);
+  CHECK(list_all(*store, {}, 100, &more) == std::vector<std::string>{"a/", "a/x", "b/"});
   CHECK_FALSE(more);
-
-  // Page by page, each page strictly after the last key of the previous one.
-  V paged;
-  StoreKey after;
-  for (int page = 0; page < 20; ++page) {
-    std::vector<StoreKey> keys;
-    REQUIRE(store->list_shadows(after, 3, &keys, &more).is_ok());
-    CHECK(keys.size() <= 3);
-    for (const StoreKey& k : keys) paged.push_back(k.thing + "/" + k.shadow);
-    if (!more) break;
-    REQUIRE_FALSE(keys.empty());
-    after = keys.back();
-  }
-  CHECK(paged == all);
-
-  // `after` need not exist; a classic `after` continues with its named shadows.
-  CHECK(list_all(*store, {"a", ""}, 2, &more) == V{"a/$sys", "a/B"});
-  CHECK(more);
-  CHECK(list_all(*store, {"a", "C"}, 100, &more) == V{"a/x", "a:b/", "ab/", "b/n"});
-  CHECK(list_all(*store, {"aa", ""}, 100) == V{"ab/", "b/n"});
-  // A tombstone is neither listed nor "more".
-  CHECK(list_all(*store, {"ab", ""}, 1, &more) == V{"b/n"});
+  CHECK(list_all(*store, {"a", "x"}, 100, &more) == std::vector<std::string>{"b/"});
   CHECK_FALSE(more);
-  CHECK(list_all(*store, {"b", "n"}, 5, &more).empty());
-  CHECK_FALSE(more);
-  CHECK(list_all(*store, {}, 0, &more).empty());
-  CHECK(more);
-}
-
-TEST_CASE("rocksdb store: behaves like the MemoryStore", "[rocksdb]") {
-  TempDir dir;
-  auto rocks = open_store(dir.db());
-  MemoryStore memory;
-  const std::vector<std::string> things{"a", "a:b", "ab", "b"};
-  const std::vector<std::string> shadows{"", "x", "y", "$z", "x-1", "X"};
-  std::mt19937 rng(12345);
-  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
-
-  for (int i = 0; i < 1500; ++i) {
-    StoreKey k{things[pick(things.size())], shadows[pick(shadows.size())]};
-    ShadowRecord mr, rr;
-    Status mg = memory.get(k, &mr);
-    Status rg = rocks->get(k, &rr);
-    REQUIRE(mg.code() == rg.code());
-    if (mg.is_ok()) {
-      REQUIRE(mr.version == rr.version);
-      REQUIRE(mr.deleted == rr.deleted);
-      REQUIRE(mr.deleted_at == rr.deleted_at);
-      REQUIRE(mr.document == rr.document);
-    }
-
-    // Mostly the right stamp, sometimes a stale or invented one.
-    std::optional<RecordStamp> expected;
-    if (mg.is_ok()) expected = stamp_of(mr);
-    switch (pick(6)) {
-      case 0: expected = std::nullopt; break;
-      case 1: expected = RecordStamp{pick(4), pick(2) == 1}; break;
-      default: break;
-    }
-    uint64_t v = (mg.is_ok() ? mr.version : 0) + 1;
-    ShadowRecord next = pick(4) == 0 ? tombstone(v, static_cast<int64_t>(i)) : live(v);
-    Status mc = memory.compare_and_set(k, expected, next);
-    Status rc = rocks->compare_and_set(k, expected, next);
-    REQUIRE(mc.code() == rc.code());
-
-    const std::string& thing = things[pick(things.size())];
-    const std::string& after = shadows[pick(shadows.size())];
-    size_t limit = pick(4);
-    std::vector<std::string> mn, rn;
-    bool mmore = false, rmore = true;
-    REQUIRE(memory.list_named(thing, after, limit, &mn, &mmore).is_ok());
-    REQUIRE(rocks->list_named(thing, after, limit, &rn, &rmore).is_ok());
-    REQUIRE(mn == rn);
-    REQUIRE(mmore == rmore);
-
-    // list_shadows from a random key (present or not), or from the start.
-    StoreKey from;
-    if (pick(4) != 0) from = {things[pick(things.size())], shadows[pick(shadows.size())]};
-    size_t all_limit = pick(6);
-    std::vector<StoreKey> mk, rk;
-    mmore = false;
-    rmore = true;
-    REQUIRE(memory.list_shadows(from, all_limit, &mk, &mmore).is_ok());
-    REQUIRE(rocks->list_shadows(from, all_limit, &rk, &rmore).is_ok());
-    REQUIRE(mk.size() == rk.size());
-    for (size_t j = 0; j < mk.size(); ++j) {
-      REQUIRE(mk[j].thing == rk[j].thing);
-      REQUIRE(mk[j].shadow == rk[j].shadow);
-    }
-    REQUIRE(mmore == rmore);
-  }
 }
 
 TEST_CASE("rocksdb store: records persist across close and reopen", "[rocksdb]") {
@@ -511,44 +284,6 @@ TEST_CASE("rocksdb store: corrupt values are I/O errors, never crashes", "[rocks
   // Healthy records stay readable.
   REQUIRE(store->get({"t", "ok"}, &out).is_ok());
   CHECK(out.version == 1);
-}
-
-TEST_CASE("rocksdb store: concurrent compare_and_set loses no increment", "[rocksdb]") {
-  TempDir dir;
-  auto store = open_store(dir.db());
-  const StoreKey k{"counter", "n"};
-  put_new(*store, k, live(0));
-  constexpr int kThreads = 4, kIncrements = 500;
-  std::vector<int> done(kThreads, 0);
-  std::vector<int> errors(kThreads, 0);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      // Bounded: far more attempts than contention can need.
-      for (int attempt = 0; attempt < 200000 && done[t] < kIncrements; ++attempt) {
-        ShadowRecord cur;
-        if (!store->get(k, &cur).is_ok()) {
-          ++errors[t];
-          continue;
-        }
-        Status s = store->compare_and_set(k, stamp_of(cur), live(cur.version + 1));
-        if (s.is_ok()) {
-          ++done[t];
-        } else if (!s.is_conflict()) {
-          ++errors[t];
-        }
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  for (int t = 0; t < kThreads; ++t) {
-    CHECK(done[t] == kIncrements);
-    CHECK(errors[t] == 0);
-  }
-  ShadowRecord out;
-  REQUIRE(store->get(k, &out).is_ok());
-  CHECK(out.version == kThreads * kIncrements);
-  CHECK(out.document == live(kThreads * kIncrements).document);
 }
 
 // The writer half of the crash test. It runs in a fresh process (exec'd by
