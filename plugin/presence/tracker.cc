@@ -256,10 +256,12 @@ TickResult PresenceTracker::tick(int64_t now_ms) {
     const ThingChange& change = things.at(t);
     auto known = thing_state_.find(t);
     if (known == thing_state_.end()) {
+      // A thing never seen counts as disconnected: one that connects and
+      // drops within its first pass has nothing written.
       auto stored = read_connectivity(store_, t);
       bool previous = stored.ok() && stored.value() && stored.value()->connected;
       known = thing_state_.emplace(t, previous).first;
-      if (stored.ok() && stored.value() && previous == change.connected) continue;
+      if (previous == change.connected) continue;
     } else if (known->second == change.connected) {
       continue;
     }

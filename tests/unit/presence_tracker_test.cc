@@ -261,6 +261,13 @@ TEST_CASE("presence: a thing is connected while any of its clients is; changes c
   t.connecting(conn(2), facts("c", "shared"), 1300);
   t.disconnected(conn(2), true, 1300);
   CHECK(t.tick(1301).things.empty());
+  // The same for a thing never seen before: no record, nothing to write.
+  t.connecting(conn(3), facts("d", "fresh"), 1400);
+  t.disconnected(conn(3), true, 1400);
+  CHECK(t.tick(1401).things.empty());
+  auto fresh = read_connectivity(store, "fresh");
+  REQUIRE(fresh.ok());
+  CHECK(!fresh.value());
 }
 
 TEST_CASE("presence: client ids with wildcards get no events", "[presence]") {
