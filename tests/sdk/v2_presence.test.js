@@ -1,9 +1,11 @@
 // Presence with the stock aws-iot-device-sdk-v2: lifecycle events in AWS's
 // format for devices connecting over MQTT 3.1.1 and MQTT 5, the connected
 // state in the shadow, and the catch-up delta a device gets from the SDK's
-// own delta stream after it was offline while the desired state changed.
+// own delta stream after it was offline while the desired state changed; a
+// device process killed with SIGKILL.
 'use strict';
 
+const { spawn } = require('node:child_process');
 const { describe, it } = require('node:test');
 const assert = require('node:assert/strict');
 const { iotshadow, mqtt } = require('aws-iot-device-sdk-v2');
@@ -151,5 +153,65 @@ describe('a device that was offline', () => {
     assert.equal(offline.state.reported.connected, false);
     assert.equal(offline.version, 3);
     assert.deepEqual(offline.state.delta, { color: 'green' });
+  });
+});
+
+// A device in its own process (MQTT 3.1.1, with a Will, as AWS recommends),
+// so that it can be killed: it gets its shadow, then prints "ready".
+const KILLED_DEVICE = `
+const { mqtt, io, iotshadow } = require('aws-iot-device-sdk-v2');
+const [port, clientId] = process.argv.slice(1);
+const conn = new mqtt.MqttClient().new_connection({
+  client_id: clientId, host_name: '127.0.0.1', port: Number(port), clean_session: true, keep_alive: 30,
+  socket_options: new io.SocketOptions(),
+  will: new mqtt.MqttWill('devices/' + clientId + '/status', mqtt.QoS.AtLeastOnce, 'offline', false),
+});
+(async () => {
+  await conn.connect();
+  const shadow = iotshadow.IotShadowClientv2.newFromMqtt311(conn, { maxRequestResponseSubscriptions: 2,
+    maxStreamingSubscriptions: 2, operationTimeoutInSeconds: 5 });
+  try { await shadow.getShadow({ thingName: clientId }); } catch (e) { if (!e.modeledError) throw e; }
+  console.log('ready');
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+describe('a device process killed with SIGKILL', () => {
+  it('is reported disconnected with CONNECTION_LOST, and its shadow shows it offline', async () => {
+    const clientId = uniqueThing('killed');
+    const child = spawn(process.execPath, ['-e', KILLED_DEVICE, String(fixture.broker.port), clientId],
+      { cwd: __dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    let onlineVersion;
+    try {
+      const ready = new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk) => {
+          out += chunk;
+          if (out.includes('ready')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`device process exited with ${code} before it was ready`)));
+      });
+      await withTimeout(ready, EVENT_MS * 2, `device process ${clientId}`);
+      const up = await presenceEvent('connected', clientId);
+      const online = await appShadow.getShadow({ thingName: clientId });
+      assert.equal(online.state.reported.connected, true);
+      onlineVersion = online.version;
+      child.kill('SIGKILL');
+      await withTimeout(exited, EVENT_MS, 'the killed device process');
+      const down = await presenceEvent('disconnected', clientId);
+      assert.deepEqual(Object.keys(down), ['clientId', 'timestamp', 'eventType', 'sessionIdentifier',
+        'principalIdentifier', 'clientInitiatedDisconnect', 'disconnectReason', 'versionNumber']);
+      assert.equal(down.clientInitiatedDisconnect, false);
+      assert.equal(down.disconnectReason, 'CONNECTION_LOST');
+      assert.equal(down.sessionIdentifier, up.sessionIdentifier);
+      assert.equal(down.versionNumber, up.versionNumber);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    // The presence write is made in the broker loop pass that published
+    // the event, before the get below arrives.
+    const offline = await appShadow.getShadow({ thingName: clientId });
+    assert.equal(offline.state.reported.connected, false);
+    assert.equal(offline.version, onlineVersion + 1);
   });
 });
