@@ -2,7 +2,7 @@
 // format for devices connecting over MQTT 3.1.1 and MQTT 5, the connected
 // state in the shadow, and the catch-up delta a device gets from the SDK's
 // own delta stream after it was offline while the desired state changed; a
-// device process killed with SIGKILL.
+// device process killed with SIGKILL; a broker restart under an SDK device.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -11,6 +11,7 @@ const assert = require('node:assert/strict');
 const { iotshadow, mqtt } = require('aws-iot-device-sdk-v2');
 const { mqtt_request_response } = require('aws-crt');
 
+const { Broker } = require('./lib/broker');
 const { useBroker } = require('./lib/fixture');
 const { connect } = require('./lib/v2clients');
 const { EventQueue, withTimeout } = require('./lib/wait');
@@ -213,5 +214,45 @@ describe('a device process killed with SIGKILL', () => {
     const offline = await appShadow.getShadow({ thingName: clientId });
     assert.equal(offline.state.reported.connected, false);
     assert.equal(offline.version, onlineVersion + 1);
+  });
+});
+
+describe('a broker restart while an SDK device is connected', () => {
+  it('leaves the device\'s shadow showing it offline, with a new version', async () => {
+    // A broker of its own, restarted on the same ports and database.
+    const broker = await new Broker({ pluginOptions: { presence_field: 'connected', acl_fallback: 'allow' } }).start();
+    const thing = uniqueThing('restart');
+    const links = [];
+    const shadows = [];
+    const readShadow = async () => {
+      const link = await connect(broker, { protocol: 'mqtt5', transport: 'plain', clientId: uniqueThing('reader') });
+      links.push(link);
+      const shadow = iotshadow.IotShadowClientv2.newFromMqtt5(link.client, shadowOptions);
+      shadows.push(shadow);
+      return shadow.getShadow({ thingName: thing });
+    };
+    let ok = false;
+    try {
+      const device = await connect(broker, { protocol: 'mqtt5', transport: 'plain', clientId: thing });
+      links.push(device);
+      await getOwnShadow(device, thing);  // seen at its first request
+      const online = await readShadow();
+      assert.equal(online.state.reported.connected, true);
+
+      await broker.stop();  // the device's connection is cut; nothing is reported now
+      await broker.launch();
+      // The first loop pass of the new run writes the disconnect the old
+      // run could not; this reader's get comes in a later pass.
+      const offline = await readShadow();
+      assert.equal(offline.state.reported.connected, false);
+      assert.equal(offline.version, online.version + 1);
+      ok = true;
+    } finally {
+      for (const shadow of shadows) shadow.close();
+      for (const link of links) await link.close().catch(() => {});
+      await broker.stop();
+      if (ok) broker.cleanup();
+      else process.stderr.write(`restart test broker log tail:\n${broker.logTail(60)}\n`);
+    }
   });
 });
