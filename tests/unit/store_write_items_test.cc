@@ -2,13 +2,11 @@
 // default one-by-one implementation) and RocksDbStore (one write batch).
 #include <catch2/catch.hpp>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <unistd.h>
-
+#include "rocksdb_test_util.h"
 #include "store/memory_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 
@@ -41,13 +39,11 @@ TEST_CASE("store: write_items on the memory store", "[store]") {
   check_write_items(store);
 }
 
-TEST_CASE("store: write_items on RocksDB is one batch", "[store][rocksdb]") {
-  auto dir = std::filesystem::temp_directory_path() / ("write-items-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+TEST_CASE("store: write_items on RocksDB", "[store][rocksdb]") {
+  testing::TempDir dir;
   RocksDbOptions options;
-  options.path = dir.string();
+  options.path = dir.db();
   auto opened = RocksDbStore::open(options);
   REQUIRE(opened.ok());
   check_write_items(**opened);
-  std::filesystem::remove_all(dir);
 }
