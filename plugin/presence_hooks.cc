@@ -180,7 +180,13 @@ void PresenceHooks::write_presence_field(const presence::ThingChange& change) {
   request.id.thing = change.thing;
   request.payload = payload;
   request.now = change.timestamp_ms / 1000;
-  pipeline_.service_request(request, out_);
+  request.origin = "presence";  // in the shadow history
+  ServiceResponse response = pipeline_.service_request(request, out_);
+  if (!response.ok()) {
+    log(runtime::LogLevel::kWarning, "presence: the write of reported." + config_.presence.field + " to '" +
+                                         change.thing + "' was refused with " + std::to_string(response.status) +
+                                         ": " + response.body);
+  }
 }
 
 void PresenceHooks::log(runtime::LogLevel level, const std::string& line) {

@@ -42,6 +42,10 @@ struct Config {
   bool rest_update_publishes_accepted = true;     // REST update also publishes update/accepted
   bool rest_delete_publishes_accepted = true;     // REST delete also publishes delete/accepted
 
+  // --- shadow history (docs/fleet.md#history) -------------------------------
+  // Versions of each shadow kept in the store; 0: no history.
+  uint32_t history_versions = 0;
+
   // --- our own additions (off by default; AWS has no such behaviour) --------
   // After an accepted update, desired keys whose value equals the reported
   // value are removed from desired by one further write with its own version

@@ -66,6 +66,8 @@ struct PluginConfig {
   HttpConfig http;
   AuthzConfig authz;                       // thing binding, admins, rate limit
   PresenceConfig presence;
+  // Fleet updates (docs/fleet.md): shadows written per broker loop pass.
+  int fleet_update_batch = 50;
   // TEST AID, not for production: with sync_writes, append the group
   // commit's sync and ack events to this file (plugin/group_commit.h,
   // SyncTrace). Empty: off.

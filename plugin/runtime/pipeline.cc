@@ -22,9 +22,10 @@ Pipeline::Pipeline(Service& service, Metrics& metrics, PipelineOptions options)
 // --- broker thread -------------------------------------------------------------
 
 bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                            BrokerOutput& out) {
+                            BrokerOutput& out, std::string_view identity) {
   std::optional<ServiceRequest> request = service_.mqtt_request(topic, payload, now);
   if (!request) return false;
+  request->identity = identity;
   const auto started = Clock::now();
 
   if (throttled(request->id.thing)) {
@@ -52,16 +53,18 @@ bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, in
 }
 
 ServiceResponse Pipeline::service_request(const ServiceRequest& request, BrokerOutput& out) {
+  const auto started = Clock::now();
   Service::ShadowLock held = service_.lock(request.id);
   flush(out);
   ServiceResponse response = service_.handle(request, held);
-  if (!response.ok()) {
-    out.log(LogLevel::kWarning, "service write to '" + request.id.thing +
-                                    (request.id.named() ? "/" + request.id.shadow : std::string()) +
-                                    "' refused with " + std::to_string(response.status) + ": " + response.body);
+  metrics_.count_request(MetricChannel::kService, metric_op(request.op), response.status, Clock::now() - started);
+  if (response.status >= 500) {
+    out.log(LogLevel::kWarning, "service request on '" + request.id.thing + "'/'" + request.id.shadow +
+                                    "' answered with " + std::to_string(response.status));
   }
-  emit(std::move(response.messages), out);
-  response.messages.clear();
+  // A rejected service request publishes nothing (like a REST one).
+  if (!response.ok()) response.messages.clear();
+  deliver(response, request, out);
   return response;
 }
 
@@ -240,6 +243,11 @@ ServiceResponse Pipeline::rest_publish(OutMessage message, int64_t now) {
   metrics_.count_request(MetricChannel::kRest, MetricOp::kPublish, response.status,
                          Clock::now() - started);
   return response;
+}
+
+bool Pipeline::wait_until_durable() {
+  if (options_.durable == nullptr) return true;
+  return await_durable(options_.durable->current_seq());
 }
 
 size_t Pipeline::backlog() const {

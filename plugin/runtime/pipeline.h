@@ -79,14 +79,17 @@ class Pipeline {
   // shadow request, which the pipeline answered (through `out`, or held back
   // in durable mode); the caller then clears its retain flag, since a
   // request must never be kept as a retained message.
+  // `identity` (the client id) is recorded in the shadow history.
   bool mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                    BrokerOutput& out);
+                    BrokerOutput& out, std::string_view identity = {});
 
-  // A request the service makes itself (a presence write): the shadow
-  // lock, the engine with Channel::kService, and its events published (held
-  // back in durable mode) like an MQTT request's. No rate limit (it is no
-  // client's request) and not counted as a request in the metrics. A
-  // rejection publishes nothing and is logged. Returns the engine's answer.
+  // A request the service makes itself, e.g. one shadow write of a fleet
+  // update chunk (request.channel kRest, so that it publishes events and no
+  // reply) or a presence write (Channel::kService: only delta and documents
+  // events). No rate limit; otherwise the path of an MQTT request: the
+  // shadow lock, what HTTP threads queued goes out first, the engine, the
+  // events published (or held back in durable mode), metrics under the
+  // "service" channel.
   ServiceResponse service_request(const ServiceRequest& request, BrokerOutput& out);
 
   // The current delta of `id`, if it is not empty, to one client on `topic`
@@ -120,6 +123,13 @@ class Pipeline {
 
   // Messages waiting for the broker thread (queue and durable hold-back).
   size_t backlog() const;
+
+  // HTTP threads that answer from the store outside the request path (fleet
+  // search, shadow history): in durable mode, waits until every write
+  // applied so far is durable, so an answer never shows a write that a crash
+  // could still undo. True at once without durable mode; false when the
+  // fsync failed or took too long (answer 500 then).
+  bool wait_until_durable();
 
   // A line for the broker's log, written by the broker thread (HTTP threads
   // may not call the broker's logger).

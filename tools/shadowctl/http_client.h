@@ -1,7 +1,8 @@
 // The HTTP side of shadowctl: one keep-alive connection to the broker's REST
-// API, every request signed with AWS SigV4 (service "iotdata") when
-// credentials are set. Knows nothing about shadows; shadow_api.h builds the
-// paths. Nothing throws: transport failures come back as status 0.
+// API, every request signed with AWS SigV4 (service "iotdata", or the one a
+// call names) when credentials are set. Knows nothing about shadows;
+// shadow_api.h and fleet_api.h build the paths. Nothing throws: transport
+// failures come back as status 0.
 #pragma once
 
 #include <memory>
@@ -68,9 +69,12 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // `path` and `query` must already be percent-encoded: they are sent and
-  // signed byte for byte. `query` has no leading '?'.
+  // signed byte for byte. `query` has no leading '?'. `service` is the
+  // SigV4 service name: "iotdata" for the iot-data routes, "execute-api"
+  // for the AWS IoT control plane (fleet search).
   HttpResponse send(const std::string& method, const std::string& path,
-                    const std::string& query = "", const std::string& body = "");
+                    const std::string& query = "", const std::string& body = "",
+                    const std::string& service = "iotdata");
 
   const ClientSettings& settings() const { return settings_; }
 
