@@ -38,6 +38,7 @@
 #include "plugin/fleet/search_api.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options/options.h"
+#include "plugin/presence_connectivity.h"
 #include "plugin/presence_hooks.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
@@ -82,6 +83,8 @@ struct PluginContext {
   std::unique_ptr<shadow::runtime::Pipeline> pipeline;
   std::unique_ptr<MqttAdapter> mqtt;
   std::unique_ptr<PresenceHooks> presence;  // AclCheck reports to it
+  // Fleet search's connectivity.* (when presence tracks connections).
+  std::unique_ptr<shadow::plugin::PresenceConnectivity> presence_connectivity;
   std::unique_ptr<AclCheck> acl;
   // Fleet search, fleet updates and the shadow history (plugin/fleet).
   std::unique_ptr<shadow::fleet::HistoryPurger> history_purger;
@@ -265,10 +268,14 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
 
 // The fleet routes (search, history, fleet updates) on the REST API, and the
 // TICK that runs fleet updates. Fleet updates resume here after a restart.
-// The connectivity.* fields of search need the presence feature; until it
-// provides a ConnectivitySource they are absent (docs/fleet.md).
+// The connectivity.* fields of search come from the presence records when
+// presence tracks connections; otherwise they are absent (docs/fleet.md).
 Status start_fleet(PluginContext* ctx) {
   shadow::fleet::ConnectivitySource* connectivity = nullptr;
+  if (ctx->config.presence.tracks_connections()) {
+    ctx->presence_connectivity = std::make_unique<shadow::plugin::PresenceConnectivity>(*ctx->store);
+    connectivity = ctx->presence_connectivity.get();
+  }
   ctx->fleet_search = std::make_unique<shadow::fleet::FleetSearch>(*ctx->store, connectivity);
   ctx->search_api = std::make_unique<shadow::fleet::SearchApi>(*ctx->fleet_search, *ctx->pipeline);
   ctx->history_api = std::make_unique<shadow::fleet::HistoryApi>(*ctx->pipeline);
