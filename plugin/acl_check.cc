@@ -4,41 +4,16 @@
 #include <optional>
 #include <string>
 
-#include <openssl/asn1.h>
-#include <openssl/x509.h>
-
 // Order matters: mosquitto_broker.h uses MOSQ_* from mosquitto.h, and
 // mosquitto_plugin.h needs mosquitto_plugin_id_t from mosquitto_broker.h.
 #include <mosquitto.h>
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>  // MOSQ_ACL_*
 
+#include "plugin/client_identity.h"
+
 namespace shadow::plugin {
 namespace {
-
-// The subject CN of the client's certificate, or nullopt (no certificate,
-// no CN, more than one CN, or a CN with a NUL byte: none of them names one
-// thing unambiguously). mosquitto_client_certificate() returns a new
-// reference only when the listener has require_certificate true.
-std::optional<std::string> certificate_cn(mosquitto* client) {
-  X509* cert = static_cast<X509*>(mosquitto_client_certificate(client));
-  if (cert == nullptr) return std::nullopt;
-  std::optional<std::string> cn;
-  X509_NAME* subject = X509_get_subject_name(cert);
-  int index = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
-  if (index >= 0 && X509_NAME_get_index_by_NID(subject, NID_commonName, index) < 0) {
-    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, index));
-    unsigned char* utf8 = nullptr;
-    int len = data ? ASN1_STRING_to_UTF8(&utf8, data) : -1;
-    if (len > 0) {
-      std::string value(reinterpret_cast<const char*>(utf8), static_cast<size_t>(len));
-      if (value.find('\0') == std::string::npos) cn = std::move(value);
-    }
-    OPENSSL_free(utf8);
-  }
-  X509_free(cert);
-  return cn;
-}
 
 Access access_of(int mosq_access) {
   switch (mosq_access) {
@@ -53,20 +28,9 @@ const char* or_dash(const char* s) { return s != nullptr ? s : "-"; }
 
 }  // namespace
 
-AclCheck::AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics)
-    : config_(config), short_topics_(short_topics), metrics_(metrics) {}
-
-Principal AclCheck::principal_of(mosquitto* client) const {
-  ClientFacts facts;
-  if (const char* id = mosquitto_client_id(client)) facts.client_id = id;
-  if (const char* user = mosquitto_client_username(client)) facts.username = user;
-  std::optional<std::string> cn;
-  if (config_.identity == IdentitySource::kCertCn) {
-    cn = certificate_cn(client);
-    if (cn) facts.cert_cn = *cn;
-  }
-  return resolve_principal(config_, facts);
-}
+AclCheck::AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics,
+                   AccessObserver* observer)
+    : config_(config), short_topics_(short_topics), metrics_(metrics), observer_(observer) {}
 
 void AclCheck::log_denied(const char* what, mosquitto* client, const char* topic,
                           const char* why) {
@@ -83,30 +47,41 @@ void AclCheck::log_denied(const char* what, mosquitto* client, const char* topic
 
 int AclCheck::on_acl_check(int /*event*/, void* event_data) {
   auto* ev = static_cast<mosquitto_evt_acl_check*>(event_data);
+  int result = check(ev->client, ev->access, ev->topic);
+  if (observer_ != nullptr && ev->access != MOSQ_ACL_READ && ev->topic != nullptr) {
+    observer_->observe(ev->client, ev->access, ev->topic, result);
+  }
+  return result;
+}
+
+int AclCheck::check(mosquitto* client, int mosq_access, const char* topic) {
   const int fallback =
       config_.fallback == AclFallback::kAllow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
-  if (ev->topic == nullptr || !may_touch_shadow_namespace(ev->topic, short_topics_)) {
+  if (topic == nullptr || !may_touch_shadow_namespace(topic, short_topics_)) {
     return fallback;
   }
-  Access access = access_of(ev->access);
+  Access access = access_of(mosq_access);
   Principal principal;
-  if (config_.binding()) principal = principal_of(ev->client);
-  Decision d = decide(config_, principal, access, ev->topic, short_topics_);
+  if (config_.binding()) principal = principal_of(client, config_);
+  Decision d = decide(config_, principal, access, topic, short_topics_);
   if (d == Decision::kAllow) return MOSQ_ERR_SUCCESS;
   if (d == Decision::kNoObjection) return fallback;
 
-  bool reserved = access == Access::kWrite && is_reserved_topic(ev->topic, short_topics_);
+  const bool events = config_.lifecycle_events && is_event_topic(topic);
+  bool reserved = access == Access::kWrite && is_service_topic(config_, topic, short_topics_);
   const char* why = reserved ? "only the shadow service publishes responses and events"
+                    : events ? "the lifecycle events of another client"
                              : "the topic belongs to another thing's shadow";
   switch (access) {
     case Access::kWrite:
       metrics_.count_acl_denied(runtime::Metrics::AclKind::kPublish);
-      log_denied("publish to", ev->client, ev->topic, why);
+      log_denied("publish to", client, topic, why);
       break;
     case Access::kSubscribe:
       metrics_.count_acl_denied(runtime::Metrics::AclKind::kSubscribe);
-      log_denied("subscription to", ev->client, ev->topic,
-                 "the filter can match another thing's shadow topics");
+      log_denied("subscription to", client, topic,
+                 events ? "the filter can match another client's lifecycle events"
+                        : "the filter can match another thing's shadow topics");
       break;
     default:
       // Deliveries to a broad filter such as '#': expected, not logged.
@@ -118,7 +93,7 @@ int AclCheck::on_acl_check(int /*event*/, void* event_data) {
 
 int AclCheck::on_message(int /*event*/, void* event_data) {
   auto* ev = static_cast<mosquitto_evt_message*>(event_data);
-  if (ev->topic == nullptr || !is_reserved_topic(ev->topic, short_topics_)) {
+  if (ev->topic == nullptr || !is_service_topic(config_, ev->topic, short_topics_)) {
     return MOSQ_ERR_SUCCESS;
   }
   metrics_.count_acl_denied(runtime::Metrics::AclKind::kPublish);

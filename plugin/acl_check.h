@@ -23,26 +23,41 @@ struct mosquitto;
 
 namespace shadow::plugin {
 
+// Told about every ACL check of a write, subscription or unsubscription,
+// with the plugin's answer (presence sees clients through it:
+// presence_hooks.h): MOSQ_ERR_SUCCESS (the plugin allowed it),
+// MOSQ_ERR_ACL_DENIED, or MOSQ_ERR_PLUGIN_DEFER (left to the acl_file).
+class AccessObserver {
+ public:
+  virtual ~AccessObserver() = default;
+  virtual void observe(mosquitto* client, int mosq_access, const char* topic, int answer) = 0;
+};
+
 class AclCheck {
  public:
-  // `config` and `metrics` must outlive the object.
-  AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics);
+  // `config` and `metrics` must outlive the object; so must `observer`
+  // (optional).
+  AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics,
+           AccessObserver* observer = nullptr);
 
   // MOSQ_EVT_ACL_CHECK. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED or
   // MOSQ_ERR_PLUGIN_DEFER. Register it fail-closed (callbacks.h).
   int on_acl_check(int event, void* event_data);
-  // MOSQ_EVT_MESSAGE; MOSQ_ERR_ACL_DENIED for a publish to a reserved topic
-  // (not routed, not retained; v5 publishers get 0x87), else MOSQ_ERR_SUCCESS.
+  // MOSQ_EVT_MESSAGE; MOSQ_ERR_ACL_DENIED for a publish to a topic only the
+  // plugin publishes (a reserved shadow topic; with lifecycle events, an
+  // event topic): not routed, not retained, v5 publishers get 0x87. Else
+  // MOSQ_ERR_SUCCESS.
   // Register it fail-closed.
   int on_message(int event, void* event_data);
 
  private:
-  Principal principal_of(mosquitto* client) const;
+  int check(mosquitto* client, int mosq_access, const char* topic);
   void log_denied(const char* what, mosquitto* client, const char* topic, const char* why);
 
   const AuthzConfig& config_;
   const bool short_topics_;
   runtime::Metrics& metrics_;
+  AccessObserver* observer_;
   runtime::LogBudget log_budget_{10};  // denial lines per second
 };
 

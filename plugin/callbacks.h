@@ -10,6 +10,9 @@
 //   the client its message) and for TICK.
 // - kFailClosed: MOSQ_ERR_ACL_DENIED. For access checks, where an error must
 //   never grant access.
+// - kDefer: MOSQ_ERR_PLUGIN_DEFER, the decision is left to the broker's other
+//   sources. For observers of the username/password check, which must
+//   neither admit nor refuse a client.
 //
 // Broker thread only.
 #pragma once
@@ -24,7 +27,7 @@
 
 namespace shadow::plugin {
 
-enum class OnFailure { kFailOpen, kFailClosed };
+enum class OnFailure { kFailOpen, kFailClosed, kDefer };
 
 // "MESSAGE", "TICK", ...: for log lines.
 const char* event_name(int event);
@@ -38,7 +41,12 @@ int guard(int event, void* event_data, void* userdata) noexcept {
   } catch (...) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: %s callback failed", event_name(event));
   }
-  return kOnFailure == OnFailure::kFailOpen ? MOSQ_ERR_SUCCESS : MOSQ_ERR_ACL_DENIED;
+  switch (kOnFailure) {
+    case OnFailure::kFailOpen: return MOSQ_ERR_SUCCESS;
+    case OnFailure::kFailClosed: return MOSQ_ERR_ACL_DENIED;
+    case OnFailure::kDefer: return MOSQ_ERR_PLUGIN_DEFER;
+  }
+  return MOSQ_ERR_ACL_DENIED;
 }
 
 class Callbacks {

@@ -65,7 +65,10 @@ bool MqttAdapter::publish(const OutMessage& m) {
     }
     std::memcpy(buf, m.payload.data(), m.payload.size());
   }
-  int rc = mosquitto_broker_publish(nullptr, m.topic.c_str(), static_cast<int>(m.payload.size()), buf,
+  // A client id sends to that one client, whatever its subscriptions (and
+  // without the ACL check a routed message gets: the caller authorized it).
+  const char* to = m.client_id.empty() ? nullptr : m.client_id.c_str();
+  int rc = mosquitto_broker_publish(to, m.topic.c_str(), static_cast<int>(m.payload.size()), buf,
                                     m.qos, m.retain, /*properties=*/nullptr);
   if (rc != MOSQ_ERR_SUCCESS) {
     mosquitto_free(buf);

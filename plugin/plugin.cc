@@ -44,6 +44,8 @@
 #include "plugin/fleet/search_api.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options/options.h"
+#include "plugin/presence_connectivity.h"
+#include "plugin/presence_hooks.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
 #include "plugin/runtime/group_commit.h"
@@ -65,6 +67,7 @@ using shadow::plugin::AclCheck;
 using shadow::plugin::MqttAdapter;
 using shadow::plugin::OnFailure;
 using shadow::plugin::PluginConfig;
+using shadow::plugin::PresenceHooks;
 using shadow::plugin::guard;
 
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
@@ -92,6 +95,9 @@ struct PluginContext {
   std::unique_ptr<shadow::runtime::Pipeline> pipeline;
   std::unique_ptr<shadow::cluster::HealthWatch> health;  // redis-cluster
   std::unique_ptr<MqttAdapter> mqtt;
+  std::unique_ptr<PresenceHooks> presence;  // AclCheck reports to it
+  // Fleet search's connectivity.* (when presence tracks connections).
+  std::unique_ptr<shadow::plugin::PresenceConnectivity> presence_connectivity;
   std::unique_ptr<AclCheck> acl;
   std::unique_ptr<shadow::plugin::ClusterHooks> cluster_hooks;
   // Fleet search, fleet updates and the shadow history (plugin/fleet).
@@ -357,15 +363,46 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
     if (!st.is_ok()) return st;
   }
 
-  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics);
+  const shadow::plugin::PresenceConfig& presence = ctx->config.presence;
+  if (presence.enabled()) {
+    ctx->presence = std::make_unique<PresenceHooks>(ctx->config, *ctx->store, *ctx->pipeline, *ctx->mqtt,
+                                                    ctx->waker.get());
+    st = ctx->presence->start();
+    if (!st.is_ok()) return st;
+  }
+  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics,
+                                        ctx->presence.get());
   st = ctx->callbacks.add(MOSQ_EVT_MESSAGE, guard<AclCheck, &AclCheck::on_message, OnFailure::kFailClosed>,
                           ctx->acl.get());
   if (!st.is_ok()) return st;
-  if (!authz.acl_check_wanted()) return Status::ok();
+  if (!authz.acl_check_wanted()) return Status::ok();  // presence needs it: options.cc
   st = ctx->callbacks.add(MOSQ_EVT_ACL_CHECK,
                           guard<AclCheck, &AclCheck::on_acl_check, OnFailure::kFailClosed>,
                           ctx->acl.get());
   if (!st.is_ok()) return st;
+  if (presence.tracks_connections()) {
+    st = ctx->callbacks.add(MOSQ_EVT_DISCONNECT,
+                            guard<PresenceHooks, &PresenceHooks::on_disconnect, OnFailure::kFailOpen>,
+                            ctx->presence.get());
+    if (!st.is_ok()) return st;
+    if (presence.detection == shadow::plugin::ConnectDetection::kConnect) {
+      // Answers "defer" whatever happens: it must neither admit nor refuse.
+      st = ctx->callbacks.add(MOSQ_EVT_BASIC_AUTH,
+                              guard<PresenceHooks, &PresenceHooks::on_basic_auth, OnFailure::kDefer>,
+                              ctx->presence.get());
+      if (!st.is_ok()) return st;
+      mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                           "shadow: presence sees each CONNECT through Mosquitto's username/password "
+                           "check; clients that send a username are then refused unless a "
+                           "password_file or an authentication plugin accepts them (with neither, "
+                           "set plugin_opt_connect_detection activity)");
+    }
+  }
+  if (presence.enabled()) {
+    st = ctx->callbacks.add(MOSQ_EVT_TICK, guard<PresenceHooks, &PresenceHooks::on_tick, OnFailure::kFailOpen>,
+                            ctx->presence.get());
+    if (!st.is_ok()) return st;
+  }
   if (authz.fallback == shadow::plugin::AclFallback::kDefer) {
     mosquitto_log_printf(MOSQ_LOG_NOTICE,
                          "shadow: acl_fallback defer: topics outside the shadow namespaces are "
@@ -377,10 +414,14 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
 
 // The fleet routes (search, history, fleet updates) on the REST API, and the
 // TICK that runs fleet updates. Fleet updates resume here after a restart.
-// The connectivity.* fields of search need the presence feature; until it
-// provides a ConnectivitySource they are absent (docs/fleet.md).
+// The connectivity.* fields of search come from the presence records when
+// presence tracks connections; otherwise they are absent (docs/fleet.md).
 Status start_fleet(PluginContext* ctx) {
   shadow::fleet::ConnectivitySource* connectivity = nullptr;
+  if (ctx->config.presence.tracks_connections()) {
+    ctx->presence_connectivity = std::make_unique<shadow::plugin::PresenceConnectivity>(*ctx->store);
+    connectivity = ctx->presence_connectivity.get();
+  }
   ctx->fleet_search = std::make_unique<shadow::fleet::FleetSearch>(*ctx->store, connectivity);
   ctx->search_api = std::make_unique<shadow::fleet::SearchApi>(*ctx->fleet_search, *ctx->pipeline);
   ctx->history_api = std::make_unique<shadow::fleet::HistoryApi>(*ctx->pipeline);
@@ -509,9 +550,11 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   // TICK publishes what other threads handed over: REST-caused messages, in
   // durable mode the replies whose fsync has completed, in cluster mode
-  // every answer and event. The history purge runs on TICK too.
+  // every answer and event. The history purge runs on TICK too, and presence
+  // works at the end of each loop pass.
   const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes ||
-                          ctx->config.engine.history_versions > 0 || cluster_mode;
+                          ctx->config.engine.history_versions > 0 || ctx->config.presence.enabled() ||
+                          cluster_mode;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();

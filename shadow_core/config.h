@@ -46,6 +46,12 @@ struct Config {
   // Versions of each shadow kept in the store; 0: no history.
   uint32_t history_versions = 0;
 
+  // --- our own additions (off by default; AWS has no such behaviour) --------
+  // After an accepted update, desired keys whose value equals the reported
+  // value are removed from desired by one further write with its own version
+  // and events (service.h, docs/mqtt-api.md#presence-and-catch-up).
+  bool clear_desired_on_match = false;
+
   // --- shared stores --------------------------------------------------------
   // How long a write keeps retrying when another process changed the shadow
   // between its read and its compare-and-set (service.h), before a 500.

@@ -84,7 +84,7 @@ class Reply {
     r.client_token = token;
     if (request_.channel == Channel::kMqtt) {
       r.messages.push_back({reply_topic(request_.id, request_.form, request_.op, "accepted"), r.body});
-    } else if (publish_for_rest) {
+    } else if (request_.channel == Channel::kRest && publish_for_rest) {
       for (TopicForm form : event_forms(config_))
         r.messages.push_back({reply_topic(request_.id, form, request_.op, "accepted"), r.body});
     }
@@ -95,6 +95,10 @@ class Reply {
     for (TopicForm form : event_forms(config_))
       r.messages.push_back({reply_topic(request_.id, form, Operation::kUpdate, suffix), payload});
   }
+
+  // An update/accepted that answers no request (a follow-up write), on the
+  // event topic forms.
+  void accepted_event(ServiceResponse& r, const std::string& payload) { event(r, "accepted", payload); }
 
   Rejection not_found() const {
     std::string name = request_.id.named() ? request_.id.shadow : request_.id.thing;
@@ -305,6 +309,7 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     Status st = write(request.id, *r.written, next, r.messages, items);
     if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
+    if (config_.clear_desired_on_match) clear_matched_desired(request, doc, stamp_of(next), r);
     return r;
   }
 }
@@ -314,6 +319,103 @@ Status Service::write(const ShadowId& id, const WrittenStamps& stamps, const Sha
   if (!commit_events_) return store_.compare_and_set(key_of(id), stamps.before, next, items);
   std::string event = commit_events_(Commit{id, stamps, messages});
   return store_.compare_and_set_with_event(key_of(id), stamps.before, next, event, items);
+}
+
+namespace {
+
+// The desired keys whose value equals the reported value, as an object of
+// nulls (an update that removes them): equal values are nulled whole, two
+// objects that differ are compared member by member. Empty when nothing
+// matches.
+json::Value matched_desired(const json::Value& desired, const json::Value& reported, json::Allocator& alloc) {
+  json::Value nulls(rapidjson::kObjectType);
+  for (auto it = desired.MemberBegin(); it != desired.MemberEnd(); ++it) {
+    const json::Value* theirs = json::find(reported, json::view(it->name));
+    if (theirs == nullptr) continue;
+    if (json::equal(it->value, *theirs)) {
+      nulls.AddMember(json::Value(it->name, alloc), json::Value(rapidjson::kNullType), alloc);
+    } else if (it->value.IsObject() && theirs->IsObject()) {
+      json::Value inner = matched_desired(it->value, *theirs, alloc);
+      if (inner.MemberCount() > 0) nulls.AddMember(json::Value(it->name, alloc), inner, alloc);
+    }
+  }
+  return nulls;
+}
+
+}  // namespace
+
+void Service::clear_matched_desired(const ServiceRequest& request, ShadowDocument& doc, RecordStamp written,
+                                    ServiceResponse& r) {
+  Reply reply(config_, request);
+  const auto started = std::chrono::steady_clock::now();
+  std::optional<RecordStamp> expected = written;
+  std::optional<ShadowDocument> reread;  // after a conflict: what the other writer stored
+  ShadowDocument* d = &doc;
+  for (int attempt = 0;; ++attempt) {
+    if (d->desired() == nullptr || d->reported() == nullptr) return;
+    json::Document scratch;
+    json::Value nulls = matched_desired(*d->desired(), *d->reported(), scratch.GetAllocator());
+    if (nulls.MemberCount() == 0) return;
+    // The follow-up is an ordinary update request, so that it is validated,
+    // merged and stamped exactly like one a client could send.
+    json::Value state(rapidjson::kObjectType);
+    state.AddMember("desired", nulls, scratch.GetAllocator());
+    json::Value body(rapidjson::kObjectType);
+    body.AddMember("state", state, scratch.GetAllocator());
+    UpdateRequest follow_up;
+    if (parse_update(json::write(body), config_, &follow_up)) return;  // cannot happen: nulls only
+
+    std::string previous = responses::snapshot(*d);
+    d->apply(follow_up, request.now);
+    d->set_version(expected->version + 1);
+    ShadowRecord next;
+    next.version = d->version();
+    next.document = responses::snapshot(*d);
+    // Like any update: its history entry rides in the same write, and its
+    // events are built first so that a shared store can carry them.
+    std::vector<ItemChange> items;
+    if (config_.history_versions > 0) {
+      if (!history::prune(store_, key_of(request.id), next.version, config_.history_versions, false, &items).is_ok())
+        return;  // the request itself succeeded; the keys stay until the next update
+      items.push_back(ItemChange{std::string(history::kSpace),
+                                 history::key(request.id.thing, request.id.shadow, next.version),
+                                 history::update_entry(next.document, next.version, request.now, writer_of(request),
+                                                       std::nullopt)});
+    }
+    ServiceResponse events;
+    json::Value echo_meta = metadata_of(*follow_up.state, request.now, d->allocator());
+    reply.accepted_event(events, responses::update_accepted(*follow_up.state, echo_meta, next.version, request.now,
+                                                            std::nullopt));
+    // No delta event: the removed keys are, by definition, not in the delta.
+    reply.event(events, "documents",
+                responses::documents(&previous, config_.documents_previous_null, next.document, request.now,
+                                     std::nullopt));
+    Status st = write(request.id, WrittenStamps{*expected, stamp_of(next)}, next, events.messages, items);
+    if (st.is_conflict() && retry_after_conflict(attempt, started)) {
+      // Another process wrote meanwhile: start again from what it wrote.
+      Current current;
+      if (!read_current(store_, request.id, request.now, config_, &current).is_ok() || !current.exists) return;
+      reread.emplace();
+      d = &*reread;
+      if (!d->load(current.record.document)) return;
+      expected = current.stamp;
+      continue;
+    }
+    if (!st.is_ok()) return;  // the request itself succeeded; the keys stay until the next update
+    for (OutMessage& m : events.messages) r.messages.push_back(std::move(m));
+    return;
+  }
+}
+
+std::optional<std::string> Service::delta_document(const ShadowId& id, int64_t now, const ShadowLock& /*held*/) {
+  if (validate_id(id, config_)) return std::nullopt;
+  Current current;
+  if (!read_current(store_, id, now, config_, &current).is_ok() || !current.exists) return std::nullopt;
+  ShadowDocument doc;
+  if (!doc.load(current.record.document)) return std::nullopt;
+  Delta delta = compute_delta(doc, doc.allocator());
+  if (delta.empty()) return std::nullopt;
+  return responses::delta(delta, current.version, now, std::nullopt);
 }
 
 ServiceResponse Service::remove(const ServiceRequest& request) {

@@ -42,6 +42,8 @@
 
 namespace shadow {
 
+class ShadowDocument;
+
 // An MQTT message to publish: every reply, event and forwarded message of
 // the product has this one type, from the engine to the broker.
 struct OutMessage {
@@ -49,9 +51,15 @@ struct OutMessage {
   std::string payload;
   int qos = 1;
   bool retain = false;
+  // Empty: routed to every subscriber of `topic`. Otherwise delivered to
+  // that one client only, whatever its subscriptions (a catch-up delta).
+  std::string client_id = {};
 };
 
-enum class Channel { kMqtt, kRest };
+// Where a request came from. kService: a request the service makes itself
+// (a presence write): it is answered to no one, only its events (delta,
+// documents) are published, and a rejection publishes nothing.
+enum class Channel { kMqtt, kRest, kService };
 
 struct ServiceRequest {
   Channel channel = Channel::kMqtt;
@@ -93,7 +101,10 @@ struct ServiceResponse {
   // messages[0] (the /accepted or /rejected reply); for REST it is the body.
   std::string body;
   // MQTT publications in order: for MQTT the reply first, then events
-  // (delta, documents); for REST only the events its outcome causes.
+  // (delta, documents); for REST and kService only the events its outcome
+  // causes. With Config::clear_desired_on_match an update may be followed by
+  // the events of its follow-up write (update/accepted, documents), after
+  // the request's own.
   std::vector<OutMessage> messages;
   // The request's clientToken when it carried a valid one (echoed in every
   // reply), so that a later rejection of the same request can echo it too.
@@ -156,6 +167,13 @@ class Service {
   std::optional<ServiceResponse> handle_mqtt(std::string_view topic, std::string_view payload,
                                              int64_t now);
 
+  // The current delta document of `id` (the payload of an update/delta
+  // event: version, timestamp, state, metadata; no clientToken), or nullopt
+  // when the shadow does not exist, cannot be read or has an empty delta.
+  // For a caller that holds lock(id): the catch-up delivery after a
+  // subscription (plugin_opt_delta_on_subscribe).
+  std::optional<std::string> delta_document(const ShadowId& id, int64_t now, const ShadowLock& held);
+
   // Refusals decided outside the engine (429 over the rate limit, 503 when
   // the broker cannot take more messages, 500 when a write did not become
   // durable), shaped exactly like the engine's own: the error document, and
@@ -217,6 +235,11 @@ class Service {
   ServiceResponse get(const ServiceRequest& request);
   ServiceResponse update(const ServiceRequest& request);
   ServiceResponse remove(const ServiceRequest& request);
+  // Config::clear_desired_on_match: after `request` wrote `doc` as version
+  // doc.version() (stamp `written`), removes the desired keys equal to their
+  // reported value in one further write and appends its events to `r`.
+  void clear_matched_desired(const ServiceRequest& request, ShadowDocument& doc, RecordStamp written,
+                             ServiceResponse& r);
 
   // compare_and_set, with the commit event when an encoder is set.
   Status write(const ShadowId& id, const WrittenStamps& stamps, const ShadowRecord& next,

@@ -164,6 +164,18 @@ class Store {
                           ItemWrite mode = ItemWrite::kReplace) = 0;
   // OK also when the item does not exist.
   virtual Status delete_item(std::string_view space, std::string_view key) = 0;
+  // Applies `changes` in order, like put_item (kReplace) and delete_item one
+  // after the other. A backend that can write them together does (RocksDB:
+  // one write batch, one write-ahead log record, all or nothing), which is
+  // much cheaper for a feature that changes several items at once; this
+  // default applies them one by one and stops at the first failure.
+  virtual Status write_items(const std::vector<ItemChange>& changes) {
+    for (const ItemChange& c : changes) {
+      Status st = c.value ? put_item(c.space, c.key, *c.value) : delete_item(c.space, c.key);
+      if (!st.is_ok()) return st;
+    }
+    return Status::ok();
+  }
   // Items of `space` whose key starts with `prefix` and is strictly greater
   // than `after` (empty: from the first), in key byte order, at most `limit`;
   // *more says whether further ones exist.

@@ -108,7 +108,51 @@ Decision decide_filter(const Principal& principal, Access access, std::string_vi
   return foreign ? Decision::kDeny : Decision::kAllow;
 }
 
+constexpr std::string_view kEventsPrefix = "$aws/events/";
+
+// The client id an event topic is about: what follows
+// "$aws/events/<group>/<kind>/" (a client id may contain '/'), or nullopt.
+std::optional<std::string_view> event_client_id(std::string_view topic) {
+  if (!topic.starts_with(kEventsPrefix)) return std::nullopt;
+  std::string_view rest = topic.substr(kEventsPrefix.size());
+  for (int level = 0; level < 2; level++) {
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    rest = rest.substr(slash + 1);
+  }
+  if (rest.empty()) return std::nullopt;
+  return rest;
+}
+
+// A subscription filter and the lifecycle event topics; nullopt when the
+// filter cannot match any of them (the shadow rules then apply).
+std::optional<Decision> decide_events_filter(const Principal& principal, Access access, std::string_view filter) {
+  filter = strip_shared(filter);
+  std::vector<std::string_view> f = split_levels(filter);
+  // Wildcards at the first level never match '$' topics.
+  bool touches = f[0] == "$aws" && f.size() >= 2 && (f[1] == "events" || is_wild(f[1]));
+  if (!touches) return std::nullopt;
+  if (access == Access::kUnsubscribe) return Decision::kAllow;
+  if (f[1] != "events") return std::nullopt;  // $aws/# and the like: each delivery is checked
+  if (principal.admin) return Decision::kAllow;
+  // Own events only: $aws/events/<group or +>/<kind or +>/<own client id>.
+  if (f.size() >= 5 && f[2] != "#" && f[3] != "#" && principal.client_id) {
+    std::string_view id = filter;
+    for (int level = 0; level < 4; level++) id = id.substr(id.find('/') + 1);
+    if (id == *principal.client_id && id.find_first_of("+#") == std::string_view::npos) return Decision::kAllow;
+  }
+  return Decision::kDeny;
+}
+
 }  // namespace
+
+bool is_event_topic(std::string_view topic) {
+  return topic == "$aws/events" || topic.starts_with(kEventsPrefix);
+}
+
+bool is_service_topic(const AuthzConfig& config, std::string_view topic, bool short_topics) {
+  return is_reserved_topic(topic, short_topics) || (config.lifecycle_events && is_event_topic(topic));
+}
 
 std::string_view strip_sdk_metrics(std::string_view username) {
   return username.substr(0, username.find('?'));
@@ -142,6 +186,7 @@ Principal resolve_principal(const AuthzConfig& config, const ClientFacts& facts)
   std::optional<std::string_view> username;
   if (facts.username) username = strip_sdk_metrics(*facts.username);
 
+  if (facts.client_id) principal.client_id = std::string(*facts.client_id);
   std::optional<std::string_view> thing;
   switch (config.identity) {
     case IdentitySource::kNone: break;
@@ -208,6 +253,17 @@ bool is_reserved_topic(std::string_view topic, bool short_topics) {
 
 Decision decide(const AuthzConfig& config, const Principal& principal, Access access,
                 std::string_view topic, bool short_topics) {
+  if (config.lifecycle_events) {
+    if (access == Access::kSubscribe || access == Access::kUnsubscribe) {
+      if (!config.binding()) return Decision::kNoObjection;
+      if (std::optional<Decision> d = decide_events_filter(principal, access, topic)) return *d;
+    } else if (is_event_topic(topic)) {
+      if (access == Access::kWrite) return Decision::kDeny;
+      if (!config.binding() || principal.admin) return config.binding() ? Decision::kAllow : Decision::kNoObjection;
+      std::optional<std::string_view> about = event_client_id(topic);
+      return about && principal.client_id && *about == *principal.client_id ? Decision::kAllow : Decision::kDeny;
+    }
+  }
   if (access == Access::kSubscribe || access == Access::kUnsubscribe) {
     if (!config.binding()) return Decision::kNoObjection;
     return decide_filter(principal, access, topic, short_topics);

@@ -34,6 +34,10 @@ struct AuthzConfig {
   AclFallback fallback = AclFallback::kDefer;
   bool fallback_given = false;               // plugin_opt_acl_fallback was set
   uint32_t rate_limit_per_thing = 0;         // requests/s per thing; 0 = off
+  // plugin_opt_lifecycle_events: the plugin publishes on $aws/events/...,
+  // so no client may, and with binding a client may only read (and
+  // subscribe to) the events of its own client id; admins read all.
+  bool lifecycle_events = false;
 
   bool binding() const { return identity != IdentitySource::kNone; }
   // The ACL callback is needed for binding, and also when the operator asked
@@ -58,6 +62,7 @@ struct ClientFacts {
 struct Principal {
   std::optional<std::string> thing;  // bound thing; nullopt: owns no namespace
   bool admin = false;
+  std::optional<std::string> client_id;  // whose lifecycle events it may read
 };
 
 // The client's thing and admin status. Admins are matched against the
@@ -77,6 +82,13 @@ std::optional<std::string_view> namespace_thing(std::string_view topic, bool sho
 // accepted, rejected, delta or documents. Only the plugin publishes those.
 bool is_reserved_topic(std::string_view topic, bool short_topics);
 
+// A lifecycle event topic: "$aws/events" or below it.
+bool is_event_topic(std::string_view topic);
+
+// A topic only the plugin publishes: a reserved shadow topic, and with
+// lifecycle events on, every event topic.
+bool is_service_topic(const AuthzConfig& config, std::string_view topic, bool short_topics);
+
 enum class Access { kRead, kWrite, kSubscribe, kUnsubscribe };
 enum class Decision { kAllow, kDeny, kNoObjection };
 
@@ -86,7 +98,10 @@ enum class Decision { kAllow, kDeny, kNoObjection };
 // allowed; one that can reach only shadow namespaces, some of them foreign,
 // is denied. A filter that can also match non-shadow topics (such as "#")
 // gets kNoObjection: the broker's ACL decides, and each delivery of a foreign
-// shadow topic is then denied by its kRead check.
+// shadow topic is then denied by its kRead check. With lifecycle events on,
+// event topics follow the same pattern with the client id in place of the
+// thing: never writable; with binding, readable by admins and by the client
+// the event is about.
 Decision decide(const AuthzConfig& config, const Principal& principal, Access access,
                 std::string_view topic_or_filter, bool short_topics);
 

@@ -21,7 +21,8 @@ constexpr const char* kKnownOptions =
     "http_max_header_bytes, http_max_connections, http_max_connections_per_ip, "
     "http_head_timeout_s, "
     "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, history_versions, "
-    "fleet_update_batch, store, "
+    "fleet_update_batch, lifecycle_events, presence_field, connect_detection, delta_on_subscribe, "
+    "clear_desired_on_match, store, "
     "redis_nodes, redis_password_file, redis_user, redis_tls, redis_tls_ca_file, redis_tls_cert_file, "
     "redis_tls_key_file, redis_tls_server_name, redis_connect_timeout_ms, redis_command_timeout_ms, "
     "redis_request_timeout_ms, redis_wait_replicas, redis_wait_timeout_ms, redis_key_prefix, "
@@ -224,6 +225,27 @@ Status apply_redis(std::string_view key, std::string_view value, RedisConfig* c)
   return Status::ok();
 }
 
+// The presence options (docs/configuration.md#presence-options).
+Status apply_presence(std::string_view key, std::string_view value, PresenceConfig* c) {
+  if (key == "lifecycle_events") {
+    if (!parse_bool(value, &c->lifecycle_events)) return invalid(key, value, "true or false");
+  } else if (key == "delta_on_subscribe") {
+    if (!parse_bool(value, &c->delta_on_subscribe)) return invalid(key, value, "true or false");
+  } else if (key == "connect_detection") {
+    if (value == "connect") c->detection = ConnectDetection::kConnect;
+    else if (value == "activity") c->detection = ConnectDetection::kActivity;
+    else return invalid(key, value, "connect or activity");
+  } else if (key == "presence_field") {
+    // A member name of reported: printable ASCII without quotes or
+    // backslashes, so that it reads the same in every client.
+    bool ok = !value.empty() && value.size() <= 64;
+    for (char ch : value) ok = ok && ch > ' ' && ch < 0x7F && ch != '"' && ch != '\\';
+    if (!ok) return invalid(key, value, "a member name for reported, 1 to 64 printable characters, e.g. connected");
+    c->field = std::string(value);
+  }
+  return Status::ok();
+}
+
 bool is_redis_option(std::string_view key) {
   static constexpr std::string_view kKeys[] = {
       "redis_nodes",          "redis_password_file",      "redis_user",
@@ -234,6 +256,11 @@ bool is_redis_option(std::string_view key) {
   for (std::string_view k : kKeys)
     if (key == k) return true;
   return false;
+}
+
+bool is_presence_option(std::string_view key) {
+  return key == "lifecycle_events" || key == "delta_on_subscribe" || key == "connect_detection" ||
+         key == "presence_field";
 }
 
 // Applies one option to *config.
@@ -329,6 +356,10 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
     config->http.head_timeout_s = static_cast<int>(n);
   } else if (key == "http_metrics_auth") {
     if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
+  } else if (key == "clear_desired_on_match") {
+    if (!parse_bool(value, &config->engine.clear_desired_on_match)) return invalid(key, value, "true or false");
+  } else if (is_presence_option(key)) {
+    return apply_presence(key, value, &config->presence);
   } else if (is_authz_option(key)) {
     return apply_authz(key, value, &config->authz);
   } else if (const BoolChoice* choice = find_bool_choice(key)) {
@@ -368,6 +399,15 @@ Status check_cluster(const PluginConfig& config, const std::set<std::string_view
         "the shadow history and fleet updates (plugin_opt_history_versions, plugin_opt_fleet_update_batch) "
         "are not available with plugin_opt_store redis-cluster yet: remove those lines, or use the rocksdb "
         "store");
+  // Presence keeps each client's connection record (and its version) in
+  // the store of one broker; several brokers would overwrite each other's.
+  bool presence = config.engine.clear_desired_on_match;
+  for (std::string_view key : seen) presence = presence || is_presence_option(key);
+  if (presence)
+    return Status::invalid_argument(
+        "presence (plugin_opt_lifecycle_events, plugin_opt_presence_field, plugin_opt_delta_on_subscribe, "
+        "plugin_opt_connect_detection) and plugin_opt_clear_desired_on_match are not available with "
+        "plugin_opt_store redis-cluster yet: remove those lines, or use the rocksdb store");
   if (config.sync_writes)
     return Status::invalid_argument(
         "plugin_opt_sync_writes is the rocksdb store's durable mode and does not apply to plugin_opt_store "
@@ -455,6 +495,16 @@ StatusOr<PluginConfig> parse_options(const std::vector<Option>& options) {
         "(client_id, username or cert_cn): without thing binding every client may use every "
         "shadow, so there is nothing to be an admin of");
   }
+  PresenceConfig& presence = config.presence;
+  if (presence.enabled() && !authz.acl_check_wanted()) {
+    return Status::invalid_argument(
+        "plugin_opt_lifecycle_events, plugin_opt_presence_field and plugin_opt_delta_on_subscribe "
+        "need the plugin's ACL check (presence sees subscriptions, publishes and Will messages "
+        "through it), and the plugin cannot tell whether the broker has an acl_file: set "
+        "plugin_opt_acl_fallback allow (no acl_file) or defer (with an acl_file), or turn on "
+        "plugin_opt_thing_identity");
+  }
+  config.authz.lifecycle_events = presence.lifecycle_events;
   return config;
 }
 
@@ -515,6 +565,15 @@ std::string describe(const PluginConfig& c) {
     s += " http_listen=off";
   }
   s += " " + describe_authz(c.authz);
+  // Presence only when on: the line stays as it was for brokers without it.
+  const PresenceConfig& p = c.presence;
+  if (p.lifecycle_events) s += " lifecycle_events=true";
+  if (!p.field.empty()) s += " presence_field=" + p.field;
+  if (p.delta_on_subscribe) s += " delta_on_subscribe=true";
+  if (c.engine.clear_desired_on_match) s += " clear_desired_on_match=true";
+  if (p.tracks_connections()) {
+    s += std::string(" connect_detection=") + (p.detection == ConnectDetection::kConnect ? "connect" : "activity");
+  }
   return s;
 }
 

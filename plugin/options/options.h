@@ -65,6 +65,25 @@ struct RedisConfig {
   int workers = 16;
 };
 
+// Presence (docs/mqtt-api.md#presence-and-catch-up): lifecycle events, the
+// connected state in the shadow, and the catch-up delta. All off by
+// default; any of them needs the plugin's ACL check (parse_options says
+// so when thing_identity and acl_fallback leave it off).
+enum class ConnectDetection {
+  kActivity,  // at the client's first publish or subscription (default)
+  kConnect,   // at the CONNECT, through the username/password check
+};
+
+struct PresenceConfig {
+  bool lifecycle_events = false;     // $aws/events/presence/..., subscriptions/...
+  std::string field;                 // presence_field: reported.<field> = true/false; "" = off
+  bool delta_on_subscribe = false;   // the current delta to a client that subscribes to it
+  ConnectDetection detection = ConnectDetection::kActivity;
+  // Connections are tracked (connect and disconnect seen, versions kept).
+  bool tracks_connections() const { return lifecycle_events || !field.empty(); }
+  bool enabled() const { return tracks_connections() || delta_on_subscribe; }
+};
+
 struct PluginConfig {
   StoreKind store = StoreKind::kRocksDb;
   RedisConfig redis;                       // store == kRedisCluster only
@@ -77,6 +96,7 @@ struct PluginConfig {
   Config engine;                           // limits and topic forms for the Service
   HttpConfig http;
   AuthzConfig authz;                       // thing binding, admins, rate limit
+  PresenceConfig presence;
   // Fleet updates (docs/fleet.md): shadows written per broker loop pass.
   int fleet_update_batch = 50;
   // TEST AID, not for production: with sync_writes, append the group

@@ -99,6 +99,35 @@ ServiceResponse Pipeline::service_request(const ServiceRequest& request, BrokerO
   return response;
 }
 
+bool Pipeline::send_current_delta(const ShadowId& id, const std::string& topic, const std::string& client_id,
+                                  int64_t now, BrokerOutput& out) {
+  Service::ShadowLock held = service_.lock(id);
+  flush(out);
+  std::optional<std::string> delta = service_.delta_document(id, now, held);
+  if (!delta) return false;
+  OutMessage m;
+  m.topic = topic;
+  m.payload = std::move(*delta);
+  m.client_id = client_id;
+  std::vector<OutMessage> messages;
+  messages.push_back(std::move(m));
+  emit(std::move(messages), out);
+  return true;
+}
+
+void Pipeline::emit(std::vector<OutMessage> messages, BrokerOutput& out) {
+  if (messages.empty()) return;
+  DurableMode* d = options_.durable;
+  // Still under the shadow's lock: the current sequence covers the write
+  // these messages reveal.
+  if (d != nullptr && !(d->queue().empty() && d->current_seq() <= d->committer().durable() &&
+                        !d->committer().failed())) {
+    d->hold(std::move(messages), std::nullopt);
+    return;
+  }
+  for (const OutMessage& m : messages) publish(m, out);
+}
+
 void Pipeline::flush(BrokerOutput& out) {
   if (options_.wakeup != nullptr) options_.wakeup->acknowledge();
   if (order_) order_->expire(Clock::now());

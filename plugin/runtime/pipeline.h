@@ -121,11 +121,20 @@ class Pipeline {
 
   // A request the service makes itself, e.g. one shadow write of a fleet
   // update chunk (request.channel kRest, so that it publishes events and no
-  // reply). No rate limit; otherwise the path of an MQTT request: the
+  // reply) or a presence write (Channel::kService: only delta and documents
+  // events). No rate limit; otherwise the path of an MQTT request: the
   // shadow lock, what HTTP threads queued goes out first, the engine, the
   // events published (or held back in durable mode), metrics under the
   // "service" channel.
   ServiceResponse service_request(const ServiceRequest& request, BrokerOutput& out);
+
+  // The current delta of `id`, if it is not empty, to one client on `topic`
+  // (its update/delta topic, AWS or short form): the catch-up after that
+  // client subscribed (plugin_opt_delta_on_subscribe). Under the shadow's
+  // lock, so it cannot overtake the events of an earlier write; held back
+  // in durable mode like any answer. Returns whether a delta was sent.
+  bool send_current_delta(const ShadowId& id, const std::string& topic, const std::string& client_id,
+                          int64_t now, BrokerOutput& out);
 
   // Publishes what HTTP threads handed over and, in durable mode, what has
   // become durable (or, after a failed fsync, the 500 answers). The glue
@@ -177,6 +186,9 @@ class Pipeline {
   // Broker thread: publishes now, or holds back in durable mode.
   void deliver(ServiceResponse& response, const ServiceRequest& request, BrokerOutput& out);
   void publish(const OutMessage& message, BrokerOutput& out);
+  // Broker thread: messages that answer no request (service writes,
+  // catch-ups): published now, or held back until durable.
+  void emit(std::vector<OutMessage> messages, BrokerOutput& out);
   // HTTP thread: to the broker thread, queued or held back.
   void hand_over(std::vector<OutMessage> messages);
   // Durable mode, broker thread: publishes what is durable, answers 500 after

@@ -831,6 +831,35 @@ Status RocksDbStore::delete_item(std::string_view space, std::string_view key) {
   return Status::ok();
 }
 
+Status RocksDbStore::write_items(const std::vector<ItemChange>& changes) {
+  if (changes.empty()) return Status::ok();
+  rocksdb::WriteBatch batch;
+  std::vector<size_t> stripes;
+  for (const ItemChange& c : changes) {
+    if (c.space.find('\0') != std::string::npos) return Status::invalid_argument("item space contains a NUL byte");
+    const std::string k = rocksdb_format::item_key(c.space, c.key);
+    stripes.push_back(static_cast<size_t>(&stripe_for(k) - stripes_.data()));
+    rocksdb::Status s = c.value ? batch.Put(k, *c.value) : batch.Delete(k);
+    if (!s.ok()) return Status::io_error("item batch: " + s.ToString());
+  }
+  // In ascending order, so that two batches never wait for each other.
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(stripes.size());
+  for (size_t i : stripes) locks.emplace_back(stripes_[i]);
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
+  rocksdb::WriteOptions w;
+  w.sync = options_.sync_writes;
+  rocksdb::Status s = db_->Write(w, &batch);
+  if (!s.ok()) {
+    note_write_failure(s);
+    return Status::io_error("write of " + std::to_string(changes.size()) + " items: " + s.ToString());
+  }
+  return Status::ok();
+}
+
 Status RocksDbStore::list_items(std::string_view space, std::string_view prefix, std::string_view after,
                                 size_t limit, std::vector<Item>* items, bool* more) {
   std::shared_lock<std::shared_mutex> db_lock(db_mu_);

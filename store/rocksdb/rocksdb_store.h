@@ -158,6 +158,8 @@ class RocksDbStore final : public Store {
   Status put_item(std::string_view space, std::string_view key, std::string_view value,
                   ItemWrite mode) override;
   Status delete_item(std::string_view space, std::string_view key) override;
+  // One WriteBatch; holds the stripes of every key meanwhile.
+  Status write_items(const std::vector<ItemChange>& changes) override;
   Status list_items(std::string_view space, std::string_view prefix, std::string_view after,
                     size_t limit, std::vector<Item>* items, bool* more) override;
   // Unavailable, with RocksDB's error, from a background error until the

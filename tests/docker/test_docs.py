@@ -130,6 +130,15 @@ ELSEWHERE = {
     "build/tools/shadow_loadgen --start-broker --baseline --connections 20 --inflight 10 --payload-bytes 500 "
     "--qos 1 --duration 10": "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
     "build/tools/shadow_loadgen --start-broker --sync-writes --duration 10": "loadgen.smoke (shorter)",
+    "$B --start-broker --plugin $P --rate 1000 --duration 30 --storm-clients 1000 --storm-hold-ms 1000":
+        "loadgen.storm_smoke runs the storm (tiny)",
+    "$B --start-broker --plugin $P --rate 1000 --duration 30 --storm-clients 1000 --storm-hold-ms 1000 "
+    "--plugin-opt presence_field=connected --plugin-opt acl_fallback=allow":
+        "loadgen.storm_smoke runs the storm with the presence field (tiny)",
+    "$B --start-broker --plugin $P --rate 1000 --duration 30 --storm-clients 1000 --storm-hold-ms 1000 "
+    "--plugin-opt presence_field=connected --plugin-opt lifecycle_events=true "
+    "--plugin-opt connect_detection=connect --plugin-opt acl_fallback=allow":
+        "loadgen.storm_smoke runs the storm with the presence field (tiny); presence.lifecycle covers the rest",
     "build/tools/shadow_loadgen --start-broker --baseline --rate 4000 --duration 10": "loadgen.smoke (shorter)",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m":
         "not run (a million shadows take minutes); CI builds shadow_loader",

@@ -464,6 +464,17 @@ TEST_CASE("plugin options: what redis-cluster refuses", "[plugin][cluster]") {
   CHECK_THAT(sync, Catch::Contains("plugin_opt_sync_writes"));
   CHECK_THAT(sync, Catch::Contains("plugin_opt_redis_wait_replicas"));
   CHECK(parse_ok(with({{"sync_writes", "false"}})).store == shadow::plugin::StoreKind::kRedisCluster);
+  // Presence records are one broker's view.
+  for (Option presence : std::vector<Option>{{"lifecycle_events", "true"},
+                                             {"presence_field", "connected"},
+                                             {"delta_on_subscribe", "true"},
+                                             {"connect_detection", "connect"},
+                                             {"clear_desired_on_match", "true"}}) {
+    INFO(presence.first);
+    CHECK_THAT(parse_error(with({presence})), Catch::Contains("not available with plugin_opt_store redis-cluster"));
+  }
+  CHECK_THAT(parse_error(with({{"history_versions", "5"}})),
+             Catch::Contains("not available with plugin_opt_store redis-cluster"));
   // Interest tracking needs the ACL callback.
   CHECK_THAT(parse_error({{"store", "redis-cluster"}, {"redis_nodes", "127.0.0.1:7001"}}),
              Catch::Contains("plugin_opt_acl_fallback"));

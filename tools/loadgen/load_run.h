@@ -65,6 +65,11 @@ struct RunResult {
   // Time the broker's main thread was runnable but waiting for a CPU in the
   // window: how much other processes (the load generator, neighbours) held it back.
   double broker_wait_s = -1;
+  // With --storm-clients: connections the storm got accepted per second
+  // over the run, and its failed attempts (-1 / 0 without a storm).
+  double storm_connects_per_s = -1;
+  uint64_t storm_failures = 0;
+  double storm_cpu_s = -1;  // CPU of the storm's thread (whole run)
   Histogram latency;          // accepted replies in the window, nanoseconds
   std::string first_failure;  // first connection failure, for the report
 };

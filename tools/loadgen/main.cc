@@ -4,15 +4,19 @@
 #include <mosquitto.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "tools/loadgen/broker_process.h"
 #include "tools/loadgen/echo_responder.h"
 #include "tools/loadgen/load_run.h"
 #include "tools/loadgen/report.h"
+#include "tools/loadgen/storm.h"
 
 #ifndef SHADOW_LOADGEN_DEFAULT_PLUGIN
 #define SHADOW_LOADGEN_DEFAULT_PLUGIN "build/mosquitto_shadow.so"
@@ -36,6 +40,8 @@ struct Cli {
   std::vector<std::string> plugin_opts;
   std::vector<std::string> broker_conf;
   std::string mix = "100:0";
+  int storm_clients = 0;
+  int storm_hold_ms = 50;
   std::string baseline_echo = "accepted";
 };
 
@@ -51,6 +57,11 @@ Examples:
   shadow_loadgen --host 127.0.0.1 --port 1883 --mix 90:10 --things 1000
   # Machine-readable output:
   shadow_loadgen --start-broker --baseline --json
+  # Update latency at 1000/s during a storm of 1000 clients connecting and dropping (each
+  # connected for 1 s), against the same traffic without it, with the presence field on
+  # (docs/benchmarks/presence.md):
+  shadow_loadgen --start-broker --rate 1000 --duration 30 --storm-clients 1000 --storm-hold-ms 1000 \
+      --plugin-opt presence_field=connected --plugin-opt acl_fallback=allow
 
 Every accepted update is answered on /update/accepted and (with the plugin) also publishes
 /update/delta and /update/documents, which the event subscribers receive. Throughput counts
@@ -92,10 +103,12 @@ int run(const Cli& cli) {
   loadgen::RunConfig cfg = cli.run;
 
   // 1. The full service: a broker we start with the plugin, or the one given.
-  {
+  //    With a storm: once with it, then once more without it on a new broker.
+  for (int pass = 0; pass < (cli.storm_clients > 0 ? 2 : 1) && !g_interrupted; pass++) {
+    const bool storm = cli.storm_clients > 0 && pass == 0;
     loadgen::BrokerProcess broker;
     loadgen::LabeledRun lr;
-    lr.label = "full service";
+    lr.label = cli.storm_clients == 0 ? "full service" : storm ? "with storm" : "without storm";
     loadgen::Probes probes;
     if (cli.start_broker) {
       loadgen::BrokerSpec spec;
@@ -118,7 +131,27 @@ int run(const Cli& cli) {
       lr.broker = "existing broker at " + cfg.host + ":" + std::to_string(cfg.port) + " (CPU not measured)";
     }
     if (!cli.json) std::fprintf(stderr, "shadow_loadgen: running %s ...\n", lr.label.c_str());
+    loadgen::ConnectionStorm churn;
+    auto storm_started = std::chrono::steady_clock::now();
+    if (storm) {
+      loadgen::StormConfig sc;
+      sc.host = cfg.host;
+      sc.port = cfg.port;
+      sc.clients = cli.storm_clients;
+      sc.hold_ms = cli.storm_hold_ms;
+      sc.client_prefix = "storm-" + std::to_string(::getpid());
+      churn.start(sc);
+    }
     lr.result = loadgen::run_load(cfg, probes, &g_interrupted);
+    if (storm) {
+      churn.stop();
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - storm_started).count();
+      lr.result.storm_connects_per_s = seconds > 0 ? static_cast<double>(churn.connects()) / seconds : 0;
+      lr.result.storm_failures = churn.failures();
+      lr.result.storm_cpu_s = churn.cpu_seconds();
+      lr.broker += ", storm of " + std::to_string(cli.storm_clients) + " clients (hold " +
+                   std::to_string(cli.storm_hold_ms) + " ms)";
+    }
     if (!lr.result.error.empty()) {
       std::fprintf(stderr, "shadow_loadgen: %s run: %s\n", lr.label.c_str(),
                    connect_hint(lr.result.error, cfg, cli.start_broker).c_str());
@@ -246,6 +279,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1000));
   app.add_option("--threads", r.threads, "Load generator threads driving the connections")
       ->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--storm-clients", cli.storm_clients,
+                 "Also run a connect/disconnect storm: this many clients that connect, stay "
+                 "--storm-hold-ms and drop the connection, in a loop; the run is then done twice "
+                 "(with and without the storm) and both are printed")
+      ->capture_default_str()->check(CLI::Range(0, 10000));
+  app.add_option("--storm-hold-ms", cli.storm_hold_ms, "How long each storm client stays connected")
+      ->capture_default_str()->check(CLI::Range(0, 60000));
   app.add_flag("--json", cli.json, "Print one JSON object instead of the table");
   CLI11_PARSE(app, argc, argv);
 
@@ -260,6 +300,11 @@ int main(int argc, char** argv) {
                            "characters (got '%s')\n", o.c_str());
       return 2;
     }
+  }
+  if (cli.storm_clients > 0 && (!cli.start_broker || cli.baseline)) {
+    std::fprintf(stderr, "shadow_loadgen: --storm-clients needs --start-broker (each pass gets a new "
+                         "broker) and cannot be combined with --baseline\n");
+    return 2;
   }
   if ((cli.sync_writes || !cli.plugin_opts.empty()) && !cli.start_broker) {
     std::fprintf(stderr, "shadow_loadgen: --sync-writes and --plugin-opt need --start-broker\n");

@@ -80,7 +80,7 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
     const char* name;
     Cell cell;
   };
-  const std::vector<Row> rows = {
+  std::vector<Row> rows = {
       {"requests sent", [](const LabeledRun& r) { return count(r.result.sent); }},
       {"accepted replies (measured)", [](const LabeledRun& r) { return count(r.result.accepted); }},
       {"  updates / gets", [](const LabeledRun& r) {
@@ -110,6 +110,17 @@ void print_table(std::FILE* out, const RunConfig& cfg, const std::vector<Labeled
       {"load generator CPU s (whole run)", [](const LabeledRun& r) { return fmt("%.2f", r.result.loadgen_cpu_s); }},
   };
 
+  bool storm = false;
+  for (const auto& run : runs) storm = storm || run.result.storm_connects_per_s >= 0;
+  if (storm) {
+    rows.push_back({"storm connects/s (accepted)", [](const LabeledRun& r) {
+                      return r.result.storm_connects_per_s >= 0 ? fmt("%.0f", r.result.storm_connects_per_s)
+                                                                : std::string("-"); }});
+    rows.push_back({"storm CPU s (whole run)", [](const LabeledRun& r) {
+                      return r.result.storm_cpu_s >= 0 ? fmt("%.2f", r.result.storm_cpu_s) : std::string("-"); }});
+    rows.push_back({"storm failed attempts", [](const LabeledRun& r) {
+                      return r.result.storm_connects_per_s >= 0 ? count(r.result.storm_failures) : std::string("-"); }});
+  }
   size_t name_w = 0;
   for (const auto& row : rows) name_w = std::max(name_w, std::string(row.name).size());
   std::vector<size_t> col_w;
@@ -172,13 +183,13 @@ void print_json(std::FILE* out, const RunConfig& cfg, const std::vector<LabeledR
                  ",\"measured_s\":%.3f,\"broker_wait_s\":%.3f,\"throughput\":%.1f,\"latency_ms\":{\"p50\":%.3f,\"p90\":%.3f,"
                  "\"p99\":%.3f,\"max\":%.3f},\"broker_cpu_s\":%.3f,\"broker_cpu_s_per_1000\":%.5f,"
                  "\"service_cpu_s_per_1000\":%.5f,\"loadgen_cpu_s\":%.3f,\"echo_cpu_s\":%.3f,"
-                 "\"failure\":\"%s\"}",
+                 "\"storm_connects_per_s\":%.1f,\"storm_failures\":%" PRIu64 ",\"failure\":\"%s\"}",
                  i ? "," : "", json_escape(runs[i].label).c_str(), json_escape(runs[i].broker).c_str(),
                  r.sent, r.accepted, r.accepted_updates, r.accepted_gets, r.rejected, r.errors, r.missing,
                  r.events, r.measured_s, r.broker_wait_s, r.throughput, r.latency.percentile(50) / 1e6,
                  r.latency.percentile(90) / 1e6, r.latency.percentile(99) / 1e6, r.latency.max() / 1e6,
                  r.broker_cpu_s, cpu_per_1000(r), service_cpu_per_1000(r), r.loadgen_cpu_s, r.responder_cpu_s,
-                 json_escape(r.first_failure).c_str());
+                 r.storm_connects_per_s, r.storm_failures, json_escape(r.first_failure).c_str());
   }
   std::fprintf(out, "]");
   if (runs.size() == 2 && runs[1].result.throughput > 0 && runs[1].result.latency.percentile(99) > 0) {

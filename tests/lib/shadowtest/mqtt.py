@@ -59,11 +59,12 @@ def token_of(m):
 
 
 class Message:
-    def __init__(self, topic, payload, retain=False, qos=0):
+    def __init__(self, topic, payload, retain=False, qos=0, arrival=0):
         self.topic = topic
         self.payload = payload
         self.retain = retain
         self.qos = qos
+        self.arrival = arrival  # position among the packets this client received (see Client)
 
     def json(self):
         return json.loads(self.payload.decode("utf-8"))
@@ -93,29 +94,44 @@ def _code(value):
 class Client:
     def __init__(self, port, name="c", client_id=None, username=None, password=None,
                  protocol=V311, tls=None, will=None, on_message=None,
-                 connect_timeout=TIMEOUT_S):
-        """Connects to 127.0.0.1:`port` (clean session) and waits for the
-        CONNACK; raises ConnectRefused without one or on a refusal.
+                 connect_timeout=TIMEOUT_S, keepalive=30, clean_session=True):
+        """Connects to 127.0.0.1:`port` and waits for the CONNACK; raises
+        ConnectRefused without one or on a refusal.
 
         client_id: sent as given (thing binding by client id needs that);
             default `name` plus a random suffix.
         tls: None, or a dict with 'ca' and optionally 'cert' and 'key'.
         will: None, or (topic, payload): a Last Will at QoS 1.
         on_message: called with each Message on paho's thread instead of
-            buffering it (for clients that count answers as they come)."""
+            buffering it (for clients that count answers as they come).
+        keepalive: seconds; clean_session: False keeps the session (MQTT
+            3.1.1) or asks for one that outlives the connection (MQTT 5).
+
+        Received messages and SUBACKs are numbered in arrival order
+        (Message.arrival, suback_arrival()), so a test can tell which came
+        first."""
         self.client_id = client_id or "%s-%s" % (name, uuid.uuid4().hex[:10])
         self.protocol = protocol
         self.disconnected = False
         self._cond = threading.Condition()
         self._messages = []
         self._subacks = {}
+        self._suback_arrivals = {}
+        self._arrivals = 0
+        self._last_suback_arrival = None
         self._connect_rc = None
         self._hook = on_message
         self._dropped = False
+        self._connect_properties = None
         if protocol == V5:
             self._c = _Paho(client_id=self.client_id, protocol=V5)
+            if not clean_session:
+                from paho.mqtt.packettypes import PacketTypes
+                from paho.mqtt.properties import Properties
+                self._connect_properties = Properties(PacketTypes.CONNECT)
+                self._connect_properties.SessionExpiryInterval = 3600
         else:
-            self._c = _Paho(client_id=self.client_id, clean_session=True, protocol=protocol)
+            self._c = _Paho(client_id=self.client_id, clean_session=clean_session, protocol=protocol)
         self._c.puback_codes = {}
         if username is not None:
             self._c.username_pw_set(username, password)
@@ -128,7 +144,11 @@ class Client:
         self._c.on_subscribe = self._on_subscribe
         self._c.on_message = self._on_message
         self._c.on_disconnect = self._on_disconnect
-        self._c.connect("127.0.0.1", port, keepalive=30)
+        if protocol == V5:
+            self._c.connect("127.0.0.1", port, keepalive=keepalive, clean_start=clean_session,
+                            properties=self._connect_properties)
+        else:
+            self._c.connect("127.0.0.1", port, keepalive=keepalive)
         # paho leaves Nagle on; with delayed ACKs every round trip would take ~40 ms.
         self._c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._c.loop_start()
@@ -151,11 +171,16 @@ class Client:
 
     def _on_subscribe(self, client, userdata, mid, granted, properties=None):
         with self._cond:
+            self._arrivals += 1
             self._subacks[mid] = [_code(g) for g in granted]
+            self._suback_arrivals[mid] = self._arrivals
             self._cond.notify_all()
 
     def _on_message(self, client, userdata, msg):
-        m = Message(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos)
+        with self._cond:
+            self._arrivals += 1
+            arrival = self._arrivals
+        m = Message(msg.topic, bytes(msg.payload), bool(msg.retain), msg.qos, arrival)
         if self._hook is not None:
             self._hook(m)
             return
@@ -177,7 +202,20 @@ class Client:
         with self._cond:
             if not self._cond.wait_for(lambda: mid in self._subacks, TIMEOUT_S):
                 raise AssertionError("%s: no SUBACK for %r" % (self.client_id, filters))
+            self._last_suback_arrival = self._suback_arrivals.pop(mid)
             return self._subacks.pop(mid)
+
+    def suback_arrival(self):
+        """The arrival number of the SUBACK the last subscribe() got."""
+        return self._last_suback_arrival
+
+    def unsubscribe(self, *filters):
+        """Unsubscribes and waits (bounded) for the UNSUBACK."""
+        done = threading.Event()
+        self._c.on_unsubscribe = lambda *args: done.set()
+        rc, _mid = self._c.unsubscribe(list(filters))
+        if rc != mqtt.MQTT_ERR_SUCCESS or not done.wait(TIMEOUT_S):
+            raise AssertionError("%s: no UNSUBACK for %r" % (self.client_id, filters))
 
     def publish(self, topic, payload, qos=1, retain=False, wait=True):
         """Publishes (a dict or list goes as compact JSON). With `wait`,
@@ -273,6 +311,13 @@ class Client:
         self.take_one(topic, match=lambda m: m.payload == payload)
 
     # --- closing ------------------------------------------------------------
+    def stall(self):
+        """Stops answering without closing the connection, as a device that
+        hangs would: no more PINGREQs, so the broker ends the connection
+        once the keep-alive has passed (Will included). close() still works."""
+        self._c.loop_stop()
+        self._dropped = True
+
     def drop(self):
         """Closes the TCP connection without DISCONNECT, as a device losing
         its network would: the broker then publishes the Will."""
@@ -285,6 +330,8 @@ class Client:
         try:
             if not self._dropped:
                 self._c.disconnect()
+            elif self._c.socket() is not None:
+                self._c.socket().close()  # a stalled client's connection
         finally:
             self._c.loop_stop()
 
