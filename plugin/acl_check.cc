@@ -83,6 +83,13 @@ void AclCheck::log_denied(const char* what, mosquitto* client, const char* topic
 
 int AclCheck::on_acl_check(int /*event*/, void* event_data) {
   auto* ev = static_cast<mosquitto_evt_acl_check*>(event_data);
+  int answer = decide_access(*ev);
+  if (write_observer_ != nullptr && ev->access == MOSQ_ACL_WRITE) write_observer_->write_checked(*ev, answer);
+  return answer;
+}
+
+int AclCheck::decide_access(const mosquitto_evt_acl_check& event) {
+  const mosquitto_evt_acl_check* ev = &event;
   const int fallback =
       config_.fallback == AclFallback::kAllow ? MOSQ_ERR_SUCCESS : MOSQ_ERR_PLUGIN_DEFER;
   if (ev->topic == nullptr || !may_touch_shadow_namespace(ev->topic, short_topics_)) {

@@ -20,8 +20,18 @@
 #include "plugin/runtime/rate_limiter.h"
 
 struct mosquitto;
+struct mosquitto_evt_acl_check;
 
 namespace shadow::plugin {
+
+// Told of every publish check (MOSQ_ACL_WRITE) the ACL callback answered,
+// with its answer (MOSQ_ERR_*). The broker checks a Last Will this way just
+// before it sends it, which is how the rules engine learns of wills.
+class WriteObserver {
+ public:
+  virtual ~WriteObserver() = default;
+  virtual void write_checked(const mosquitto_evt_acl_check& event, int answer) = 0;
+};
 
 class AclCheck {
  public:
@@ -36,13 +46,18 @@ class AclCheck {
   // Register it fail-closed.
   int on_message(int event, void* event_data);
 
+  // nullptr: none. Set before the broker sends events.
+  void set_write_observer(WriteObserver* observer) { write_observer_ = observer; }
+
  private:
+  int decide_access(const mosquitto_evt_acl_check& ev);
   Principal principal_of(mosquitto* client) const;
   void log_denied(const char* what, mosquitto* client, const char* topic, const char* why);
 
   const AuthzConfig& config_;
   const bool short_topics_;
   runtime::Metrics& metrics_;
+  WriteObserver* write_observer_ = nullptr;
   runtime::LogBudget log_budget_{10};  // denial lines per second
 };
 

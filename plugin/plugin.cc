@@ -8,8 +8,12 @@
 // what to do and make plugin_init return non-zero, which makes the broker
 // exit instead of running without its shadow service.
 
+#include <chrono>
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 // Order matters: mosquitto_plugin.h needs mosquitto_plugin_id_t from
@@ -31,6 +35,13 @@
 #include "plugin/options/options.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
+#include "plugin/rules/api/rules_api.h"
+#include "plugin/rules/engine/engine.h"
+#include "plugin/rules/engine/registry.h"
+#include "plugin/rules/engine/rules_file.h"
+#include "plugin/rules/engine/url_policy.h"
+#include "plugin/rules/http/http_delivery.h"
+#include "plugin/rules_hooks.h"
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/metrics.h"
 #include "plugin/runtime/pipeline.h"
@@ -54,9 +65,10 @@ using shadow::plugin::guard;
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
 // Members are destroyed in reverse order, which is the order cleanup needs:
 // the HTTP server (whose workers use the pipeline) first, then the
-// callbacks (no broker event reaches a dead object), the durable syncer,
-// the pipeline, the engine, and last the store, which closes the database
-// and releases its lock.
+// callbacks (no broker event reaches a dead object), the rules engine's
+// http workers, the rules engine, the durable syncer, the pipeline, the
+// engine, and last the store, which closes the database and releases its
+// lock.
 struct PluginContext {
   explicit PluginContext(mosquitto_plugin_id_t* id) : callbacks(id) {}
   ~PluginContext();
@@ -71,6 +83,13 @@ struct PluginContext {
   std::unique_ptr<shadow::runtime::Pipeline> pipeline;
   std::unique_ptr<MqttAdapter> mqtt;
   std::unique_ptr<AclCheck> acl;
+  // The rules engine (docs/rules.md), when plugin_opt_rules is true.
+  std::unique_ptr<shadow::rules::RuleRegistry> rule_registry;
+  shadow::rules::UrlPolicy url_policy;
+  std::unique_ptr<shadow::rules::RulesEngine> rules_engine;
+  std::unique_ptr<shadow::rules::HttpDelivery> rules_http;
+  std::unique_ptr<shadow::plugin::RulesHooks> rules_hooks;
+  std::unique_ptr<shadow::rules::RulesApi> rules_api;
   shadow::plugin::Callbacks callbacks;
   shadow::auth::CredentialStore credentials;
   std::unique_ptr<shadow::rest::RestApi> rest_api;
@@ -79,6 +98,13 @@ struct PluginContext {
 
 PluginContext::~PluginContext() {
   rest_server.reset();  // joins every HTTP thread
+  if (rules_http) {
+    size_t dropped = rules_http->stop();
+    if (dropped > 0) {
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "shadow: rules: %zu http actions still queued were dropped at shutdown",
+                           dropped);
+    }
+  }
   if (durable) {
     // Last fsync of everything applied; held-back publications are dropped:
     // the broker routes nothing during cleanup (group_commit.h).
@@ -170,6 +196,128 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
   return Status::ok();
 }
 
+// The rules engine: the rules kept in the store, those of the rules file,
+// the http action workers and the broker hooks. Runs after the MQTT side is
+// up (its MESSAGE callback must come after the pipeline's and the guard's).
+Status start_rules(PluginContext* ctx) {
+  using namespace shadow::rules;
+  const shadow::plugin::RulesConfig& config = ctx->config.rules;
+  auto policy = UrlPolicy::parse(config.http_allow);
+  if (!policy.ok()) return policy.status().with_context("plugin_opt_rules_http_allow");
+  ctx->url_policy = std::move(policy).value();
+
+  RegistryOptions registry_options;
+  registry_options.region = config.region;
+  registry_options.account_id = config.account_id;
+  const UrlPolicy* url_policy = &ctx->url_policy;
+  registry_options.validate = [url_policy](const TopicRulePayload& payload) -> std::optional<RuleError> {
+    auto check = [url_policy](const Action& action, const std::string& where) -> std::optional<RuleError> {
+      const auto* http = std::get_if<HttpAction>(&action.kind);
+      if (http == nullptr) return std::nullopt;
+      std::string why = url_policy->check_template(http->url.text());
+      if (why.empty()) return std::nullopt;
+      return invalid_request("Invalid url in " + where + ": " + why);
+    };
+    for (size_t i = 0; i < payload.actions.size(); i++) {
+      auto e = check(payload.actions[i], "topicRulePayload.actions." + std::to_string(i + 1) + ".member.http.url");
+      if (e) return e;
+    }
+    if (payload.error_action) return check(*payload.error_action, "topicRulePayload.errorAction.http.url");
+    return std::nullopt;
+  };
+  ctx->rule_registry = std::make_unique<RuleRegistry>(*ctx->store, std::move(registry_options));
+  std::vector<std::string> skipped;
+  Status st = ctx->rule_registry->load(&skipped);
+  if (!st.is_ok()) return st.with_context("cannot start the rules engine");
+  for (const std::string& line : skipped) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: rules: %s; it is kept in the store but does not run "
+                         "(replace it with aws iot replace-topic-rule, or delete it)", line.c_str());
+  }
+
+  if (!config.file.empty()) {
+    auto definitions = read_rule_definitions(config.file);
+    if (!definitions.ok()) return definitions.status().with_context("plugin_opt_rules_file");
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    size_t created = 0, replaced = 0;
+    for (const RuleDefinition& d : definitions.value()) {
+      auto applied = ctx->rule_registry->apply(d.name, d.payload, now);
+      if (!applied.ok()) {
+        return Status::invalid_argument("plugin_opt_rules_file: " + d.source + ": rule '" + d.name + "': " +
+                                        applied.error().type() + ": " + applied.error().message);
+      }
+      if (applied.value() == RuleRegistry::Applied::kCreated) created++;
+      if (applied.value() == RuleRegistry::Applied::kReplaced) replaced++;
+    }
+    mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: rules: %s: %zu definitions, %zu rules created, %zu replaced",
+                         config.file.c_str(), definitions->size(), created, replaced);
+  }
+
+  shadow::runtime::Pipeline* pipeline = ctx->pipeline.get();
+  shadow::Service* service = ctx->service.get();
+  shadow::plugin::BrokerWaker* waker = ctx->waker.get();
+  EngineOptions engine_options;
+  engine_options.account_id = config.account_id;
+  engine_options.url_policy = ctx->url_policy;
+  engine_options.log = [pipeline](shadow::runtime::LogLevel level, std::string line) {
+    pipeline->log_from_worker(level, std::move(line));
+  };
+  engine_options.wake = [waker] {
+    if (waker != nullptr) waker->request();
+  };
+  // get_thing_shadow(): the shadow as GetThingShadow returns it. The engine
+  // runs outside every shadow lock, so the service may take its own.
+  engine_options.shadow_reader = [service](std::string_view thing, std::string_view shadow,
+                                           shadow::json::Value* out, shadow::json::Allocator& alloc) {
+    shadow::ServiceRequest request;
+    request.channel = shadow::Channel::kRest;
+    request.op = shadow::Operation::kGet;
+    request.id = shadow::ShadowId{std::string(thing), std::string(shadow)};
+    request.now = static_cast<int64_t>(std::time(nullptr));
+    shadow::ServiceResponse response = service->handle(request);
+    if (!response.ok()) return false;
+    shadow::json::Document doc;
+    if (!shadow::json::parse(response.body, &doc)) return false;
+    out->CopyFrom(doc, alloc);
+    return true;
+  };
+  ctx->rules_engine = std::make_unique<RulesEngine>(*ctx->rule_registry, std::move(engine_options));
+
+  HttpDeliveryOptions http_options;
+  http_options.workers = static_cast<size_t>(config.http_workers);
+  http_options.queue_limit = config.http_queue;
+  ctx->rules_http = std::make_unique<HttpDelivery>(http_options, ctx->url_policy, *ctx->rules_engine);
+  st = ctx->rules_http->start();
+  if (!st.is_ok()) return st;
+  ctx->rules_engine->set_http_sink(ctx->rules_http.get());
+
+  ctx->rules_hooks = std::make_unique<shadow::plugin::RulesHooks>(*ctx->rules_engine, *ctx->pipeline, *ctx->mqtt,
+                                                                  ctx->waker.get());
+  using shadow::plugin::RulesHooks;
+  ctx->mqtt->set_observer(ctx->rules_hooks.get());
+  st = ctx->callbacks.add(MOSQ_EVT_MESSAGE, guard<RulesHooks, &RulesHooks::on_message, OnFailure::kFailOpen>,
+                          ctx->rules_hooks.get());
+  if (!st.is_ok()) return st;
+  st = ctx->callbacks.add(MOSQ_EVT_TICK, guard<RulesHooks, &RulesHooks::on_tick, OnFailure::kFailOpen>,
+                          ctx->rules_hooks.get());
+  if (!st.is_ok()) return st;
+  if (ctx->config.authz.acl_check_wanted()) {
+    // Last Will messages are seen through the plugin's ACL check.
+    ctx->acl->set_write_observer(ctx->rules_hooks.get());
+    st = ctx->callbacks.add(MOSQ_EVT_DISCONNECT, guard<RulesHooks, &RulesHooks::on_disconnect, OnFailure::kFailOpen>,
+                            ctx->rules_hooks.get());
+    if (!st.is_ok()) return st;
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "shadow: rules: Last Will messages reach rules only through the plugin's ACL check; "
+                         "set plugin_opt_acl_fallback (allow without an acl_file) or plugin_opt_thing_identity "
+                         "for rules to see them (docs/rules.md)");
+  }
+  mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: rules engine started: %zu rules", ctx->rule_registry->size());
+  return Status::ok();
+}
+
 // Loads the credentials and starts the HTTP server. Runs after the MQTT
 // side is up.
 Status start_rest(PluginContext* ctx) {
@@ -210,6 +358,13 @@ Status start_rest(PluginContext* ctx) {
         return g;
       },
       api_options);
+  if (ctx->rules_engine) {
+    // aws iot ... topic rules, signed as execute-api; their counters on /metrics.
+    ctx->rules_api = std::make_unique<shadow::rules::RulesApi>(*ctx->rule_registry);
+    ctx->rest_api->add_extension(ctx->rules_api.get());
+    shadow::rules::RulesEngine* engine = ctx->rules_engine.get();
+    ctx->rest_api->add_metrics_source([engine] { return engine->render_metrics(); });
+  }
 
   shadow::rest::RestServerOptions server_options;
   server_options.host = http.host;
@@ -241,7 +396,7 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   // TICK publishes what other threads handed over: REST-caused messages, and
   // in durable mode the replies whose fsync has completed.
-  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes;
+  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes || ctx->config.rules.enabled;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();
@@ -264,6 +419,10 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   }
   st = start_mqtt(ctx, needs_tick);
   if (!st.is_ok()) return st;
+  if (ctx->config.rules.enabled) {
+    st = start_rules(ctx);
+    if (!st.is_ok()) return st;
+  }
   if (ctx->config.http.enabled()) {
     st = start_rest(ctx);
     if (!st.is_ok()) return st.with_context("cannot start the REST API");

@@ -48,6 +48,10 @@ struct OutMessage {
   std::string payload;
   int qos = 1;
   bool retain = false;
+  // Which rules led to this message (the rules engine's loop guard,
+  // plugin/rules/engine/loop_guard.h); 0 for everything else. Carried
+  // unchanged through hand-off and durable hold-back.
+  uint64_t origin = 0;
 };
 
 enum class Channel { kMqtt, kRest };

@@ -79,8 +79,10 @@ class Pipeline {
   // shadow request, which the pipeline answered (through `out`, or held back
   // in durable mode); the caller then clears its retain flag, since a
   // request must never be kept as a retained message.
+  // A rule's republish to a shadow request topic comes here too, with
+  // `origin` (OutMessage::origin) to stamp on every message of the answer.
   bool mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                    BrokerOutput& out);
+                    BrokerOutput& out, uint64_t origin = 0);
 
   // Publishes what HTTP threads handed over and, in durable mode, what has
   // become durable (or, after a failed fsync, the 500 answers). The glue

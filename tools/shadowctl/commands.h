@@ -12,5 +12,6 @@ int cmd_list(Context& ctx);
 int cmd_watch(Context& ctx);   // watch.cc
 int cmd_export(Context& ctx);  // backup.cc
 int cmd_import(Context& ctx);  // backup.cc
+int cmd_rules(Context& ctx);   // rules.cc
 
 }  // namespace shadowctl

@@ -133,7 +133,8 @@ HttpClient::HttpClient(ClientSettings settings) : settings_(std::move(settings))
 HttpClient::~HttpClient() = default;
 
 HttpResponse HttpClient::send(const std::string& method, const std::string& path,
-                              const std::string& query, const std::string& body) {
+                              const std::string& query, const std::string& body,
+                              const std::string& service) {
   HttpResponse out;
   if (!client_->is_valid()) {
     out.transport_error = "cannot use endpoint " + settings_.endpoint.to_string() +
@@ -165,7 +166,7 @@ HttpResponse HttpClient::send(const std::string& method, const std::string& path
     params.access_key_id = settings_.key->id;
     params.secret_access_key = settings_.key->secret;
     params.region = settings_.region;
-    params.service = "iotdata";
+    params.service = service;
     params.amz_date = date;
     req.set_header("Authorization", shadow::auth::sign_sigv4(view, params));
   }

@@ -1,6 +1,7 @@
 // The HTTP side of shadowctl: one keep-alive connection to the broker's REST
-// API, every request signed with AWS SigV4 (service "iotdata") when
-// credentials are set. Knows nothing about shadows; shadow_api.h builds the
+// API, every request signed with AWS SigV4 when credentials are set (service
+// "iotdata" for the shadow routes, "execute-api" for the rules routes, as
+// the AWS CLI signs them). Knows nothing about shadows; shadow_api.h builds the
 // paths. Nothing throws: transport failures come back as status 0.
 #pragma once
 
@@ -68,9 +69,11 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   // `path` and `query` must already be percent-encoded: they are sent and
-  // signed byte for byte. `query` has no leading '?'.
+  // signed byte for byte. `query` has no leading '?'. `service` is the
+  // SigV4 service name.
   HttpResponse send(const std::string& method, const std::string& path,
-                    const std::string& query = "", const std::string& body = "");
+                    const std::string& query = "", const std::string& body = "",
+                    const std::string& service = "iotdata");
 
   const ClientSettings& settings() const { return settings_; }
 

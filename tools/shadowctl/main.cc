@@ -43,7 +43,7 @@ int run(const Invocation& inv) {
   static const std::map<std::string, int (*)(Context&)> commands = {
       {"get", cmd_get},       {"update", cmd_update}, {"delete", cmd_delete},
       {"list", cmd_list},     {"watch", cmd_watch},   {"export", cmd_export},
-      {"import", cmd_import},
+      {"import", cmd_import}, {"rules", cmd_rules},
   };
   auto it = commands.find(inv.command);
   if (it == commands.end()) {
