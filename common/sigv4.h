@@ -6,7 +6,9 @@
 // is built the way botocore builds it for services other than S3:
 //   * URI: the path as received (still percent-encoded), with empty and dot
 //     segments removed, percent-encoded once more: "%24aws%2Fthings" is
-//     canonicalised as "%2524aws%252Fthings";
+//     canonicalised as "%2524aws%252Fthings". The REST API refuses paths
+//     that have such segments before it verifies (rest::path_problem), so a
+//     signature it accepts covers exactly the path it routes;
 //   * query: every `key=value` pair percent-decoded, re-encoded (only
 //     A-Z a-z 0-9 - _ . ~ stay literal), sorted by key then value;
 //   * headers: the ones named in SignedHeaders, values trimmed with inner

@@ -8,6 +8,8 @@
 // what to do and make plugin_init return non-zero, which makes the broker
 // exit instead of running without its shadow service.
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <ctime>
 #include <memory>
@@ -373,6 +375,24 @@ Status start_rest(PluginContext* ctx) {
   server_options.tls_cert = http.tls_cert;
   server_options.tls_key = http.tls_key;
   server_options.max_body_bytes = ctx->config.engine.max_payload_bytes;
+  server_options.max_header_bytes = static_cast<size_t>(http.max_header_bytes);
+  server_options.max_connections = static_cast<size_t>(http.max_connections);
+  server_options.max_connections_per_ip = static_cast<size_t>(http.max_connections_per_ip);
+  server_options.head_timeout = std::chrono::seconds(http.head_timeout_s);
+  server_options.metrics = &ctx->metrics;
+  // Every HTTP connection is a file descriptor; so are MQTT clients and
+  // RocksDB's files. Running out makes accept() fail for all of them.
+  constexpr rlim_t kReserve = 256;
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY &&
+      files.rlim_cur < static_cast<rlim_t>(http.max_connections) + kReserve) {
+    mosquitto_log_printf(MOSQ_LOG_WARNING,
+                         "shadow: the open-file limit (%llu) leaves little room beyond "
+                         "plugin_opt_http_max_connections (%d) for MQTT clients and the "
+                         "database; raise it (LimitNOFILE= in the broker's systemd unit, "
+                         "ulimit -n) or lower plugin_opt_http_max_connections",
+                         static_cast<unsigned long long>(files.rlim_cur), http.max_connections);
+  }
   auto started = shadow::rest::RestServer::start(server_options, *ctx->rest_api);
   if (!started.ok()) return started.status();
   ctx->rest_server = std::move(started).value();

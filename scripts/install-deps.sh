@@ -33,7 +33,7 @@ PACKAGES=(
   cmake g++ make pkg-config
   mosquitto mosquitto-clients mosquitto-dev libmosquitto-dev
   librocksdb-dev rapidjson-dev libssl-dev openssl
-  libcpp-httplib-dev libcli11-dev libhiredis-dev
+  libboost-dev libcpp-httplib-dev libcli11-dev libhiredis-dev
 )
 if $docker_only; then
   PACKAGES=("${DOCKER_PACKAGES[@]}")

@@ -15,6 +15,8 @@ constexpr const char* kKnownOptions =
     "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
     "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
     "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth, "
+    "http_max_header_bytes, http_max_connections, http_max_connections_per_ip, "
+    "http_head_timeout_s, "
     "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, rules, rules_file, "
     "rules_http_allow, rules_http_queue, rules_http_workers, rules_account_id, rules_region";
 
@@ -279,6 +281,18 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
   } else if (key == "http_threads") {
     if (!(err = integer(1, 256, &n)).is_ok()) return err;
     config->http.threads = static_cast<int>(n);
+  } else if (key == "http_max_header_bytes") {
+    if (!(err = integer(1024, 1 << 20, &n)).is_ok()) return err;
+    config->http.max_header_bytes = static_cast<int>(n);
+  } else if (key == "http_max_connections") {
+    if (!(err = integer(1, 1000000, &n)).is_ok()) return err;
+    config->http.max_connections = static_cast<int>(n);
+  } else if (key == "http_max_connections_per_ip") {
+    if (!(err = integer(0, 1000000, &n)).is_ok()) return err;
+    config->http.max_connections_per_ip = static_cast<int>(n);
+  } else if (key == "http_head_timeout_s") {
+    if (!(err = integer(1, 3600, &n)).is_ok()) return err;
+    config->http.head_timeout_s = static_cast<int>(n);
   } else if (key == "http_metrics_auth") {
     if (!parse_bool(value, &config->http.metrics_auth)) return invalid(key, value, "true or false");
   } else if (is_authz_option(key)) {
@@ -375,6 +389,10 @@ std::string describe(const PluginConfig& c) {
     if (c.http.auth_sigv4) s += " http_credentials_file=" + c.http.credentials_file;
     s += std::string(" http_tls=") + (c.http.tls() ? "on" : "off");
     s += " http_threads=" + std::to_string(c.http.threads);
+    s += " http_max_header_bytes=" + std::to_string(c.http.max_header_bytes);
+    s += " http_max_connections=" + std::to_string(c.http.max_connections);
+    s += " http_max_connections_per_ip=" + std::to_string(c.http.max_connections_per_ip);
+    s += " http_head_timeout_s=" + std::to_string(c.http.head_timeout_s);
     s += std::string(" http_metrics_auth=") + (c.http.metrics_auth ? "true" : "false");
   } else {
     s += " http_listen=off";

@@ -26,7 +26,11 @@ struct HttpConfig {
   std::string credentials_file;      // required with sigv4 when enabled
   std::string tls_cert;              // PEM files; both or neither
   std::string tls_key;
-  int threads = 64;                  // most HTTP connections served at once
+  int threads = 64;                  // worker threads: requests processed at once
+  int max_header_bytes = 16384;      // request line and header fields
+  int max_connections = 512;         // open at once, in total
+  int max_connections_per_ip = 64;   // per client address; 0: no limit
+  int head_timeout_s = 10;           // to receive a request head, then its body
   bool metrics_auth = true;          // /metrics needs a signature (with sigv4)
   bool enabled() const { return !host.empty(); }
   bool tls() const { return !tls_cert.empty(); }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/sigv4.h"
+#include "plugin/authz/authorization.h"
 #include "shadow_core/errors.h"
 #include "shadow_core/json.h"
 #include "shadow_core/responses.h"
@@ -84,6 +85,12 @@ RestApi::RestApi(runtime::Pipeline& pipeline, runtime::Metrics& metrics, GaugeSo
 HttpResponse RestApi::handle(const HttpRequest& request, std::string_view request_id,
                              std::chrono::system_clock::time_point now) {
   auto started = std::chrono::steady_clock::now();
+  // Before anything else: the signature check and the routes must read the
+  // same path (path_problem in routes.h).
+  if (std::string problem = path_problem(split_target(request.target).first); !problem.empty()) {
+    metrics_.count_http_unrouted(400);
+    return error_response(400, message_body(problem, request_id));
+  }
   Route route = route_request(request.method, request.target);
 
   if (route.kind == RouteKind::kHealth) {
@@ -157,6 +164,21 @@ HttpResponse RestApi::dispatch(const Route& route, const HttpRequest& request, s
       metrics_.count_http_unrouted(400);
       return shadow_error(400, route.error);
     case RouteKind::kPublish: {
+      if (plugin::is_reserved_topic(route.topic, pipeline_.service().config().short_topics)) {
+        // The same rule as the MQTT guard (acl_check.cc): replies and events
+        // come from the service only, or any client could forge them.
+        auto started = std::chrono::steady_clock::now();
+        metrics_.count_acl_denied(runtime::Metrics::AclKind::kPublish);
+        r = error_response(403, message_body("Forbidden: only the shadow service publishes to '" +
+                                                 route.topic +
+                                                 "' (a reply or event topic: accepted, rejected, "
+                                                 "delta, documents); publish the request to its "
+                                                 "get, update or delete topic instead",
+                                             request_id));
+        metrics_.count_request(MetricChannel::kRest, MetricOp::kPublish, r.status,
+                               std::chrono::steady_clock::now() - started);
+        return r;
+      }
       ServiceResponse s = publish(route, request.body, now_s);
       // AWS answers 200 whatever the outcome of a shadow request it carries.
       if (s.ok()) s.body = message_body("OK", request_id);
@@ -221,9 +243,11 @@ HttpResponse RestApi::transport_error(int status, std::string_view request_id) {
   if (status == 413) return shadow_error(413, messages::kTooLarge);
   if (status >= 500) return shadow_error(500, messages::kInternal);
   if (status == 404) return error_response(404, message_body("Not Found", request_id));
-  const char* message = status == 414 ? "Request URI too long" : "Bad Request";
+  const char* message = status == 414   ? "Request URI too long"
+                        : status == 431 ? "Request header fields too large"
+                                        : "Bad Request";
   HttpResponse r = error_response(status, message_body(message, request_id));
-  if (status == 414 || status == 400) r.error_type = "InvalidRequestException";
+  if (status == 414 || status == 431 || status == 400) r.error_type = "InvalidRequestException";
   return r;
 }
 

@@ -124,6 +124,31 @@ std::optional<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
+std::string path_problem(std::string_view path) {
+  if (path.empty() || path.front() != '/') return "The request path must start with '/'";
+  std::string_view rest = path.substr(1);
+  for (;;) {
+    size_t slash = rest.find('/');
+    std::string_view segment = rest.substr(0, slash);
+    if (slash == std::string_view::npos) {
+      // The last segment may be empty: a trailing '/' is kept by the
+      // canonical URI.
+      if (segment.empty()) return "";
+    } else if (segment.empty()) {
+      return "The request path must not contain empty segments ('//')";
+    }
+    // Decoded, so that "%2E" and "%2e%2E" count too; a bad escape is not a
+    // dot segment (the route reports it).
+    std::optional<std::string> decoded = percent_decode(segment);
+    std::string_view plain = decoded ? std::string_view(*decoded) : segment;
+    if (plain == "." || plain == "..") {
+      return "The request path must not contain '.' or '..' segments";
+    }
+    if (slash == std::string_view::npos) return "";
+    rest = rest.substr(slash + 1);
+  }
+}
+
 std::pair<std::string_view, std::string_view> split_target(std::string_view target) {
   size_t q = target.find('?');
   if (q == std::string_view::npos) return {target, {}};

@@ -22,6 +22,16 @@ std::optional<std::string> percent_decode(std::string_view text);
 // The request target split at the first '?': {path, query}, both raw.
 std::pair<std::string_view, std::string_view> split_target(std::string_view target);
 
+// Why the request path (as received, without the query) cannot be served,
+// or "" if it can. The SigV4 canonical URI drops "." and ".." segments and
+// empty ones ("a//b"), but the routes use the path as received: a signature
+// made for one path would then also verify for another path, that is for
+// another thing or topic. So a path must start with '/' and have no such
+// segment, literal or percent-encoded ("%2E%2E"); only a trailing '/' may
+// leave the last segment empty. For such paths the canonical URI is the
+// path as received: the signature covers exactly the bytes that are routed.
+std::string path_problem(std::string_view path);
+
 // "a=1&b=%2F&c" -> {{"a","1"},{"b","/"},{"c",""}}, in order; empty pieces
 // are skipped. nullopt when a key or value is badly percent-encoded.
 using QueryParams = std::vector<std::pair<std::string, std::string>>;

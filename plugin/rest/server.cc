@@ -1,212 +1,417 @@
 #include "plugin/rest/server.h"
 
-#include <strings.h>
-#include <sys/socket.h>
+#include <openssl/ssl.h>
 
-#include <cerrno>
-#include <charconv>
-#include <chrono>
-#include <condition_variable>
+#include <array>
 #include <cstring>
-#include <deque>
-#include <functional>
-#include <memory>
-#include <mutex>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <sstream>
 #include <thread>
-#include <vector>
+#include <type_traits>
+#include <utility>
 
-// Debian's libcpp-httplib is the split build: httplib.h declares, the shared
-// library defines. Its pkg-config flags (CPPHTTPLIB_OPENSSL_SUPPORT, ...) must
-// be the ones it was built with, or the class layouts differ.
-#include <httplib.h>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "plugin/rest/connection_limits.h"
+#include "plugin/rest/head_checks.h"
+#include "plugin/rest/worker_pool.h"
 
 namespace shadow::rest {
 namespace {
 
-// cpp-httplib serves each connection on one pool thread from accept to
-// close. A connection that sends nothing holds its thread for kKeepAliveIdleS
-// (cpp-httplib waits that long for every request, the first included); one
-// that sends slowly holds it while each read arrives within kReadTimeoutS
-// (per read, so a slow but progressing upload still works).
-constexpr time_t kReadTimeoutS = 2;
-constexpr time_t kWriteTimeoutS = 5;
-constexpr time_t kKeepAliveIdleS = 2;
-constexpr size_t kKeepAliveMaxRequests = 100;
-constexpr int kListenBacklog = 128;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
 
-const char* kRequestIdHeader = "x-amzn-RequestId";
+// A client that does not read its answer is cut off after this.
+constexpr std::chrono::seconds kWriteTimeout{10};
+// Closing after a refused request: how long, and how much, of what the
+// client still sends is read and dropped so that our answer is not lost to
+// a reset.
+constexpr std::chrono::seconds kLingerTime{2};
+constexpr size_t kLingerMaxBytes = 1 << 20;
+// accept() failing for lack of file descriptors or memory: the pause before
+// the next attempt (the pending connection waits in the backlog).
+constexpr std::chrono::milliseconds kAcceptRetry{100};
+// Beyond the head limit, room in the read buffer for what one read brings.
+constexpr size_t kReadSlack = 8192;
 
-void write_response(const HttpResponse& r, std::string_view request_id, httplib::Response& res) {
-  res.status = r.status;
-  res.set_header(kRequestIdHeader, std::string(request_id));
-  // botocore reads the code before the first ':'; AWS sends the trailing ':'.
-  if (!r.error_type.empty()) res.set_header("x-amzn-ErrorType", r.error_type + ":");
-  res.set_content(r.body, r.content_type.c_str());
-}
+const char* const kRequestIdHeader = "x-amzn-RequestId";
+const char* const kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
-// Answers with the connection closed afterwards: used when the request body
-// is left unread (or half read), which must not be parsed as the next
-// request. cpp-httplib closes a connection whose response could not be
-// written completely, so the body goes out through a content provider that
-// reports failure once it has written everything; "Connection: close" tells
-// the client.
-void write_response_and_close(const HttpResponse& r, std::string_view request_id,
-                              httplib::Response& res) {
-  res.status = r.status;
-  res.set_header(kRequestIdHeader, std::string(request_id));
-  if (!r.error_type.empty()) res.set_header("x-amzn-ErrorType", r.error_type + ":");
-  res.set_header("Connection", "close");
-  // Never empty (an error body), so the provider always runs.
-  auto body = std::make_shared<const std::string>(r.body.empty() ? std::string("{}") : r.body);
-  res.set_content_provider(body->size(), r.content_type.c_str(),
-                           [body](size_t offset, size_t length, httplib::DataSink& sink) {
-                             sink.write(body->data() + offset, length);
-                             return false;  // all written: now close
-                           });
-}
+// Beast 1.74 uses boost::string_view.
+std::string_view view(beast::string_view s) { return {s.data(), s.size()}; }
+beast::string_view view(std::string_view s) { return {s.data(), s.size()}; }
 
-// The status refusing a request from its head alone, before any body byte is
-// read; 0 to go on. cpp-httplib parses Content-Length with strtoull ("-5" is
-// a huge length, "abc" is 0) and reads an over-limit body to its end before
-// answering, tying a worker for as long as the client keeps sending.
-int refuse_from_head(const httplib::Request& req, size_t max_body_bytes) {
-  auto lengths = req.headers.equal_range("Content-Length");
-  const bool has_length = lengths.first != lengths.second;
-  if (req.has_header("Transfer-Encoding")) {
-    // cpp-httplib only decodes "chunked"; any other coding would be read
-    // until the connection closes. Both headers at once: ambiguous framing.
-    std::string coding = req.get_header_value("Transfer-Encoding");
-    if (strcasecmp(coding.c_str(), "chunked") != 0 || has_length) return 400;
-    return 0;  // chunked: capped while it is read (serve_with_body)
+// What every connection shares; outlives them all (RestServer::Impl).
+struct Shared {
+  RestApi& api;
+  const RestServerOptions& options;
+  ConnectionLimits limits;
+  WorkerPool workers;
+  net::io_context& io;
+};
+
+enum class Stage { kHead, kBody };
+
+// The answer to a request the parser refused, or 0 to close without one
+// (the client closed or reset the connection, or a socket error). A head
+// over the size limit gets 414 while its request line is unfinished (the
+// target is what is too long), else 431.
+int status_for_parse_error(const beast::error_code& ec, Stage stage, bool request_line_done) {
+  static const auto& parse_errors = http::make_error_code(http::error::bad_method).category();
+  if (ec.category() != parse_errors) return 0;
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message) return 0;
+  if (ec == http::error::body_limit) return 413;
+  if (stage == Stage::kHead &&
+      (ec == http::error::header_limit || ec == http::error::buffer_overflow)) {
+    return request_line_done ? 431 : 414;
   }
-  std::string_view first;
-  uint64_t length = 0;
-  for (auto it = lengths.first; it != lengths.second; ++it) {
-    std::string_view v = it->second;
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string_view::npos) return 400;
-    if (it != lengths.first && v != first) return 400;  // conflicting lengths
-    first = v;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), length);
-    if (ec == std::errc::result_out_of_range) return 413;  // all digits: just huge
-    if (ec != std::errc() || end != v.data() + v.size()) return 400;
-  }
-  return length > max_body_bytes ? 413 : 0;
+  return 400;
 }
 
-// cpp-httplib's ThreadPool has a fixed size, and every accepted connection
-// holds a thread until it closes, idle or not: a few idle connections made
-// everybody else wait in the queue. This pool starts another thread (up to
-// `max`) whenever a connection arrives and no thread is free; threads stay
-// once started (at most `max`, mostly asleep).
-class OnDemandPool final : public httplib::TaskQueue {
+// The HTTP answer as bytes, for the refusal written right after accept.
+std::string serialize(const HttpResponse& r, std::string_view request_id) {
+  http::response<http::string_body> res;
+  res.version(11);
+  res.result(static_cast<unsigned>(r.status));
+  res.set(http::field::content_type, r.content_type);
+  res.set(kRequestIdHeader, view(request_id));
+  if (!r.error_type.empty()) res.set("x-amzn-ErrorType", r.error_type + ":");
+  res.body() = r.body;
+  res.prepare_payload();
+  res.keep_alive(false);
+  std::ostringstream out;
+  out << res;
+  return out.str();
+}
+
+// One connection, from accept to close. Lives in shared_ptrs held by its
+// pending operation (there is at most one at a time) or by the worker job
+// running its request.
+template <bool kTls>
+class Session : public std::enable_shared_from_this<Session<kTls>> {
  public:
-  explicit OnDemandPool(size_t max) : max_(max < 1 ? 1 : max) {}
+  using Stream = std::conditional_t<kTls, beast::ssl_stream<beast::tcp_stream>, beast::tcp_stream>;
 
-  void enqueue(std::function<void()> fn) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    jobs_.push_back(std::move(fn));
-    if (idle_ < jobs_.size() && threads_.size() < max_ && !stopping_)
-      threads_.emplace_back([this] { run(); });
-    cond_.notify_one();
+  Session(Shared& shared, tcp::socket socket, std::string address, ssl::context* tls)
+      : shared_(shared),
+        stream_(make_stream(std::move(socket), tls)),
+        buffer_(shared.options.max_header_bytes + kReadSlack),
+        address_(std::move(address)) {
+    if (shared_.options.metrics != nullptr) shared_.options.metrics->http_connection_opened();
   }
 
-  // Called once the accept loop has ended: queued connections are still
-  // served (as ThreadPool does), then every thread is joined.
-  void shutdown() override {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+  ~Session() {
+    shared_.limits.release(address_);
+    if (shared_.options.metrics != nullptr) shared_.options.metrics->http_connection_closed();
+  }
+
+  void start() {
+    if constexpr (kTls) {
+      // The handshake counts against the head's deadline.
+      tcp().expires_after(shared_.options.head_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->close_now(ec == beast::error::timeout, Stage::kHead);
+                                self->read_head();
+                              });
+    } else {
+      read_head();
     }
-    cond_.notify_all();
-    for (auto& t : threads_) t.join();
   }
 
  private:
-  void run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      idle_++;
-      cond_.wait(lock, [this] { return !jobs_.empty() || stopping_; });
-      idle_--;
-      if (jobs_.empty()) return;  // stopping, nothing left
-      std::function<void()> fn = std::move(jobs_.front());
-      jobs_.pop_front();
-      lock.unlock();
-      fn();
-      lock.lock();
+  static Stream make_stream(tcp::socket socket, ssl::context* tls) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls);
+    } else {
+      (void)tls;
+      return Stream(std::move(socket));
     }
   }
 
-  const size_t max_;
-  std::mutex mutex_;
-  std::condition_variable cond_;
-  std::deque<std::function<void()>> jobs_;
-  std::vector<std::thread> threads_;  // only grows, under mutex_, until shutdown
-  size_t idle_ = 0;
-  bool stopping_ = false;
+  beast::tcp_stream& tcp() { return beast::get_lowest_layer(stream_); }
+
+  void read_head() {
+    head_request_ = false;
+    version_ = 11;
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(shared_.options.max_header_bytes));
+    // The body's size is checked from the head by refuse_from_head (which
+    // answers every case the same way), then capped while it is read. Not
+    // boost::none: Beast 1.74 compares the length with the optional, and an
+    // empty optional is smaller than any length.
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
+    tcp().expires_after(shared_.options.head_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              self->on_head(ec);
+                            });
+  }
+
+  void on_head(beast::error_code ec) {
+    if (ec) return fail(ec, Stage::kHead);
+    const auto& req = parser_->get();
+    head_request_ = req.method() == http::verb::head;
+    version_ = req.version();
+    HeaderList headers;
+    for (const auto& field : req) {
+      headers.emplace_back(std::string(view(field.name_string())), std::string(view(field.value())));
+    }
+    // A body that will be refused is not read at all; the client learns it
+    // from the head, also instead of "100 Continue".
+    if (int status = refuse_from_head(headers, shared_.options.max_body_bytes); status != 0) {
+      return refuse(status);
+    }
+    if (parser_->is_done()) return dispatch();
+    parser_->body_limit(shared_.options.max_body_bytes);
+    if (expects_continue(headers) && version_ >= 11) {
+      tcp().expires_after(kWriteTimeout);
+      net::async_write(stream_, net::buffer(kContinue, std::strlen(kContinue)),
+                       [self = this->shared_from_this()](beast::error_code e, size_t) {
+                         if (e) return self->close_now(e == beast::error::timeout, Stage::kBody);
+                         self->read_body();
+                       });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    tcp().expires_after(shared_.options.head_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->fail(ec, Stage::kBody);
+                       self->dispatch();
+                     });
+  }
+
+  void fail(const beast::error_code& ec, Stage stage) {
+    if (ec == beast::error::timeout) return close_now(true, stage);
+    // Beast reports the request line once it has parsed all of it.
+    bool request_line_done = !parser_->get().target().empty();
+    int status = status_for_parse_error(ec, stage, request_line_done);
+    if (status == 0) return close_now(false, stage);
+    refuse(status);
+  }
+
+  // Answers `status` from the HTTP layer and closes: the rest of the
+  // request is unread, and must not be parsed as the next one.
+  void refuse(int status) {
+    std::string id = new_request_id();
+    write(shared_.api.transport_error(status, id), id, /*keep_alive=*/false);
+  }
+
+  // A complete request: to a worker. The connection has no operation
+  // pending meanwhile, so the worker may read the parsed request.
+  void dispatch() {
+    tcp().expires_never();
+    bool queued = shared_.workers.submit([self = this->shared_from_this()] {
+      std::string id = new_request_id();
+      HttpResponse response;
+      try {
+        response = self->handle(id);
+      } catch (const std::exception&) {
+        response = self->shared_.api.transport_error(500, id);
+      }
+      net::post(self->shared_.io, [self, response = std::move(response), id = std::move(id)] {
+        self->write(response, id, self->parser_->get().keep_alive());
+      });
+    });
+    if (!queued) close_now(false, Stage::kBody);  // shutting down
+  }
+
+  // Worker thread.
+  HttpResponse handle(std::string_view request_id) {
+    const auto& req = parser_->get();
+    HttpRequest request;
+    request.method = view(req.method_string());
+    request.target = view(req.target());  // raw: the routes decode it themselves
+    for (const auto& field : req) {
+      request.headers.emplace_back(std::string(view(field.name_string())),
+                                   std::string(view(field.value())));
+    }
+    request.body = req.body();
+    return shared_.api.handle(request, request_id, std::chrono::system_clock::now());
+  }
+
+  void write(const HttpResponse& r, std::string_view request_id, bool keep_alive) {
+    response_ = {};
+    response_.version(version_);
+    response_.result(static_cast<unsigned>(r.status));
+    response_.set(http::field::content_type, r.content_type);
+    response_.set(kRequestIdHeader, view(request_id));
+    // botocore reads the code before the first ':'; AWS sends the trailing ':'.
+    if (!r.error_type.empty()) response_.set("x-amzn-ErrorType", r.error_type + ":");
+    response_.content_length(r.body.size());
+    if (!head_request_) response_.body() = r.body;  // HEAD: the length, no body
+    response_.keep_alive(keep_alive);
+    tcp().expires_after(kWriteTimeout);
+    http::async_write(stream_, response_,
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        if (ec) return self->close_now(ec == beast::error::timeout, Stage::kBody, true);
+                        if (keep_alive) return self->read_head();
+                        self->close_gracefully();
+                      });
+  }
+
+  // Tells the client we are done, then drops what it still sends for a
+  // moment before closing: closing with unread bytes would send a reset,
+  // which can destroy our answer in the client's receive buffer.
+  void close_gracefully() {
+    tcp().expires_after(kLingerTime);
+    if constexpr (kTls) {
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        self->close_now(false, Stage::kBody);
+      });
+    } else {
+      beast::error_code ignored;
+      tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+      linger();
+    }
+  }
+
+  void linger() {
+    tcp().async_read_some(net::buffer(discard_),
+                          [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                            self->lingered_ += n;
+                            if (ec || self->lingered_ > kLingerMaxBytes) {
+                              return self->close_now(false, Stage::kBody);
+                            }
+                            self->linger();
+                          });
+  }
+
+  void close_now(bool timed_out, Stage stage, bool writing = false) {
+    if (timed_out && shared_.options.metrics != nullptr) {
+      using S = runtime::Metrics::HttpStage;
+      shared_.options.metrics->count_http_timeout(writing ? S::kWrite
+                                                  : stage == Stage::kHead ? S::kHead
+                                                                          : S::kBody);
+    }
+    beast::error_code ignored;
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp().close();
+  }
+
+  Shared& shared_;
+  Stream stream_;
+  beast::flat_buffer buffer_;  // bounded: head limit plus one read
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;  // kept while it is written
+  bool head_request_ = false;
+  unsigned version_ = 11;
+  std::array<char, 2048> discard_{};
+  size_t lingered_ = 0;
+  const std::string address_;
 };
 
-// cpp-httplib 0.11 listens with a backlog of 5: a burst of new connections
-// beyond that has its SYNs dropped and waits for the client's retransmission
-// (1 s, then 3 s). The listening socket is only reachable from a subclass.
-template <class Base>
-class WideBacklog final : public Base {
- public:
-  using Base::Base;
-  // Linux takes a second listen() on a listening socket as a new backlog.
-  bool widen_backlog() { return ::listen(this->svr_sock_, kListenBacklog) == 0; }
-};
+// The client's address as the per-address limit counts it; an IPv4 client
+// of a dual-stack listener counts as its IPv4 address.
+std::string client_address(const net::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
 
 }  // namespace
 
 struct RestServer::Impl {
-  std::unique_ptr<httplib::Server> server;
+  // Declared in this order so that they are destroyed after the io_context,
+  // whose destruction destroys the connections that use them.
+  RestServerOptions options;
+  std::unique_ptr<Shared> shared;
+  std::optional<ssl::context> tls;
+  net::io_context io{1};
+  tcp::acceptor acceptor{io};
+  net::steady_timer accept_retry{io};
   std::thread thread;
-  RestApi* api = nullptr;
-  size_t max_body_bytes = 0;
 
-  void serve(const httplib::Request& req, httplib::Response& res, std::string_view body) {
-    std::string id = new_request_id();
-    HttpRequest request;
-    request.method = req.method;
-    request.target = req.target;  // raw: the routes decode it themselves
-    for (const auto& [name, value] : req.headers) request.headers.emplace_back(name, value);
-    request.body = body;
-    write_response(api->handle(request, id, std::chrono::system_clock::now()), id, res);
+  void accept() {
+    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (!acceptor.is_open()) return;
+      if (ec) {
+        // Out of file descriptors or memory: try again shortly rather than
+        // spin (the pending connection waits in the backlog).
+        accept_retry.expires_after(kAcceptRetry);
+        accept_retry.async_wait([this](beast::error_code e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      admit(std::move(socket));
+      accept();
+    });
   }
 
-  // Requests that may carry a body: read it ourselves with a cap, because
-  // cpp-httplib applies its own limit neither to chunked nor to
-  // Content-Encoding-decompressed bodies.
-  void serve_with_body(const httplib::Request& req, httplib::Response& res,
-                       const httplib::ContentReader& reader) {
-    // Neither Content-Length nor Transfer-Encoding: a request has no body
-    // (RFC 9112 6.3), but cpp-httplib would read until the connection closes.
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-      serve(req, res, std::string_view());
-      return;
+  void admit(tcp::socket socket) {
+    beast::error_code ec;
+    tcp::endpoint peer = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    std::string address = client_address(peer.address());
+    switch (shared->limits.admit(address)) {
+      case ConnectionLimits::Admission::kAdmitted:
+        break;
+      case ConnectionLimits::Admission::kOverTotal:
+        return refuse(std::move(socket), runtime::Metrics::HttpLimit::kTotal);
+      case ConnectionLimits::Admission::kOverPerAddress:
+        return refuse(std::move(socket), runtime::Metrics::HttpLimit::kPerAddress);
     }
-    // The body is read whatever the route: the signature covers it.
-    std::string body;
-    bool too_large = false;
-    bool complete = reader([&](const char* data, size_t length) {
-      if (body.size() + length > max_body_bytes) {
-        too_large = true;
-        return false;  // stop reading; the connection is then not reused
-      }
-      body.append(data, length);
-      return true;
-    });
-    // cpp-httplib sets 413 itself when Content-Length is above its limit
-    // (refuse_from_head answers those first).
-    if (!complete && res.status == 413) too_large = true;
-    if (too_large || !complete) {
-      // The rest of the body is unread: close rather than parse it.
+    socket.set_option(tcp::no_delay(true), ec);
+    if (tls) {
+      std::make_shared<Session<true>>(*shared, std::move(socket), std::move(address), &*tls)->start();
+    } else {
+      std::make_shared<Session<false>>(*shared, std::move(socket), std::move(address), nullptr)->start();
+    }
+  }
+
+  // Over a connection limit: a 503 if it fits in the socket buffer at once
+  // (plain HTTP; a TLS client would need a handshake first), then close.
+  void refuse(tcp::socket socket, runtime::Metrics::HttpLimit limit) {
+    if (options.metrics != nullptr) options.metrics->count_http_refused(limit);
+    beast::error_code ignored;
+    if (!tls) {
       std::string id = new_request_id();
-      write_response_and_close(api->transport_error(too_large ? 413 : 400, id), id, res);
-      return;
+      std::string message =
+          limit == runtime::Metrics::HttpLimit::kTotal
+              ? "Too many open connections to the REST API; retry later"
+              : "Too many open connections from your address to the REST API; close idle ones "
+                "or retry later";
+      std::string bytes = serialize(
+          control_plane_error(503, "ServiceUnavailableException", message), id);
+      socket.non_blocking(true, ignored);
+      socket.write_some(net::buffer(bytes), ignored);
     }
-    serve(req, res, body);
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+    socket.close(ignored);
+  }
+
+  // The I/O thread. A handler that throws (out of memory) loses its
+  // connection, not the server.
+  void run() {
+    auto work = net::make_work_guard(io);
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception&) {
+      }
+    }
   }
 };
 
@@ -214,122 +419,59 @@ RestServer::RestServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 RestServer::~RestServer() {
   if (!impl_) return;
-  impl_->server->stop();
+  impl_->io.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->shared->workers.stop();
 }
 
 StatusOr<std::unique_ptr<RestServer>> RestServer::start(const RestServerOptions& options,
                                                         RestApi& api) {
   auto impl = std::make_unique<Impl>();
-  impl->api = &api;
-  impl->max_body_bytes = options.max_body_bytes;
+  impl->options = options;
+  const RestServerOptions& o = impl->options;
+  impl->shared.reset(new Shared{api, o, ConnectionLimits(o.max_connections, o.max_connections_per_ip),
+                                WorkerPool(static_cast<size_t>(o.threads)), impl->io});
 
-  std::function<bool()> widen_backlog;
-  if (!options.tls_cert.empty()) {
-    auto server = std::make_unique<WideBacklog<httplib::SSLServer>>(options.tls_cert.c_str(),
-                                                                     options.tls_key.c_str());
-    widen_backlog = [p = server.get()] { return p->widen_backlog(); };
-    impl->server = std::move(server);
-    if (!impl->server->is_valid()) {
+  if (!o.tls_cert.empty()) {
+    impl->tls.emplace(ssl::context::tls_server);
+    ssl::context& ctx = *impl->tls;
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                    ssl::context::single_dh_use);
+    beast::error_code cert_error, key_error;
+    ctx.use_certificate_chain_file(o.tls_cert, cert_error);
+    ctx.use_private_key_file(o.tls_key, ssl::context::pem, key_error);
+    if (cert_error || key_error || SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
       return Status::invalid_argument(
-          "cannot use the TLS certificate '" + options.tls_cert + "' with key '" + options.tls_key +
+          "cannot use the TLS certificate '" + o.tls_cert + "' with key '" + o.tls_key +
           "': check that both are readable PEM files by the broker's user and that the key "
           "matches the certificate");
     }
-  } else {
-    auto server = std::make_unique<WideBacklog<httplib::Server>>();
-    widen_backlog = [p = server.get()] { return p->widen_backlog(); };
-    impl->server = std::move(server);
   }
-  httplib::Server& s = *impl->server;
-  Impl* self = impl.get();
 
-  size_t threads = static_cast<size_t>(options.threads);
-  s.new_task_queue = [threads] { return new OnDemandPool(threads); };
-  s.set_read_timeout(kReadTimeoutS, 0);
-  s.set_write_timeout(kWriteTimeoutS, 0);
-  s.set_keep_alive_timeout(kKeepAliveIdleS);
-  s.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  s.set_tcp_nodelay(true);
-  // A Content-Length above the cap is refused (413) before the body is kept.
-  s.set_payload_max_length(options.max_body_bytes);
-
-  // A body that will be refused is not read at all: the answer comes from
-  // the head, and the connection is closed with the body unread.
-  auto refuse = [self](const httplib::Request& req, httplib::Response& res) {
-    int status = refuse_from_head(req, self->max_body_bytes);
-    if (status == 0) return false;
-    std::string id = new_request_id();
-    write_response_and_close(self->api->transport_error(status, id), id, res);
-    return true;
-  };
-  s.set_pre_routing_handler([refuse](const httplib::Request& req, httplib::Response& res) {
-    return refuse(req, res) ? httplib::Server::HandlerResponse::Handled
-                            : httplib::Server::HandlerResponse::Unhandled;
-  });
-  // For responses that close the connection (write_response_and_close):
-  // cpp-httplib adds its Keep-Alive header to every response it does not
-  // close itself, and leaves out Content-Length when it answers before
-  // routing (Expect: 100-continue).
-  s.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.get_header_value("Connection") != "close") return;
-    res.headers.erase("Keep-Alive");
-    if (!res.has_header("Content-Length") && res.content_provider_)
-      res.set_header("Content-Length", std::to_string(res.content_length_));
-  });
-  // "Expect: 100-continue" is answered before routing: a body that would be
-  // refused gets its final answer instead of the go-ahead.
-  s.set_expect_100_continue_handler([refuse](const httplib::Request& req, httplib::Response& res) {
-    return refuse(req, res) ? res.status : 100;
-  });
-
-  // Every path and method goes to RestApi, which knows the routes; the
-  // pattern must also match decoded newlines, hence [\s\S].
-  const std::string any = R"([\s\S]*)";
-  auto plain = [self](const httplib::Request& req, httplib::Response& res) {
-    self->serve(req, res, req.body);
-  };
-  auto with_body = [self](const httplib::Request& req, httplib::Response& res,
-                          const httplib::ContentReader& reader) {
-    self->serve_with_body(req, res, reader);
-  };
-  s.Get(any, plain);  // also HEAD
-  s.Options(any, plain);
-  s.Post(any, with_body);
-  s.Put(any, with_body);
-  s.Patch(any, with_body);
-  s.Delete(any, with_body);
-
-  // Errors cpp-httplib produces itself (malformed request, 413, 414, an
-  // unsupported method): give them the AWS error shape too. Responses
-  // RestApi built already carry a request id and are left alone.
-  s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [self](const httplib::Request&, httplib::Response& res) {
-        if (res.has_header(kRequestIdHeader)) return httplib::Server::HandlerResponse::Unhandled;
-        std::string id = new_request_id();
-        write_response(self->api->transport_error(res.status, id), id, res);
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  s.set_exception_handler([self](const httplib::Request&, httplib::Response& res,
-                                 std::exception_ptr) {
-    std::string id = new_request_id();
-    write_response(self->api->transport_error(500, id), id, res);
-  });
-
-  if (!s.bind_to_port(options.host, options.port)) {
-    int err = errno;
-    std::string where = options.host + ":" + std::to_string(options.port);
-    return Status::io_error("cannot listen on " + where + " (plugin_opt_http_listen): " +
-                            (err != 0 ? std::string(std::strerror(err)) : std::string("bind failed")) +
+  std::string where = o.host + ":" + std::to_string(o.port);
+  auto cannot_listen = [&](const beast::error_code& ec) {
+    return Status::io_error("cannot listen on " + where + " (plugin_opt_http_listen): " + ec.message() +
                             "; is another process using the port, or is the address not local?");
-  }
-  // Without it bursts of connections only wait longer: not fatal.
-  widen_backlog();
-  self->thread = std::thread([self] { self->server->listen_after_bind(); });
-  // stop() is a no-op until the accept loop runs: wait for it (bounded), so
-  // the destructor can always stop the server.
-  for (int i = 0; i < 2000 && !s.is_running(); i++)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  beast::error_code ec;
+  tcp::resolver resolver(impl->io);
+  auto endpoints = resolver.resolve(o.host, std::to_string(o.port),
+                                    tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || endpoints.empty()) return cannot_listen(ec);
+  tcp::endpoint endpoint = endpoints.begin()->endpoint();
+  tcp::acceptor& acceptor = impl->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  // A deep backlog: bursts of new connections wait there instead of having
+  // their SYNs dropped (and retried by the client only after 1 s, then 3 s).
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return cannot_listen(ec);
+
+  Impl* self = impl.get();
+  self->accept();
+  self->thread = std::thread([self] { self->run(); });
   return std::unique_ptr<RestServer>(new RestServer(std::move(impl)));
 }
 

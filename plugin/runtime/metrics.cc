@@ -101,6 +101,24 @@ std::string Metrics::render(const Gauges& gauges) const {
         .append("\"} ").append(std::to_string(n)).append("\n");
   }
 
+  gauge(out, "shadow_http_connections", "HTTP connections open now.", load(http_open_));
+  header(out, "shadow_http_connections_refused_total", "counter",
+         "HTTP connections closed right after accept because a connection limit was reached "
+         "(plugin_opt_http_max_connections, plugin_opt_http_max_connections_per_ip).");
+  const char* limits[] = {"total", "per_ip"};
+  for (size_t i = 0; i < http_refused_.size(); i++) {
+    out.append("shadow_http_connections_refused_total{limit=\"").append(limits[i]).append("\"} ")
+        .append(std::to_string(load(http_refused_[i]))).append("\n");
+  }
+  header(out, "shadow_http_timeouts_total", "counter",
+         "HTTP connections closed because the request head, the body or the response did not "
+         "get through in time (plugin_opt_http_head_timeout_s).");
+  const char* stages[] = {"head", "body", "write"};
+  for (size_t i = 0; i < http_timeouts_.size(); i++) {
+    out.append("shadow_http_timeouts_total{stage=\"").append(stages[i]).append("\"} ")
+        .append(std::to_string(load(http_timeouts_[i]))).append("\n");
+  }
+
   header(out, "shadow_rest_auth_denied_total", "counter",
          "REST requests refused because their signature did not verify.");
   out.append("shadow_rest_auth_denied_total ").append(std::to_string(load(auth_denied_))).append("\n");

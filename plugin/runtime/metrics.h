@@ -33,8 +33,8 @@ inline MetricOp metric_op(Operation op) {
 class Metrics {
  public:
   // Status codes with their own series; any other code is counted as "other".
-  static constexpr std::array<int, 13> kCodes = {200, 400, 401, 403, 404, 405, 409,
-                                                 413, 415, 429, 500, 503, 0};
+  static constexpr std::array<int, 15> kCodes = {200, 400, 401, 403, 404, 405, 409, 413,
+                                                 414, 415, 429, 431, 500, 503, 0};
   // Upper bounds of the latency buckets, in seconds (+Inf is implicit).
   static constexpr std::array<double, 12> kBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                       0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
@@ -54,6 +54,19 @@ class Metrics {
   // An HTTP response that named no operation: unknown route (404), wrong
   // method (405), malformed request or body too large seen by the HTTP layer.
   void count_http_unrouted(int status);
+  // The HTTP server's connections (plugin/rest/server.h): open now, refused
+  // at accept by a connection limit, and cut because a stage of a request
+  // did not finish in time.
+  enum class HttpLimit { kTotal, kPerAddress };
+  enum class HttpStage { kHead, kBody, kWrite };
+  void http_connection_opened() { http_open_.fetch_add(1, std::memory_order_relaxed); }
+  void http_connection_closed() { http_open_.fetch_sub(1, std::memory_order_relaxed); }
+  void count_http_refused(HttpLimit limit) {
+    http_refused_[static_cast<size_t>(limit)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void count_http_timeout(HttpStage stage) {
+    http_timeouts_[static_cast<size_t>(stage)].fetch_add(1, std::memory_order_relaxed);
+  }
   // An MQTT message the broker refused to publish (mosquitto_broker_publish
   // failed), and MQTT messages published on behalf of REST requests.
   void count_publish_failure() { publish_failures_.fetch_add(1, std::memory_order_relaxed); }
@@ -82,6 +95,9 @@ class Metrics {
   std::array<Counter, kCodes.size()> http_unrouted_{};
   Counter auth_denied_{0};
   std::array<Counter, 3> acl_denied_{};
+  Counter http_open_{0};
+  std::array<Counter, 2> http_refused_{};
+  std::array<Counter, 3> http_timeouts_{};
   Counter publish_failures_{0};
   Counter queued_published_{0};
 };

@@ -50,6 +50,16 @@ BLOCK_TIMEOUT_S = 300  # one documented block, run as written
 # Commands of the documents' shell blocks that this file does not run, and
 # the test or CI step that runs them (or why nothing can).
 ELSEWHERE = {
+    # docs/scale-out.md: the Redis Cluster trial commands run in the
+    # redis-cluster suites (tests/redis/with-cluster.sh starts and stops a
+    # cluster with the same script).
+    "scripts/redis-cluster.sh start": "redis_cluster.* (tests/redis/with-cluster.sh runs scripts/redis-cluster.sh start)",
+    "scripts/redis-cluster.sh status": "redis_cluster.* (with-cluster.sh waits on the script's status)",
+    "scripts/redis-cluster.sh nodes": "redis_cluster.* (with-cluster.sh passes the seed list to the tests)",
+    "redis-cli -c -p 27001 GET 'sh:{dev1}'": "redis_cluster.contract reads records by their key layout",
+    "scripts/redis-cluster.sh stop": "redis_cluster.* (with-cluster.sh stops the cluster)",
+    'build/tests/unit_tests "[redis]"': "CI: every unit test runs through ctest",
+    "ctest --test-dir build -L redis-cluster --output-on-failure": "CI: scripts/test.sh runs every ctest entry",
     "scripts/install-deps.sh && scripts/build.sh && scripts/run-broker.sh":
         "CI: .ci/run runs scripts/test.sh (install-deps.sh, build.sh); run-broker.sh runs in this file",
     "scripts/test.sh": "CI: .ci/run",
@@ -107,6 +117,8 @@ ELSEWHERE = {
         "not run (a million shadows take minutes); CI builds shadow_loader",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
         "not run (see above); CI builds shadow_loader",
+    "SHADOW_PLUGIN=build/mosquitto_shadow.so PYTHONPATH=tests/lib python3 tests/rest/attack_bench.py":
+        "rest.attack_bench_smoke runs it with --smoke (the full run takes a minute)",
     # docs/operations.md
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",

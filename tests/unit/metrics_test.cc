@@ -60,6 +60,13 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   m.count_publish_failure();
   m.count_queued_published(7);
   m.count_acl_denied(Metrics::AclKind::kSubscribe);
+  m.http_connection_opened();
+  m.http_connection_opened();
+  m.http_connection_closed();
+  m.count_http_refused(Metrics::HttpLimit::kPerAddress);
+  m.count_http_timeout(Metrics::HttpStage::kHead);
+  m.count_http_timeout(Metrics::HttpStage::kHead);
+  m.count_http_unrouted(431);
   Metrics::Gauges g;
   g.shadows_estimate = 12;
   g.db_size_bytes = 4096;
@@ -75,6 +82,14 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   CHECK(has_line(text, "shadow_rest_mqtt_messages_total 7"));
   CHECK(has_line(text, R"(shadow_acl_denied_total{access="subscribe"} 1)"));
   CHECK(has_line(text, R"(shadow_acl_denied_total{access="publish"} 0)"));
+  CHECK(has_line(text, R"(shadow_http_unrouted_total{code="431"} 1)"));
+  CHECK(has_line(text, "shadow_http_connections 1"));
+  CHECK(has_line(text, "# TYPE shadow_http_connections gauge"));
+  CHECK(has_line(text, R"(shadow_http_connections_refused_total{limit="total"} 0)"));
+  CHECK(has_line(text, R"(shadow_http_connections_refused_total{limit="per_ip"} 1)"));
+  CHECK(has_line(text, R"(shadow_http_timeouts_total{stage="head"} 2)"));
+  CHECK(has_line(text, R"(shadow_http_timeouts_total{stage="body"} 0)"));
+  CHECK(has_line(text, R"(shadow_http_timeouts_total{stage="write"} 0)"));
   CHECK(has_line(text, "shadow_publish_queue_depth 3"));
   CHECK(has_line(text, "shadow_stored_shadows_estimate 12"));
   CHECK(has_line(text, "shadow_db_size_bytes 4096"));
@@ -84,6 +99,6 @@ TEST_CASE("rest metrics: gauges and other counters", "[rest]") {
   size_t helps = 0, types = 0;
   for (size_t p = 0; (p = text.find("# HELP ", p)) != std::string::npos; p++) helps++;
   for (size_t p = 0; (p = text.find("# TYPE ", p)) != std::string::npos; p++) types++;
-  CHECK(helps == 12);
-  CHECK(types == 12);
+  CHECK(helps == 15);
+  CHECK(types == 15);
 }

@@ -270,6 +270,44 @@ TEST_CASE("plugin options: http_threads and http_metrics_auth", "[plugin][rest]"
   }
 }
 
+TEST_CASE("plugin options: the HTTP server's limits", "[plugin][rest]") {
+  PluginConfig defaults = parse_ok({{"db_path", "d"}});
+  CHECK(defaults.http.max_header_bytes == 16384);
+  CHECK(defaults.http.max_connections == 512);
+  CHECK(defaults.http.max_connections_per_ip == 64);
+  CHECK(defaults.http.head_timeout_s == 10);
+
+  PluginConfig c = parse_ok({{"db_path", "d"}, {"http_listen", "127.0.0.1:8080"},
+                             {"http_auth", "none"}, {"http_max_header_bytes", "8192"},
+                             {"http_max_connections", "4096"},
+                             {"http_max_connections_per_ip", "0"},
+                             {"http_head_timeout_s", "30"}});
+  CHECK(c.http.max_header_bytes == 8192);
+  CHECK(c.http.max_connections == 4096);
+  CHECK(c.http.max_connections_per_ip == 0);
+  CHECK(c.http.head_timeout_s == 30);
+  std::string d = describe(c);
+  CHECK(d.find("http_max_header_bytes=8192 http_max_connections=4096 "
+               "http_max_connections_per_ip=0 http_head_timeout_s=30") != std::string::npos);
+
+  struct Bad {
+    const char* key;
+    const char* value;
+    const char* expected;
+  };
+  for (const Bad& b : {Bad{"http_max_header_bytes", "1023", "1024 to 1048576"},
+                       Bad{"http_max_header_bytes", "16k", "1024 to 1048576"},
+                       Bad{"http_max_connections", "0", "1 to 1000000"},
+                       Bad{"http_max_connections_per_ip", "-1", "0 to 1000000"},
+                       Bad{"http_head_timeout_s", "0", "1 to 3600"},
+                       Bad{"http_head_timeout_s", "3601", "1 to 3600"}}) {
+    INFO(b.key << " " << b.value);
+    std::string e = parse_error({{"db_path", "d"}, {b.key, b.value}});
+    CHECK(e.find(std::string("plugin_opt_") + b.key) != std::string::npos);
+    CHECK(e.find(b.expected) != std::string::npos);
+  }
+}
+
 TEST_CASE("plugin options: the authorization options", "[plugin][authz]") {
   using shadow::plugin::AclFallback;
   using shadow::plugin::IdentitySource;

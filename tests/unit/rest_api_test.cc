@@ -194,6 +194,58 @@ TEST_CASE("rest api: Publish to any other topic queues it with qos and retain", 
   CHECK(f.take_all().empty());
 }
 
+TEST_CASE("rest api: Publish to a reply or event topic is forbidden, counted, not queued",
+          "[rest]") {
+  Fixture f;
+  for (const char* target :
+       {"/topics/%24aws%2Fthings%2FB%2Fshadow%2Fupdate%2Fdelta",
+        "/topics/%24aws%2Fthings%2FB%2Fshadow%2Fupdate%2Faccepted?retain=true",
+        "/topics/%24aws%2Fthings%2FB%2Fshadow%2Fname%2Fn%2Fget%2Frejected",
+        "/topics/B%2Fshadow%2Fupdate%2Fdocuments"}) {
+    INFO(target);
+    HttpResponse r = f.call("POST", target, R"({"state":{"desired":{"x":1}}})");
+    CHECK(r.status == 403);
+    CHECK(r.error_type == "ForbiddenException");
+    CHECK(r.body.find("only the shadow service publishes") != std::string::npos);
+    CHECK(r.body.find(R"("traceId":"req-1")") != std::string::npos);
+  }
+  CHECK(f.take_all().empty());
+  std::string metrics = f.call("GET", "/metrics").body;
+  CHECK(metrics.find(R"(shadow_acl_denied_total{access="publish"} 4)") != std::string::npos);
+  CHECK(metrics.find(R"(shadow_requests_total{channel="rest",operation="publish",code="403"} 4)") !=
+        std::string::npos);
+  // Request topics and look-alikes outside the shadow namespace still go.
+  CHECK(f.call("POST", "/topics/%24aws%2Fthings%2FB%2Fshadow%2Fget", "{}").status == 200);
+  CHECK(f.call("POST", "/topics/plain%2FB%2Fupdate%2Faccepted", "x").status == 200);
+}
+
+TEST_CASE("rest api: a signature does not replay to a path with dot or empty segments", "[rest]") {
+  Fixture f(/*auth=*/true);
+  // Signed for one topic, sent for paths the canonical URI reduces to it.
+  std::vector<std::pair<std::string, std::string>> headers = {{"Host", "127.0.0.1:8080"},
+                                                              {"X-Amz-Date", "20230102T030405Z"}};
+  shadow::auth::HttpRequestView view{"POST", "/topics/sensors%2Fdev1", "", headers, "x"};
+  shadow::auth::SigningParams p;
+  p.access_key_id = "AKIDTEST";
+  p.secret_access_key = "secret";
+  p.region = "us-east-1";
+  p.service = "iotdata";
+  p.amz_date = "20230102T030405Z";
+  headers.emplace_back("Authorization", shadow::auth::sign_sigv4(view, p));
+  CHECK(f.call("POST", "/topics/sensors%2Fdev1", "x", headers).status == 200);
+  f.take_all();
+  for (const char* replay : {"/topics/sensors%2Fdev1/.", "/topics/x/../sensors%2Fdev1",
+                             "/topics//sensors%2Fdev1", "/topics/%2E/sensors%2Fdev1"}) {
+    INFO(replay);
+    HttpResponse r = f.call("POST", replay, "x", headers);
+    CHECK(r.status == 400);
+    CHECK(r.error_type == "InvalidRequestException");
+  }
+  CHECK(f.take_all().empty());
+  // Refused before the signature check too: an unsigned one gets the same.
+  CHECK(f.call("GET", "/healthz/.").status == 400);
+}
+
 TEST_CASE("rest api: over the per-thing rate limit, 429 ThrottlingException and no MQTT",
           "[rest][ratelimit]") {
   // A rate of 2 per second: the test runs well within a second, so each

@@ -140,3 +140,19 @@ TEST_CASE("rest routes: /api/shadows (our extension) takes GET with paging value
     CHECK(route_request("GET", target).kind == RouteKind::kNotFound);
   CHECK(route_request("GET", "/api/shadows?pageSize=%").kind == RouteKind::kBadRequest);
 }
+
+TEST_CASE("rest path_problem: dot and empty segments, literal or encoded, are refused", "[rest]") {
+  using shadow::rest::path_problem;
+  for (const char* fine : {"/", "/healthz", "/things/t/shadow", "/topics/a%2Fb", "/topics/a/b/",
+                           "/topics/v1.2/..x/...", "/topics/a%2F..%2Fb", "/topics/%2E%2E%2E",
+                           "/topics/%ZZ"}) {
+    INFO(fine);
+    CHECK(path_problem(fine).empty());
+  }
+  for (const char* bad : {"/topics/a/.", "/topics/a/./", "/topics/x/../a", "/topics/..",
+                          "/./topics/a", "/topics//a", "/topics/a//", "//", "/topics/%2E",
+                          "/topics/%2e%2E/a", "/topics/.%2E", "", "topics/a", "*"}) {
+    INFO(bad);
+    CHECK_FALSE(path_problem(bad).empty());
+  }
+}
