@@ -144,7 +144,8 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
         "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
         "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
         "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off "
-        "thing_identity=none acl_check=off rate_limit_per_thing=0");
+        "thing_identity=none acl_check=off rate_limit_per_thing=0 rules=true rules_http_allow=none "
+        "rules_http_queue=1000 rules_http_workers=2 rules_account_id=000000000000 rules_region=us-east-1");
 }
 
 TEST_CASE("plugin options: the unverified-behaviour choices are switchable", "[plugin]") {

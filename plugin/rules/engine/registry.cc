@@ -123,7 +123,10 @@ std::optional<RuleError> RuleRegistry::create(std::string_view name, std::string
   // The store decides (kIfAbsent), so that a rule created meanwhile by
   // another broker sharing the store is not overwritten either.
   if (std::optional<RuleError> failed = store_rule(*rule, ItemWrite::kIfAbsent)) return failed;
-  rules_[rule->name] = Entry{std::move(rule), std::make_shared<RuleStats>()};
+  // The key is copied first: the right-hand side is evaluated before the
+  // left in an assignment, and it moves `rule` away.
+  std::string key = rule->name;
+  rules_[key] = Entry{std::move(rule), std::make_shared<RuleStats>()};
   publish_snapshot();
   return std::nullopt;
 }
