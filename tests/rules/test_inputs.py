@@ -102,7 +102,13 @@ class Switches(unittest.TestCase):
         broker = RestBroker(options={"rules": "false"})
         self.addCleanup(broker.cleanup)
         broker.start()
+        # No route takes execute-api signatures: the signature check refuses
+        # them, naming the services this broker serves.
         r = raw_request(broker, "GET", "/rules", service="execute-api")
+        self.assertEqual(r.status, 403, r)
+        self.assertIn(b"iotdata", r.body)
+        # Signed for iot-data, /rules is no route at all.
+        r = raw_request(broker, "GET", "/rules")
         self.assertEqual(r.status, 404, r)
 
     def test_without_the_acl_check_the_log_says_wills_are_not_seen(self):
