@@ -119,6 +119,12 @@ ELSEWHERE = {
         "not run (see above); CI builds shadow_loader",
     "SHADOW_PLUGIN=build/mosquitto_shadow.so PYTHONPATH=tests/lib python3 tests/rest/attack_bench.py":
         "rest.attack_bench_smoke runs it with --smoke (the full run takes a minute)",
+    # docs/rules.md, pattern 3: its web service would listen on the fixed port 8000; the
+    # Notification test of rules.patterns runs the same rule against an HTTP server of its own.
+    "aws iot create-topic-rule --rule-name hot_devices --topic-rule-payload file://notify.json "
+    "--endpoint-url http://127.0.0.1:8080": "rules.patterns (Notification: the same rule, a local HTTP server)",
+    "mosquitto_pub -t '$aws/things/oven1/shadow/update' -m '{\"state\":{\"reported\":{\"temperature\":35}}}'":
+        "rules.patterns (Notification: an update with temperature 35 is POSTed)",
     # docs/operations.md
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
@@ -480,7 +486,9 @@ class OtherDocumentsRun(unittest.TestCase):
                     if cmd in entry.get("skip", ()):
                         continue
                     if cmd.startswith("scripts/run-broker.sh"):
-                        b = doc_blocks.RunBroker(shlex.split(cmd)[1:], work, "broker%d" % len(brokers))
+                        # The documented credentials file is the test's, as in the commands below.
+                        args = shlex.split(cmd.replace("/etc/mosquitto/shadow-credentials", self.creds))[1:]
+                        b = doc_blocks.RunBroker(args, work, "broker%d" % len(brokers))
                         brokers.append(b)
                         mqtt_broker = b
                         if b.http_port:
