@@ -278,6 +278,25 @@ TEST_CASE("engine: republish with templates, WHERE, and the SELECT output", "[ru
   CHECK(metrics.find("shadow_rule_actions_executed_total{rule=\"trim\"} 1") != std::string::npos);
 }
 
+TEST_CASE("engine: rules sharing a FROM filter all run, in name order", "[rules][engine]") {
+  EngineFixture f;
+  // d and b share a filter, a has a wildcard first level, c another filter
+  // of the same first level that does not match.
+  f.create("d", republish_rule("SELECT 'd' AS r FROM 'x/+/y'", "out/d"));
+  f.create("b", republish_rule("SELECT 'b' AS r FROM 'x/+/y'", "out/b"));
+  f.create("a", republish_rule("SELECT 'a' AS r FROM '+/k/#'", "out/a"));
+  f.create("c", republish_rule("SELECT 'c' AS r FROM 'x/k/z'", "out/c"));
+  CHECK(f.engine->wants("x/k/y"));
+  CHECK(f.engine->wants("q/k"));
+  CHECK_FALSE(f.engine->wants("x/y/z"));
+  std::vector<std::string> topics;
+  for (const RepublishJob& job : f.run("x/k/y", "{}")) topics.push_back(job.target.topic);
+  CHECK(topics == std::vector<std::string>{"out/a", "out/b", "out/d"});
+  topics.clear();
+  for (const RepublishJob& job : f.run("x/k/z", "{}")) topics.push_back(job.target.topic);
+  CHECK(topics == std::vector<std::string>{"out/a", "out/c"});
+}
+
 TEST_CASE("engine: reserved topics, MQTT 5 headers and a created rule applies at once", "[rules][engine]") {
   EngineFixture f;
   CHECK(f.run("my/things/dev7/update", R"({"state":{"reported":{"connected":"false"}}})").empty());

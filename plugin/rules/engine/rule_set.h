@@ -3,8 +3,10 @@
 // that evaluation never takes a lock and never sees half an update.
 //
 // Finding the rules for a topic is the per-message cost every publish pays
-// once rules exist, so the rules are indexed by the first level of their
-// FROM filter: a topic is compared only with the filters that name its
+// once rules exist. Rules with the same FROM filter are grouped, so a topic
+// is compared with each distinct filter once (many rules usually read the
+// same shadow topics), and the groups are indexed by the first level of
+// their filter: a topic is compared only with the filters that name its
 // first level and those that start with a wildcard (which never match
 // topics starting with '$').
 #pragma once
@@ -41,9 +43,17 @@ class RuleSet {
   void match(std::string_view topic, std::vector<const CompiledRule*>* out) const;
 
  private:
+  // The rules (indexes into rules_, in run order) of one distinct filter.
+  struct FilterGroup {
+    std::string filter;
+    std::vector<size_t> rules;
+  };
+  bool group_matches(const FilterGroup& group, std::string_view topic) const;
   const std::vector<size_t>* literal_candidates(std::string_view topic) const;
 
   std::vector<CompiledRule> rules_;
+  std::vector<FilterGroup> groups_;
+  // Indexes into groups_.
   std::map<std::string, std::vector<size_t>, std::less<>> by_first_level_;
   std::vector<size_t> wildcard_first_;  // filters starting with '+' or '#'
 };
