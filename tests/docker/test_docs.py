@@ -113,6 +113,12 @@ ELSEWHERE = {
     "--qos 1 --duration 10": "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
     "build/tools/shadow_loadgen --start-broker --sync-writes --duration 10": "loadgen.smoke (shorter)",
     "build/tools/shadow_loadgen --start-broker --baseline --rate 4000 --duration 10": "loadgen.smoke (shorter)",
+    "python3 scripts/bench-rules.py 100 /tmp/rules-bench-100": "not run (writes the rules of the 100-rule benchmark below)",
+    "build/tools/shadow_loadgen --start-broker --plugin-opt rules=false --duration 8":
+        "not run (a benchmark); loadgen.smoke runs shadow_loadgen --start-broker",
+    "build/tools/shadow_loadgen --start-broker --duration 8": "loadgen.smoke (shorter)",
+    "build/tools/shadow_loadgen --start-broker --plugin-opt rules_file=/tmp/rules-bench-100 --duration 8":
+        "not run (a benchmark); rules.inputs applies a plugin_opt_rules_file directory at start",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m":
         "not run (a million shadows take minutes); CI builds shadow_loader",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
