@@ -101,6 +101,13 @@ class Republish(RulesTestCase):
         self.assertEqual(self.metric("shadow_rule_matched_total", "self_loop"), 1)
 
 
+class RepublishDurable(Republish):
+    """The same in durable mode (plugin_opt_sync_writes): the service's
+    answers are held back until their write is synced and published later,
+    from TICK; they still reach the rules, with their loop-guard trail."""
+    broker_options = {"sync_writes": "true"}
+
+
 class HttpFailures(RulesTestCase):
     broker_options = {"rules_http_workers": "1", "rules_http_queue": "1"}
 
