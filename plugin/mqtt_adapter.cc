@@ -14,6 +14,7 @@ namespace {
 int mosquitto_level(runtime::LogLevel level) {
   switch (level) {
     case runtime::LogLevel::kInfo: return MOSQ_LOG_INFO;
+    case runtime::LogLevel::kNotice: return MOSQ_LOG_NOTICE;
     case runtime::LogLevel::kWarning: return MOSQ_LOG_WARNING;
     case runtime::LogLevel::kError: return MOSQ_LOG_ERR;
   }

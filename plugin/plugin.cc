@@ -99,6 +99,8 @@ struct PluginContext {
 };
 
 PluginContext::~PluginContext() {
+  // The store outlives the pipeline its health listener logs through.
+  if (store) store->set_health_listener(nullptr);
   rest_server.reset();  // joins every HTTP thread
   if (rules_http) {
     size_t dropped = rules_http->stop();
@@ -128,10 +130,51 @@ Status open_store(PluginContext* ctx) {
   // commit, plugin/runtime/group_commit.h) off the broker thread.
   db_options.sync_writes = false;
   db_options.block_cache_bytes = ctx->config.block_cache_bytes;
+  db_options.wal_recovery =
+      ctx->config.wal_point_in_time ? shadow::WalRecovery::kPointInTime : shadow::WalRecovery::kStrict;
+  db_options.tombstone_retention_s = ctx->config.engine.tombstone_retention_s;
   auto opened = shadow::RocksDbStore::open(db_options);
   if (!opened.ok()) return opened.status();
   ctx->store = std::move(opened).value();
+  if (!ctx->store->recovery_report().empty()) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: %s", ctx->store->recovery_report().c_str());
+  }
   return Status::ok();
+}
+
+// What the operator reads when the database fails or recovers; logged by
+// the broker thread (the listener runs on the store's maintenance thread).
+void watch_store_health(PluginContext* ctx) {
+  shadow::runtime::Pipeline* pipeline = ctx->pipeline.get();
+  ctx->store->set_health_listener([pipeline](const shadow::StoreHealthEvent& event) {
+    using shadow::runtime::LogLevel;
+    if (event.healthy) {
+      pipeline->log_from_worker(LogLevel::kNotice, event.detail + "; shadow requests are served again");
+      return;
+    }
+    std::string line = "the shadow database failed: " + event.detail +
+                       ". Every shadow request is answered 500 until it recovers; the plugin retries "
+                       "in the background and /healthz answers 503 meanwhile.";
+    if (event.detail.find("Too many open files") != std::string::npos) {
+      line += " The broker ran out of file descriptors: raise its limit (LimitNOFILE, see "
+              "docs/operations.md) or lower max_connections.";
+    } else if (event.detail.find("No space") != std::string::npos) {
+      line += " The disk is full: free space on it.";
+    }
+    pipeline->log_from_worker(LogLevel::kError, std::move(line));
+  });
+}
+
+// Each client connection takes a file descriptor, and so do the database's
+// files. Debian starts services with a soft limit of 1024.
+void check_descriptor_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY || limit.rlim_cur >= 4096) return;
+  mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                       "shadow: the broker may open only %llu files and sockets (RLIMIT_NOFILE); every "
+                       "client connection takes one and the database up to 300. Raise it for more than "
+                       "a few hundred clients (LimitNOFILE in the service, see docs/operations.md)",
+                       static_cast<unsigned long long>(limit.rlim_cur));
 }
 
 // Durable mode: the syncer thread and the hold-back queue over the store's
@@ -326,6 +369,8 @@ Status start_rest(PluginContext* ctx) {
   const shadow::plugin::HttpConfig& http = ctx->config.http;
   shadow::rest::RestApiOptions api_options;
   api_options.metrics_auth = http.metrics_auth;
+  shadow::RocksDbStore* db = ctx->store.get();
+  api_options.health = [db] { return db->health(); };
   if (http.auth_sigv4) {
     auto loaded = shadow::auth::load_credentials_file(http.credentials_file);
     if (!loaded.ok()) return loaded.status().with_context("plugin_opt_http_credentials_file");
@@ -410,6 +455,7 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   if (!parsed.ok()) return parsed.status();
   ctx->config = std::move(parsed).value();
 
+  check_descriptor_limit();
   Status st = open_store(ctx);
   if (!st.is_ok()) return st.with_context("cannot start");
   ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, *ctx->store);
@@ -439,6 +485,7 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   }
   st = start_mqtt(ctx, needs_tick);
   if (!st.is_ok()) return st;
+  watch_store_health(ctx);
   if (ctx->config.rules.enabled) {
     st = start_rules(ctx);
     if (!st.is_ok()) return st;

@@ -49,6 +49,15 @@ bool is_valid_utf8(std::string_view s) {
 
 namespace {
 
+// Whether a decoded string is UTF-8. Requests are checked to be UTF-8
+// before they are parsed, so a decoded string can only be invalid through an
+// escaped surrogate, which comes out as ED A0..BF xx: without an 0xED byte
+// there is nothing to check.
+bool decodes_to_utf8(const char* s, rapidjson::SizeType n) {
+  std::string_view text(s, n);
+  return text.find('\xED') == std::string_view::npos || is_valid_utf8(text);
+}
+
 // Forwards parse events to a document but converts numbers itself.
 // RapidJSON 1.1.0's full-precision conversion returns wildly wrong values for
 // some integers above 2^64 (18446744073709551615700001000 became 7.2e75,
@@ -57,6 +66,7 @@ namespace {
 // which glibc rounds correctly.
 struct NumberConvertingHandler {
   Document& doc;
+  bool check_strings;  // refuse strings that decode to invalid UTF-8
 
   bool RawNumber(const char* text, rapidjson::SizeType length, bool) {
     std::string_view t(text, length);
@@ -84,9 +94,18 @@ struct NumberConvertingHandler {
   bool Int64(int64_t i) { return doc.Int64(i); }
   bool Uint64(uint64_t i) { return doc.Uint64(i); }
   bool Double(double d) { return doc.Double(d); }
-  bool String(const char* s, rapidjson::SizeType n, bool copy) { return doc.String(s, n, copy); }
+  // A string's escapes can spell a UTF-16 surrogate that is not half of a
+  // pair ("\udc00"); RapidJSON 1.1.0 refuses a lone high surrogate but
+  // decodes a lone low one into bytes (ED B0 80) that are not UTF-8. Such
+  // text has no UTF-8 form: a request holding it is invalid JSON, or it would
+  // be stored and echoed as bytes no JSON reader accepts.
+  bool String(const char* s, rapidjson::SizeType n, bool copy) {
+    return (!check_strings || decodes_to_utf8(s, n)) && doc.String(s, n, copy);
+  }
   bool StartObject() { return doc.StartObject(); }
-  bool Key(const char* s, rapidjson::SizeType n, bool copy) { return doc.Key(s, n, copy); }
+  bool Key(const char* s, rapidjson::SizeType n, bool copy) {
+    return (!check_strings || decodes_to_utf8(s, n)) && doc.Key(s, n, copy);
+  }
   bool EndObject(rapidjson::SizeType n) { return doc.EndObject(n); }
   bool StartArray() { return doc.StartArray(); }
   bool EndArray(rapidjson::SizeType n) { return doc.EndArray(n); }
@@ -95,11 +114,11 @@ struct NumberConvertingHandler {
 // Iterative parsing: no recursion, so a 100,000-level document cannot
 // overflow the stack.
 template <unsigned kExtraFlags, typename Stream>
-bool parse_stream(Stream& stream, Document* doc) {
+bool parse_stream(Stream& stream, Document* doc, bool check_strings) {
   constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag | kExtraFlags;
   bool ok = false;
   auto generate = [&](Document& target) {
-    NumberConvertingHandler handler{target};
+    NumberConvertingHandler handler{target, check_strings};
     rapidjson::Reader reader;
     ok = !reader.Parse<kFlags>(stream, handler).IsError();
     return ok;
@@ -116,7 +135,7 @@ bool parse(std::string_view text, Document* doc) {
   if (text.find('\0') != std::string_view::npos) return false;
   rapidjson::MemoryStream memory(text.data(), text.size());
   rapidjson::EncodedInputStream<rapidjson::UTF8<>, rapidjson::MemoryStream> stream(memory);
-  return parse_stream<rapidjson::kParseNoFlags>(stream, doc);
+  return parse_stream<rapidjson::kParseNoFlags>(stream, doc, /*check_strings=*/true);
 }
 
 bool parse_in_place(std::string& text, Document* doc) {
@@ -124,7 +143,10 @@ bool parse_in_place(std::string& text, Document* doc) {
   // so an embedded NUL would hide the rest of the text.
   if (text.find('\0') != std::string::npos) return false;
   rapidjson::InsituStringStream stream(text.data());
-  return parse_stream<rapidjson::kParseInsituFlag>(stream, doc);
+  // Stored documents: written by the engine from parsed requests. (Ones
+  // stored before requests were checked for escaped lone surrogates stay
+  // readable.)
+  return parse_stream<rapidjson::kParseInsituFlag>(stream, doc, /*check_strings=*/false);
 }
 
 const Value* find_last(const Value& object, std::string_view name) {

@@ -23,11 +23,14 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 bool is_valid_utf8(std::string_view bytes);
 
 // Parses `text` without recursion, so any nesting depth is safe. Returns
-// false for invalid JSON, trailing garbage, or numbers out of double range.
+// false for invalid JSON, trailing garbage, numbers out of double range, or
+// strings whose escapes decode to something that is not UTF-8 (a UTF-16
+// surrogate that is not half of a pair, "\udc00").
 bool parse(std::string_view text, Document* doc);
 
 // Like parse(), but decodes strings inside `text`, which must outlive the
 // document and not change while it is in use. Faster: no string copies.
+// For stored documents: decoded strings are taken as they are.
 bool parse_in_place(std::string& text, Document* doc);
 
 // The value of the LAST member called `name` (duplicate keys: the last one

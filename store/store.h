@@ -107,6 +107,12 @@ class Store {
   // *more says whether further ones exist.
   virtual Status list_items(std::string_view space, std::string_view prefix, std::string_view after,
                             size_t limit, std::vector<Item>* items, bool* more) = 0;
+
+  // --- health -----------------------------------------------------------------
+  // OK while the store can serve requests; otherwise unavailable, with the
+  // reason, for as long as it cannot (a database in a background-error state
+  // that has not recovered yet). For health checks; cheap, any thread.
+  virtual Status health() const { return Status::ok(); }
 };
 
 }  // namespace shadow

@@ -10,7 +10,7 @@ namespace {
 
 constexpr const char* kKnownOptions =
     "db_path, sync_writes, short_topics, event_topics, max_document_bytes, max_depth, "
-    "max_payload_bytes, tombstone_retention_s, block_cache_mb, tombstone_bumps_version, "
+    "max_payload_bytes, tombstone_retention_s, block_cache_mb, wal_recovery, tombstone_bumps_version, "
     "delta_on_unchanged, documents_previous, error_timestamp, reserved_shadow_names, "
     "invalid_json_message, null_in_array_message, rest_update_publishes_accepted, "
     "rest_delete_publishes_accepted, rest_not_found_thing_tilde_shadow, http_listen, http_auth, "
@@ -258,6 +258,10 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
   } else if (key == "block_cache_mb") {
     if (!(err = integer(0, 1 << 20, &n)).is_ok()) return err;
     config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
+  } else if (key == "wal_recovery") {
+    if (value == "strict") config->wal_point_in_time = false;
+    else if (value == "point_in_time") config->wal_point_in_time = true;
+    else return invalid(key, value, "strict or point_in_time");
   } else if (key == "documents_previous") {
     if (value == "null") config->engine.documents_previous_null = true;
     else if (value == "omit") config->engine.documents_previous_null = false;
@@ -378,6 +382,7 @@ std::string describe(const PluginConfig& c) {
   s += " max_payload_bytes=" + std::to_string(c.engine.max_payload_bytes);
   s += " tombstone_retention_s=" + std::to_string(c.engine.tombstone_retention_s);
   s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
+  s += std::string(" wal_recovery=") + (c.wal_point_in_time ? "point_in_time" : "strict");
   for (const BoolChoice& choice : kBoolChoices)
     s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
   s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");

@@ -52,6 +52,9 @@ struct PluginConfig {
   std::string db_path;                     // RocksDB directory (required)
   bool sync_writes = false;                // fsync every write before replying
   uint64_t block_cache_bytes = 32ull << 20;
+  // A damaged write-ahead log at start-up: refuse to start (false, the
+  // default) or recover up to the damage (wal_recovery point_in_time).
+  bool wal_point_in_time = false;
   Config engine;                           // limits and topic forms for the Service
   HttpConfig http;
   AuthzConfig authz;                       // thing binding, admins, rate limit

@@ -93,11 +93,7 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
   }
   Route route = route_request(request.method, request.target);
 
-  if (route.kind == RouteKind::kHealth) {
-    HttpResponse r;
-    r.body = R"({"status":"ok"})";
-    return r;
-  }
+  if (route.kind == RouteKind::kHealth) return health();
 
   RestExtension* extension = route.kind == RouteKind::kNotFound ? extension_for(request.target) : nullptr;
   bool needs_auth = options_.credentials != nullptr &&
@@ -134,6 +130,29 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
                                                                std::string(request.target) +
                                                                " answered with " + std::to_string(r.status));
   }
+  return r;
+}
+
+HttpResponse RestApi::health() const {
+  Status st = options_.health ? options_.health() : Status::ok();
+  HttpResponse r;
+  if (st.is_ok()) {
+    r.body = R"({"status":"ok"})";
+    return r;
+  }
+  // 503 while the store cannot serve requests, so that a probe (a load
+  // balancer, systemd, Kubernetes) sees what every request would see.
+  rapidjson::StringBuffer buf;
+  json::Writer w(buf);
+  w.StartObject();
+  w.Key("status");
+  w.String("unavailable");
+  w.Key("reason");
+  w.String(st.message().data(), static_cast<rapidjson::SizeType>(st.message().size()));
+  w.EndObject();
+  r.status = 503;
+  r.error_type = rest_error_type(503);
+  r.body = buf.GetString();
   return r;
 }
 

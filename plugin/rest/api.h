@@ -70,6 +70,8 @@ struct RestApiOptions {
   // nullptr: no authentication (plugin_opt_http_auth none).
   const auth::CredentialStore* credentials = nullptr;
   bool metrics_auth = true;  // /metrics needs a signature when credentials are set
+  // The store's health for /healthz (Store::health); empty: always healthy.
+  std::function<Status()> health;
 };
 
 // A fresh request id, formatted like a UUID (version 4).
@@ -100,6 +102,8 @@ class RestApi {
   HttpResponse transport_error(int status, std::string_view request_id);
 
  private:
+  // /healthz: 200 {"status":"ok"}, or 503 {"status":"unavailable","reason":...}.
+  HttpResponse health() const;
   // The iot-data routes, /metrics and the refusals of unknown routes.
   HttpResponse dispatch(const Route& route, const HttpRequest& request, std::string_view request_id,
                         std::chrono::system_clock::time_point now);

@@ -22,7 +22,7 @@
 
 namespace shadow::runtime {
 
-enum class LogLevel { kInfo, kWarning, kError };
+enum class LogLevel { kInfo, kNotice, kWarning, kError };
 
 struct QueuedLog {
   LogLevel level = LogLevel::kInfo;

@@ -1,15 +1,23 @@
 #include "store/rocksdb/rocksdb_store.h"
 
 #include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/table_properties.h>
 #include <rocksdb/write_batch.h>
 
-#include <functional>
+#include "store/rocksdb/tombstone_purge.h"
+#include "store/rocksdb/wal_recovery.h"
 
 namespace shadow {
 
@@ -100,6 +108,8 @@ Status decode_record(std::string_view value, ShadowRecord* out) {
 
 namespace {
 
+namespace fs = std::filesystem;
+
 bool contains(const std::string& haystack, std::string_view needle) {
   return haystack.find(needle) != std::string::npos;
 }
@@ -150,11 +160,88 @@ Status io_error(std::string_view what, const StoreKey& key, const rocksdb::Statu
                                "': " + s.ToString());
 }
 
+// What every operation answers while a reopen after a background error has
+// not succeeded yet.
+Status closed_error() {
+  return Status::io_error("the shadow database is closed after a failure and is being reopened");
+}
+
+constexpr const char* kRecoveryHint =
+    "Keep a copy of the directory first (cp -a DIR DIR.bak with the broker stopped). Then restore "
+    "a backup, or recover everything written before the damage: add the line "
+    "'plugin_opt_wal_recovery point_in_time' to the plugin's configuration and start the broker "
+    "(see \"Damaged write-ahead log\" in docs/operations.md).";
+
+std::string with_dir(std::string text, const std::string& dir) {
+  for (size_t at = text.find("DIR"); at != std::string::npos; at = text.find("DIR", at + dir.size()))
+    text.replace(at, 3, dir);
+  return text;
+}
+
+std::string describe_damage(const std::string& path, const rocksdb_wal::WalDamage& d) {
+  return "the write-ahead log " + d.file + " of the shadow database is damaged: RocksDB found '" + d.reason +
+         "' and would drop " + std::to_string(d.dropped) +
+         " bytes there, and every later write. Writes acknowledged after that point would be lost, so "
+         "the database was not opened. " + with_dir(kRecoveryHint, path);
+}
+
+// The RocksDB hooks the store installs; they refer to the store's Health,
+// which outlives every database the store opens.
+class HealthEvents;
+
 }  // namespace
 
-StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const RocksDbOptions& options) {
-  if (options.path.empty()) return Status::io_error("shadow database path is empty");
+// Health, shared by the store and RocksDB's event listener.
+struct RocksDbStore::Health {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool failed = false;  // a background error that has not been recovered from
+  std::string cause;    // RocksDB's first error of the incident
+  std::string latest;   // RocksDB's latest error
+  uint64_t errors = 0;  // background errors so far
+  // The database instance whose errors count: a reopen starts a new one, so
+  // what the old one reports while it closes is ignored.
+  uint64_t instance = 0;
+  bool stopping = false;
+  // The WalFilter of the last point-in-time recovery. RocksDB keeps a
+  // pointer to it in the options of the database it opened, so it lives as
+  // long as the store.
+  std::unique_ptr<rocksdb_wal::ReplayTracker> replay;
+};
 
+namespace {
+
+class HealthEvents final : public rocksdb::EventListener {
+ public:
+  HealthEvents(std::shared_ptr<RocksDbStore::Health> health, uint64_t instance)
+      : health_(std::move(health)), instance_(instance) {}
+
+  // Runs on whatever thread hit the error, inside RocksDB: record and wake
+  // the maintenance thread, nothing more.
+  void OnBackgroundError(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status* error) override {
+    if (error == nullptr || error->ok()) return;
+    std::lock_guard<std::mutex> lock(health_->mu);
+    if (instance_ != health_->instance) return;
+    health_->latest = error->ToString();
+    if (!health_->failed) health_->cause = health_->latest;
+    health_->failed = true;
+    ++health_->errors;
+    health_->cv.notify_all();
+  }
+  // RocksDB recovered by itself (a disk that was full has room again): the
+  // maintenance thread's next Resume() sees nothing to do.
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& /*info*/) override {
+    std::lock_guard<std::mutex> lock(health_->mu);
+    health_->cv.notify_all();
+  }
+
+ private:
+  std::shared_ptr<RocksDbStore::Health> health_;
+  uint64_t instance_;
+};
+
+rocksdb::Options make_options(const RocksDbOptions& options, std::shared_ptr<RocksDbStore::Health> health,
+                             uint64_t instance) {
   rocksdb::BlockBasedTableOptions table;
   // RocksDB's default splits the cache into 64 shards; at 32 MB that is
   // 512 KB each, smaller than one SST's index and filter blocks (~1 MB at a
@@ -180,23 +267,317 @@ StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const RocksDbOptions&
   o.info_log_level = options.verbose_log ? rocksdb::INFO_LEVEL : rocksdb::WARN_LEVEL;
   o.max_manifest_file_size = 64ull << 20;
   o.max_background_jobs = 2;
-
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(o, options.path, &db);
-  if (!s.ok()) {
-    delete db;
-    return Status::io_error(describe_open_error(options.path, s));
+  // Replays every log completely; only a half-written last record (a
+  // crash's) is dropped without an error (wal_recovery.h).
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  o.listeners.push_back(std::make_shared<HealthEvents>(std::move(health), instance));
+  o.table_properties_collector_factories.push_back(rocksdb_purge::make_collector_factory());
+  if (options.tombstone_retention_s > 0) {
+    o.compaction_filter_factory = rocksdb_purge::make_filter_factory(options.tombstone_retention_s);
   }
-  return std::unique_ptr<RocksDbStore>(new RocksDbStore(options, db));
+  return o;
 }
 
-RocksDbStore::RocksDbStore(const RocksDbOptions& options, rocksdb::DB* db)
-    : options_(options), db_(db) {}
+// Opens the database at options.path as a new instance (whose background
+// errors count from now on): the strict attempt, and with
+// WalRecovery::kPointInTime the recovery of a damaged log. *report says what
+// a recovery dropped (empty if nothing).
+StatusOr<std::unique_ptr<rocksdb::DB>> open_database(const RocksDbOptions& options,
+                                                     std::shared_ptr<RocksDbStore::Health> health,
+                                                     std::string* report) {
+  report->clear();
+  uint64_t instance = 0;
+  {
+    std::lock_guard<std::mutex> lock(health->mu);
+    instance = ++health->instance;
+  }
+  const std::string& path = options.path;
+  const bool point_in_time = options.wal_recovery == WalRecovery::kPointInTime;
+  std::error_code ec;
+  const bool existing = fs::exists(path + "/CURRENT", ec);
+  const bool unclean = fs::exists(path + "/" + RocksDbStore::kInUseMarker, ec);
+  const std::vector<rocksdb_wal::WalFile> wals = rocksdb_wal::list_wal_files(path);
+
+  // Every open database has a log file (maybe empty). None after a crash
+  // means someone deleted it, and with it the writes not yet in table files.
+  if (existing && unclean && wals.empty()) {
+    std::string what = "the write-ahead log of the shadow database '" + path +
+                       "' is missing although the broker did not shut down cleanly: the writes that "
+                       "were only in that log (up to the last 16 MiB or so) are lost";
+    if (!point_in_time) {
+      return Status::io_error(what + ". The database was not opened. " + with_dir(kRecoveryHint, path));
+    }
+    *report = what + " (plugin_opt_wal_recovery point_in_time: opened with what the table files hold)";
+  }
+
+  rocksdb::Options o = make_options(options, health, instance);
+  std::shared_ptr<rocksdb::Logger> file_log;
+  rocksdb::Status s = rocksdb::CreateLoggerFromOptions(path, o, &file_log);
+  if (!s.ok()) return Status::io_error(describe_open_error(path, s));
+  auto capture = std::make_shared<rocksdb_wal::DamageCapturingLogger>(file_log);
+  o.info_log = capture;
+
+  rocksdb::DB* db = nullptr;
+  s = rocksdb::DB::Open(o, path, &db);
+  if (s.ok()) return std::unique_ptr<rocksdb::DB>(db);
+  delete db;
+  std::vector<rocksdb_wal::WalDamage> damage = capture->damage();
+  if (!s.IsCorruption() || damage.empty()) return Status::io_error(describe_open_error(path, s));
+  if (!point_in_time) return Status::io_error(describe_damage(path, damage.front()));
+
+  // Point-in-time recovery: keep the logs as they are, then replay each up
+  // to its first damage.
+  auto aside = rocksdb_wal::keep_aside(path, wals);
+  if (!aside.ok()) return Status::io_error(describe_damage(path, damage.front()) + " " + aside.status().message());
+  auto owned_tracker = std::make_unique<rocksdb_wal::ReplayTracker>();
+  rocksdb_wal::ReplayTracker& tracker = *owned_tracker;
+  {
+    // Only ever replaced while no database is open (open, or a reopen after
+    // the old one was closed).
+    std::lock_guard<std::mutex> lock(health->mu);
+    health->replay = std::move(owned_tracker);
+  }
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.wal_filter = &tracker;
+  s = rocksdb::DB::Open(o, path, &db);
+  if (!s.ok()) {
+    delete db;
+    return Status::io_error(describe_open_error(path, s));
+  }
+  // Everything from the damaged file on that was not replayed is lost.
+  const uint64_t first_damaged = [&] {
+    for (const auto& w : wals)
+      if (w.path == damage.front().file || fs::path(w.path).filename() == fs::path(damage.front().file).filename())
+        return w.number;
+    return wals.empty() ? uint64_t{0} : wals.front().number;
+  }();
+  uint64_t dropped = 0;
+  size_t files = 0;
+  for (const auto& w : wals) {
+    if (w.number < first_damaged) continue;
+    uint64_t replayed = std::min(tracker.replayed(w.number), w.size);
+    if (replayed < w.size) {
+      dropped += w.size - replayed;
+      ++files;
+    }
+  }
+  std::string text = "recovered the shadow database '" + path + "' from a damaged write-ahead log: " +
+                     damage.front().file + " has '" + damage.front().reason + "'; " + std::to_string(dropped) +
+                     " bytes of the log (in " + std::to_string(files) +
+                     (files == 1 ? " file" : " files") +
+                     ") after that point were dropped, and every write in them is lost. The log files as they "
+                     "were are kept in " + *aside;
+  *report = report->empty() ? text : *report + "; " + text;
+  return std::unique_ptr<rocksdb::DB>(db);
+}
+
+void write_marker(const std::string& path) {
+  std::ofstream(path + "/" + RocksDbStore::kInUseMarker, std::ios::trunc)
+      << "The shadow plugin has this database open; a clean shutdown removes this file.\n";
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::open(const RocksDbOptions& options) {
+  if (options.path.empty()) return Status::io_error("shadow database path is empty");
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore(options));
+  auto db = open_database(options, store->health_, &store->recovery_report_);
+  if (!db.ok()) return db.status();
+  store->db_ = std::move(db).value();
+  write_marker(options.path);
+  store->maintenance_ = std::thread([s = store.get()] { s->maintain(); });
+  return store;
+}
+
+RocksDbStore::RocksDbStore(const RocksDbOptions& options)
+    : options_(options), health_(std::make_shared<Health>()) {}
 
 RocksDbStore::~RocksDbStore() {
-  // Close waits for background work; its status has nowhere to go, and the
-  // write-ahead log already holds every acknowledged write.
-  if (db_) db_->Close().PermitUncheckedError();
+  {
+    std::lock_guard<std::mutex> lock(health_->mu);
+    health_->stopping = true;
+    health_->cv.notify_all();
+  }
+  if (maintenance_.joinable()) maintenance_.join();
+  std::unique_lock<std::shared_mutex> lock(db_mu_);
+  if (!db_) return;
+  // Flushing first leaves an empty write-ahead log, so a log lost while the
+  // broker is stopped loses nothing. A failed flush or close leaves the
+  // marker: the next open treats this like a crash. Close waits for
+  // background work; its status has nowhere else to go.
+  bool clean = db_->Flush(rocksdb::FlushOptions()).ok();
+  clean = db_->Close().ok() && clean;
+  db_.reset();
+  if (clean) {
+    std::error_code ec;
+    fs::remove(options_.path + "/" + kInUseMarker, ec);
+  }
+}
+
+Status RocksDbStore::health() const {
+  std::lock_guard<std::mutex> lock(health_->mu);
+  if (!health_->failed) return Status::ok();
+  return Status::unavailable("the shadow database failed and is recovering: " + health_->cause);
+}
+
+void RocksDbStore::set_health_listener(HealthListener listener) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void RocksDbStore::tell(const StoreHealthEvent& event) {
+  std::lock_guard<std::mutex> lock(listener_mu_);
+  if (listener_) listener_(event);
+}
+
+void RocksDbStore::note_write_failure(const rocksdb::Status& s) {
+  // Soft errors leave writes working; harder ones stop them.
+  if (s.severity() < rocksdb::Status::Severity::kHardError) return;
+  std::lock_guard<std::mutex> lock(health_->mu);
+  if (health_->failed) return;
+  health_->failed = true;
+  health_->cause = health_->latest = s.ToString();
+  ++health_->errors;
+  health_->cv.notify_all();
+}
+
+Status RocksDbStore::try_recover(std::string* report) {
+  {
+    std::shared_lock<std::shared_mutex> lock(db_mu_);
+    if (db_) {
+      // OK when RocksDB has nothing to resume (it recovered by itself).
+      rocksdb::Status s = db_->Resume();
+      if (s.ok()) {
+        // RocksDB tells its listeners before it stores the error, so a
+        // Resume() that came too early finds nothing to do. A write of
+        // nothing (no side effect) fails while writes are stopped.
+        rocksdb::WriteBatch nothing;
+        s = db_->Write(rocksdb::WriteOptions(), &nothing);
+      }
+      if (s.ok()) return Status::ok();
+      if (s.IsBusy()) return Status::unavailable("RocksDB is recovering by itself");
+      // Fatal errors (a log file that could not be created, for one) are
+      // beyond Resume(): only a reopen, which replays the log, clears them.
+      if (s.severity() < rocksdb::Status::Severity::kFatalError) return Status::io_error(s.ToString());
+    }
+  }
+  std::unique_lock<std::shared_mutex> lock(db_mu_);
+  {
+    // From here on, what the old instance reports is history.
+    std::lock_guard<std::mutex> health_lock(health_->mu);
+    ++health_->instance;
+  }
+  if (db_) {
+    db_->Close().PermitUncheckedError();
+    db_.reset();
+  }
+  auto db = open_database(options_, health_, report);
+  if (!db.ok()) return db.status();
+  db_ = std::move(db).value();
+  return Status::ok();
+}
+
+void RocksDbStore::maintain() {
+  using Clock = std::chrono::steady_clock;
+  const bool purging = options_.tombstone_retention_s > 0;
+  std::chrono::milliseconds purge_every = options_.purge_check_interval;
+  if (purge_every.count() <= 0) {
+    purge_every = std::chrono::seconds(std::clamp<int64_t>(options_.tombstone_retention_s, 1, 600));
+  }
+  Clock::time_point next_purge = Clock::now() + purge_every;
+  std::chrono::milliseconds backoff = options_.recovery_backoff_min;
+  Clock::time_point failed_since{};
+  bool told = false;
+
+  std::unique_lock<std::mutex> lock(health_->mu);
+  while (!health_->stopping) {
+    if (health_->failed) {
+      if (!told) {
+        told = true;
+        failed_since = Clock::now();
+        StoreHealthEvent failed{false, health_->cause};
+        lock.unlock();
+        tell(failed);
+        lock.lock();
+      }
+      // Every attempt, the first included, comes after a pause: the cause
+      // (say, descriptors taken by connections) rarely clears at once.
+      health_->cv.wait_for(lock, backoff, [&] { return health_->stopping; });
+      if (health_->stopping) break;
+      backoff = std::min(backoff * 2, options_.recovery_backoff_max);
+      const uint64_t errors_before = health_->errors;
+      lock.unlock();
+      std::string report;
+      Status recovered = try_recover(&report);
+      lock.lock();
+      if (recovered.is_ok()) {
+        auto seconds = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - failed_since).count();
+        if (health_->errors == errors_before) {
+          health_->failed = false;
+          health_->cause.clear();
+        } else {
+          health_->cause = health_->latest;  // failed again meanwhile: a new incident
+        }
+        told = false;
+        backoff = options_.recovery_backoff_min;
+        std::string how = "the shadow database recovered after " + std::to_string(seconds) + " s";
+        if (!report.empty()) how += "; " + report;
+        lock.unlock();
+        tell(StoreHealthEvent{true, how});
+        lock.lock();
+      }
+      continue;
+    }
+    if (purging && Clock::now() >= next_purge) {
+      lock.unlock();
+      (void)purge_expired_tombstones();  // retried at the next check
+      lock.lock();
+      next_purge = Clock::now() + purge_every;
+      continue;
+    }
+    auto woken = [&] { return health_->stopping || health_->failed; };
+    if (purging) {
+      health_->cv.wait_until(lock, next_purge, woken);
+    } else {
+      health_->cv.wait(lock, woken);
+    }
+  }
+}
+
+Status RocksDbStore::purge_expired_tombstones() {
+  const int64_t retention = options_.tombstone_retention_s;
+  if (retention <= 0) return Status::ok();
+  std::shared_lock<std::shared_mutex> lock(db_mu_);
+  if (!db_) return closed_error();
+  rocksdb::TablePropertiesCollection tables;
+  rocksdb::Status s = db_->GetPropertiesOfAllTables(&tables);
+  if (!s.ok()) return Status::io_error("reading table properties: " + s.ToString());
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  std::set<std::string> wanted;  // file names, e.g. "000012.sst"
+  for (const auto& [file, properties] : tables) {
+    if (properties && rocksdb_purge::needs_purge(properties->user_collected_properties, retention, now))
+      wanted.insert(fs::path(file).filename().string());
+  }
+  if (wanted.empty()) return Status::ok();
+  // One manual compaction over the key range of those files: the filter
+  // drops their expired tombstones and the versions they hid.
+  std::vector<rocksdb::LiveFileMetaData> files;
+  db_->GetLiveFilesMetaData(&files);
+  std::string smallest, largest;
+  bool any = false;
+  for (const rocksdb::LiveFileMetaData& f : files) {
+    if (!wanted.count(fs::path(f.name).filename().string())) continue;
+    if (!any || f.smallestkey < smallest) smallest = f.smallestkey;
+    if (!any || f.largestkey > largest) largest = f.largestkey;
+    any = true;
+  }
+  if (!any) return Status::ok();  // compacted away meanwhile
+  rocksdb::CompactRangeOptions c;
+  c.exclusive_manual_compaction = false;  // automatic compactions go on meanwhile
+  rocksdb::Slice begin(smallest), end(largest);
+  s = db_->CompactRange(c, &begin, &end);
+  if (!s.ok()) return Status::io_error("compacting to purge tombstones: " + s.ToString());
+  return Status::ok();
 }
 
 std::mutex& RocksDbStore::stripe_for(const std::string& encoded_key) {
@@ -204,6 +585,8 @@ std::mutex& RocksDbStore::stripe_for(const std::string& encoded_key) {
 }
 
 Status RocksDbStore::get(const StoreKey& key, ShadowRecord* out) {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   std::string value;
   rocksdb::Status s =
       db_->Get(rocksdb::ReadOptions(), rocksdb_format::shadow_key(key.thing, key.shadow), &value);
@@ -222,6 +605,8 @@ Status RocksDbStore::compare_and_set(const StoreKey& key,
   }
   const std::string k = rocksdb_format::shadow_key(key.thing, key.shadow);
   std::lock_guard<std::mutex> lock(stripe_for(k));
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
 
   std::optional<RecordStamp> actual;
   std::string value;
@@ -241,12 +626,17 @@ Status RocksDbStore::compare_and_set(const StoreKey& key,
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   s = db_->Put(w, k, rocksdb_format::encode_record(next));
-  if (!s.ok()) return io_error("write of", key, s);
+  if (!s.ok()) {
+    note_write_failure(s);
+    return io_error("write of", key, s);
+  }
   return Status::ok();
 }
 
 Status RocksDbStore::list_named(std::string_view thing, std::string_view after, size_t limit,
                                      std::vector<std::string>* names, bool* more) {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   names->clear();
   *more = false;
   const std::string prefix = rocksdb_format::thing_prefix(thing);
@@ -288,6 +678,8 @@ Status RocksDbStore::list_named(std::string_view thing, std::string_view after, 
 
 Status RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
                                        std::vector<StoreKey>* keys, bool* more) {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   keys->clear();
   *more = false;
   const std::string_view prefix = rocksdb_format::kShadowPrefix;
@@ -331,6 +723,8 @@ Status RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
 }
 
 Status RocksDbStore::get_item(std::string_view space, std::string_view key, std::string* value) {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb_format::item_key(space, key), value);
   if (s.IsNotFound()) return Status::not_found();
   if (!s.ok()) return Status::io_error("read of item '" + std::string(space) + "'/'" + std::string(key) + "': " + s.ToString());
@@ -342,6 +736,8 @@ Status RocksDbStore::put_item(std::string_view space, std::string_view key, std:
   if (space.find('\0') != std::string_view::npos) return Status::invalid_argument("item space contains a NUL byte");
   const std::string k = rocksdb_format::item_key(space, key);
   std::lock_guard<std::mutex> lock(stripe_for(k));
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   if (mode == ItemWrite::kIfAbsent) {
     std::string existing;
     rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), k, &existing);
@@ -351,22 +747,32 @@ Status RocksDbStore::put_item(std::string_view space, std::string_view key, std:
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   rocksdb::Status s = db_->Put(w, k, rocksdb::Slice(value.data(), value.size()));
-  if (!s.ok()) return Status::io_error("write of item '" + std::string(space) + "': " + s.ToString());
+  if (!s.ok()) {
+    note_write_failure(s);
+    return Status::io_error("write of item '" + std::string(space) + "': " + s.ToString());
+  }
   return Status::ok();
 }
 
 Status RocksDbStore::delete_item(std::string_view space, std::string_view key) {
   const std::string k = rocksdb_format::item_key(space, key);
   std::lock_guard<std::mutex> lock(stripe_for(k));
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
   rocksdb::Status s = db_->Delete(w, k);
-  if (!s.ok()) return Status::io_error("delete of item '" + std::string(space) + "': " + s.ToString());
+  if (!s.ok()) {
+    note_write_failure(s);
+    return Status::io_error("delete of item '" + std::string(space) + "': " + s.ToString());
+  }
   return Status::ok();
 }
 
 Status RocksDbStore::list_items(std::string_view space, std::string_view prefix, std::string_view after,
                                 size_t limit, std::vector<Item>* items, bool* more) {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   items->clear();
   *more = false;
   // Every item of `space` starts with "x/" + space + '\0'; '\x01' bounds them.
@@ -397,14 +803,21 @@ Status RocksDbStore::list_items(std::string_view space, std::string_view prefix,
 }
 
 Status RocksDbStore::flush_wal(bool sync) {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
   rocksdb::Status s = db_->FlushWAL(sync);
   if (!s.ok()) return Status::io_error("flushing the write-ahead log: " + s.ToString());
   return Status::ok();
 }
 
-uint64_t RocksDbStore::latest_sequence() { return db_->GetLatestSequenceNumber(); }
+uint64_t RocksDbStore::latest_sequence() {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  return db_ ? db_->GetLatestSequenceNumber() : 0;
+}
 
 uint64_t RocksDbStore::approximate_size_bytes() {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return 0;
   uint64_t sst = 0, mem = 0;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst)) sst = 0;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem)) mem = 0;
@@ -412,6 +825,8 @@ uint64_t RocksDbStore::approximate_size_bytes() {
 }
 
 uint64_t RocksDbStore::count_estimate() {
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return 0;
   uint64_t n = 0;
   if (!db_->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &n)) n = 0;
   return n;

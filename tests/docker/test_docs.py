@@ -135,6 +135,18 @@ ELSEWHERE = {
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
     "systemctl start mosquitto": "cannot run here: no systemd on CI",
+    "mkdir -p /etc/systemd/system/mosquitto.service.d": "cannot run here: no systemd on CI",
+    "printf '[Service]\\nLimitNOFILE=65536\\n' > /etc/systemd/system/mosquitto.service.d/limits.conf":
+        "cannot run here: no systemd on CI; hardening.descriptors shows what running out of descriptors does",
+    "systemctl daemon-reload": "cannot run here: no systemd on CI",
+    "systemctl restart mosquitto": "cannot run here: no systemd on CI",
+    "grep 'open files' /proc/$(pidof mosquitto)/limits": "cannot run here: no system broker on CI",
+    "cp -a /var/lib/mosquitto-shadow /var/lib/mosquitto-shadow.bak":
+        "cannot run here (a system broker's files); hardening.wal_damage recovers a damaged log the same way",
+    "echo 'plugin_opt_wal_recovery point_in_time' >> /etc/mosquitto/conf.d/mosquitto-shadow.conf":
+        "hardening.wal_damage starts a broker with plugin_opt_wal_recovery point_in_time after the refusal",
+    "grep 'shadow: recovered the shadow database' /var/log/mosquitto/mosquitto.log":
+        "hardening.wal_damage checks the broker log for this line",
     # docs/debian-package.md, and its path in the README and getting-started.md
     "sudo scripts/install-deps.sh": "CI: scripts/test.sh runs scripts/install-deps.sh (as root)",
     "scripts/package.sh": "package.build runs scripts/package.sh (revisions 1 and 2)",

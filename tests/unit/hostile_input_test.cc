@@ -254,6 +254,30 @@ TEST_CASE("invalid UTF-8 is rejected with 415", "[hostile]") {
   REQUIRE(same_record(before, h.record()));
 }
 
+TEST_CASE("escaped lone surrogates are invalid JSON (400), never stored", "[hostile]") {
+  Harness h;
+  h.seed();
+  auto before = h.record();
+  // Every escape sequence that names a surrogate outside a high-low pair.
+  for (const char* text : {R"(x\udc00y)", R"(\udfff)", R"(\ud800)", R"(\udbff!)", R"(\ud800\ud800)",
+                           R"(\udc00\ud800)", R"(\ud83d)", R"(a\ude00)", R"(\ud800\u0041)"}) {
+    INFO(text);
+    expect_rejected(h, std::string(R"({"state":{"reported":{"s":")") + text + R"("}}})", 400, kInvalidJson);
+    expect_rejected(h, std::string(R"({"state":{"desired":{")") + text + R"(":1}}})", 400, kInvalidJson);
+    // Anywhere in the request, as for raw invalid UTF-8.
+    expect_rejected(h, std::string(R"({"clientToken":")") + text + R"(","state":{}})", 400, kInvalidJson);
+    REQUIRE(same_record(before, h.record()));
+  }
+  // Pairs, also several in a row and among other text, are characters.
+  auto r = h.update(R"({"state":{"reported":{"s":"a\ud83d\ude00\udbff\udfffb"}}})");
+  REQUIRE(r.status == 200);
+  REQUIRE(h.get_state().get("reported")->get("s")->s == "a\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf" "b");
+  // Characters that UTF-8 encodes with a leading 0xED but are no surrogates.
+  r = h.update(R"({"state":{"reported":{"k":"\ud7ff\ued00"}}})");
+  REQUIRE(r.status == 200);
+  REQUIRE(h.get_state().get("reported")->get("k")->s == "\xed\x9f\xbf\xee\xb4\x80");
+}
+
 TEST_CASE("NUL bytes: raw ones are invalid JSON, escaped ones round-trip", "[hostile]") {
   Harness h;
   h.seed();

@@ -32,6 +32,22 @@ TEST_CASE("parsing is safe for deep input and strict about numbers", "[json]") {
   CHECK(json::write(d) == "{\"a\\u0000b\":\"x\\u0000y\"}");
 }
 
+TEST_CASE("parse refuses escapes that decode to lone surrogates", "[json]") {
+  json::Document d;
+  for (const char* text : {R"(["\udc00"])", R"(["x\udc00y"])", R"({"\udfff":1})", R"(["\ud800"])",
+                           R"(["\ud800\ud800"])", R"(["\udc00\ud800"])"}) {
+    INFO(text);
+    CHECK_FALSE(json::parse(text, &d));
+  }
+  REQUIRE(json::parse(R"(["\ud83d\ude00","\ud7ff"])", &d));
+  CHECK(json::write(d) == "[\"\xf0\x9f\x98\x80\",\"\xed\x9f\xbf\"]");
+  // Stored documents are read as they were written, including one stored
+  // with such bytes by an earlier version.
+  std::string stored = "{\"s\":\"x\xed\xb0\x80y\"}";
+  REQUIRE(json::parse_in_place(stored, &d));
+  CHECK(json::view(d["s"]) == "x\xed\xb0\x80y");
+}
+
 TEST_CASE("numbers convert to the nearest value, also past 64 bits", "[json]") {
   // Found by the fuzzer (UBSan: clz(0) in RapidJSON 1.1.0's full-precision
   // conversion): this integer used to become 7.2e75.

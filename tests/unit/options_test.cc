@@ -126,6 +126,18 @@ TEST_CASE("plugin options: integers are checked for syntax and range", "[plugin]
   CHECK(parse_ok({{"db_path", "d"}, {"block_cache_mb", "0"}}).block_cache_bytes == 0);
 }
 
+TEST_CASE("plugin options: wal_recovery is strict unless point_in_time is asked for", "[plugin]") {
+  CHECK_FALSE(parse_ok({{"db_path", "d"}}).wal_point_in_time);
+  CHECK_FALSE(parse_ok({{"db_path", "d"}, {"wal_recovery", "strict"}}).wal_point_in_time);
+  PluginConfig pit = parse_ok({{"db_path", "d"}, {"wal_recovery", "point_in_time"}});
+  CHECK(pit.wal_point_in_time);
+  CHECK_THAT(describe(pit), Catch::Contains("wal_recovery=point_in_time"));
+  for (const char* bad : {"", "pit", "Strict", "point-in-time", "true"}) {
+    std::string err = parse_error({{"db_path", "d"}, {"wal_recovery", bad}});
+    CHECK_THAT(err, Catch::Contains("plugin_opt_wal_recovery") && Catch::Contains("strict or point_in_time"));
+  }
+}
+
 TEST_CASE("plugin options: short events need short topics", "[plugin]") {
   std::string err =
       parse_error({{"db_path", "d"}, {"short_topics", "false"}, {"event_topics", "short"}});
@@ -140,7 +152,7 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
   CHECK(s ==
         "db_path=/d sync_writes=true short_topics=true event_topics=short "
         "max_document_bytes=8192 max_depth=6 max_payload_bytes=131072 "
-        "tombstone_retention_s=172800 block_cache_mb=8 tombstone_bumps_version=true "
+        "tombstone_retention_s=172800 block_cache_mb=8 wal_recovery=strict tombstone_bumps_version=true "
         "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
         "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
         "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off "

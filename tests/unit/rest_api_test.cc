@@ -303,6 +303,36 @@ TEST_CASE("rest api: SigV4 is required except for /healthz", "[rest]") {
   CHECK(metrics.body.find("shadow_rest_auth_denied_total 4") != std::string::npos);
 }
 
+TEST_CASE("rest api: /healthz reports the store's health", "[rest]") {
+  MemoryStore store;
+  Service service{Config{}, store};
+  Metrics metrics;
+  Pipeline pipeline(service, metrics, {});
+  CredentialStore credentials;
+  credentials.add("AKIDTEST", "secret");
+  shadow::Status health = shadow::Status::ok();
+  RestApiOptions o;
+  o.credentials = &credentials;  // /healthz needs no signature all the same
+  o.health = [&health] { return health; };
+  RestApi api(pipeline, metrics, nullptr, o);
+  auto healthz = [&] { return api.handle(HttpRequest{"GET", "/healthz", {}, {}}, "req-1", kNow); };
+
+  HttpResponse ok = healthz();
+  CHECK(ok.status == 200);
+  CHECK(ok.body == R"({"status":"ok"})");
+
+  health = shadow::Status::unavailable("the shadow database failed: IO error: \"Too many open files\"");
+  HttpResponse failed = healthz();
+  CHECK(failed.status == 503);
+  CHECK(failed.error_type == "ServiceUnavailableException");
+  CHECK(failed.content_type == "application/json");
+  CHECK(failed.body ==
+        R"({"status":"unavailable","reason":"the shadow database failed: IO error: \"Too many open files\""})");
+
+  health = shadow::Status::ok();
+  CHECK(healthz().status == 200);
+}
+
 TEST_CASE("rest api: /metrics may be left open", "[rest]") {
   Fixture f(/*auth=*/true, /*metrics_auth=*/false);
   CHECK(f.call("GET", "/metrics").status == 200);
