@@ -3,42 +3,19 @@ botocore with a key from plugin_opt_http_credentials_file are served; a wrong
 secret, an unknown key, a request time outside the 15-minute window, a
 missing signature or a tampered body get 403 and change nothing."""
 
-import contextlib
 import datetime
-import types
 import unittest
-from unittest import mock
 
-import botocore.auth
 
+from shadowtest.signing_clock import signing_clock
 from shadowtest.rest import (ACCESS_KEY, ACCESS_KEY_2, ClientError, SECRET_KEY, SECRET_KEY_2, RestTestCase,
                        make_client, raw_request, sign_headers)
 
 
-@contextlib.contextmanager
 def clock_shifted(seconds):
-    """Patches the clock botocore's SigV4 signers read, so requests carry
-    X-Amz-Date = now + seconds. Both signers call datetime.datetime.utcnow():
-    the Python one (botocore.auth) and, when awscrt is installed (Debian's
-    python3-awscrt is), the CRT one that boto3 clients then use."""
-    real = datetime.datetime
-
-    class ShiftedDatetime(real):
-        @classmethod
-        def utcnow(cls):
-            return real.utcnow() + datetime.timedelta(seconds=seconds)
-
-    fake = types.SimpleNamespace(datetime=ShiftedDatetime, timezone=datetime.timezone,
-                                 timedelta=datetime.timedelta)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch.object(botocore.auth, "datetime", fake))
-        try:
-            import botocore.crt.auth as crt_auth
-        except ImportError:
-            crt_auth = None
-        if crt_auth is not None:
-            stack.enter_context(mock.patch.object(crt_auth, "datetime", fake))
-        yield
+    """Requests signed within the block carry X-Amz-Date = now + seconds."""
+    real_utcnow = datetime.datetime.utcnow
+    return signing_clock(lambda: real_utcnow() + datetime.timedelta(seconds=seconds))
 
 
 class Sigv4(RestTestCase):

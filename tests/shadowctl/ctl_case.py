@@ -8,9 +8,8 @@ from SHADOW_PLUGIN (both set by tests/CMakeLists.txt)."""
 import json
 import os
 import subprocess
-import unittest
 
-from shadowtest.cases import BrokerLogOnFailure
+from shadowtest.cases import BrokerTestCase
 from shadowtest.rest import RestBroker
 
 RUN_TIMEOUT_S = 60
@@ -41,7 +40,7 @@ def clean_env(**extra):
     return env
 
 
-class CtlTestCase(BrokerLogOnFailure, unittest.TestCase):
+class CtlTestCase(BrokerTestCase):
     """One broker per test class; `ctl()` runs shadowctl against it. `auth`
     is "none" or "sigv4" (the broker's credentials file holds two keys);
     make_tls() may return a (cert, key) pair for an HTTPS listener."""
@@ -52,18 +51,8 @@ class CtlTestCase(BrokerLogOnFailure, unittest.TestCase):
         return None
 
     @classmethod
-    def setUpClass(cls):
-        cls.broker = RestBroker(auth=cls.auth, tls=cls.make_tls())
-        try:
-            cls.broker.start()
-        except BaseException:
-            cls.broker.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.report_if_exited()
-        cls.broker.cleanup()
+    def make_broker(cls):
+        return RestBroker(auth=cls.auth, tls=cls.make_tls())
 
     def base_args(self):
         args = ["--endpoint", self.broker.endpoint]

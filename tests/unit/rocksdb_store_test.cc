@@ -15,6 +15,7 @@
 #include <rocksdb/db.h>
 
 #include "contract/store_contract.h"
+#include "rocksdb_test_util.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 extern char** environ;
@@ -24,25 +25,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/shadow-rocksdb-test.XXXXXX";
-    const char* p = mkdtemp(tmpl);
-    REQUIRE(p != nullptr);
-    path_ = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string path() const { return path_; }
-  std::string db() const { return path_ + "/db"; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 std::unique_ptr<RocksDbStore> open_store(const std::string& path, bool sync = false) {
   RocksDbOptions o;

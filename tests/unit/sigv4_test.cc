@@ -384,7 +384,7 @@ TEST_CASE("sigv4: x-amz-content-sha256 must describe the body", "[sigv4]") {
 
 namespace {
 
-// Regenerate with /usr/bin/python3 tests/unit/sigv4_vectors/generate.py.
+// Regenerate with PYTHONPATH=tests/lib /usr/bin/python3 tests/unit/sigv4_vectors/generate.py.
 constexpr const char* kBotoVectors = SHADOW_TEST_DATA_DIR "/unit/sigv4_vectors/botocore.json";
 // Every case generate.py writes; fewer means the file lost some.
 constexpr std::size_t kBotoCases = 13;

@@ -3,10 +3,10 @@
 the reference signatures tests/unit/sigv4_test.cc checks our SigV4 signer
 and verifier against.
 
-Run by hand, from anywhere, when the cases below change or to check a newer
+Run by hand, from the top of the checkout, when the cases below change or to check a newer
 botocore (Debian's python3-botocore and python3-boto3):
 
-    /usr/bin/python3 tests/unit/sigv4_vectors/generate.py
+    PYTHONPATH=tests/lib /usr/bin/python3 tests/unit/sigv4_vectors/generate.py
 
 and commit the rewritten botocore.json. The output is deterministic: the
 signers' clock is fixed per case, and nothing goes on the network (a
@@ -21,23 +21,21 @@ parts of the URL), headers ([name, value] pairs as sent), body_hex,
 timestamp (the signing time, YYYYMMDDTHHMMSSZ), region, service,
 signed_headers and authorization (what botocore sent).
 """
-import contextlib
 import datetime
 import json
 import os
 import re
 import sys
-import types
-from unittest import mock
 from urllib.parse import urlsplit
 
 import boto3
 import botocore
-import botocore.auth
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, AWSResponse
 from botocore.config import Config
 from botocore.credentials import Credentials
+
+from shadowtest.signing_clock import signing_clock
 
 ACCESS_KEY = "AKIDBOTOCORETEST"
 SECRET_KEY = "botocore/Secret+Key0123456789"
@@ -49,27 +47,9 @@ AT = datetime.datetime(2024, 5, 17, 9, 26, 53)
 YEAR_END = datetime.datetime(2023, 12, 31, 23, 59, 59)
 
 
-@contextlib.contextmanager
 def clock_at(when):
-    """Both signers take the signing time from datetime.datetime.utcnow()."""
-    real = datetime.datetime
-
-    class FixedDatetime(real):
-        @classmethod
-        def utcnow(cls):
-            return when
-
-    fake = types.SimpleNamespace(datetime=FixedDatetime, timezone=datetime.timezone,
-                                 timedelta=datetime.timedelta)
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch.object(botocore.auth, "datetime", fake))
-        try:
-            import botocore.crt.auth as crt_auth
-        except ImportError:
-            crt_auth = None
-        if crt_auth is not None:
-            stack.enter_context(mock.patch.object(crt_auth, "datetime", fake))
-        yield
+    """Both signers sign at `when`."""
+    return signing_clock(lambda: when)
 
 
 class _DummyRaw:
