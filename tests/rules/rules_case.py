@@ -8,6 +8,7 @@ rules only through the plugin's ACL check (docs/rules.md)."""
 import json
 import os
 import queue
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -100,7 +101,7 @@ class HookServer:
     list consumed one per request, then 200). With `hold`, each request
     waits until release() before it is answered."""
 
-    def __init__(self, status=200, hold=False):
+    def __init__(self, status=200, hold=False, tls=None):
         self.requests = queue.Queue()
         self.statuses = list(status) if isinstance(status, (list, tuple)) else None
         self.status = status if self.statuses is None else 200
@@ -128,6 +129,15 @@ class HookServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            # HTTPS with the (cert, key) pair `tls`; handshakes happen in the
+            # request threads, so a refused one does not stop the server.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True,
+                                                    do_handshake_on_connect=False)
+            self.scheme = "https"
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -137,7 +147,7 @@ class HookServer:
         return "127.0.0.1:%d" % self.port
 
     def url(self, path="/hook"):
-        return "http://%s%s" % (self.host_port, path)
+        return "%s://%s%s" % (self.scheme, self.host_port, path)
 
     def take(self, timeout=WAIT_S):
         """The next recorded request (waits up to `timeout`)."""

@@ -4,12 +4,15 @@ document; per-rule metrics."""
 
 import base64
 import json
+import shutil
+import tempfile
 import threading
 import unittest
 
 import paho.mqtt.client as mqtt
 
 from rules_case import HookServer, RulesTestCase, WAIT_S, dumps, http, payload, republish
+from shadowtest.certs import self_signed
 from shadowtest.mqtt import prefix
 
 
@@ -160,7 +163,7 @@ class HttpFailures(RulesTestCase):
         errors = self.client("errors", "errors/queued")
         pub = self.client("pub")
         pub.publish("fail/queued", b'{"n":1}')
-        self.slow.arrived.acquire(timeout=WAIT_S)  # the one worker is busy with it
+        self.assertTrue(self.slow.arrived.acquire(timeout=WAIT_S))  # the one worker is busy with it
         pub.publish("fail/queued", b'{"n":2}')   # the queue (1) is full: dropped
         report = errors.take_json("errors/queued")
         self.assertIn("queue is full", report["failures"][0]["errorMessage"])
@@ -168,6 +171,38 @@ class HttpFailures(RulesTestCase):
         self.slow.release()
         self.assertEqual(json.loads(self.slow.take()["body"]), {"n": 1})
         self.assertEqual(self.metric("shadow_rule_actions_dropped_total", "queued"), 1)
+
+
+class HttpsUntrusted(RulesTestCase):
+    """https:// URLs need no allow list, and the server's certificate is
+    verified against the system's CA store: a self-signed one is refused,
+    once (no retry), and reported to the errorAction."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="shadow-rules-https-")
+        cls.hooks = HookServer(tls=self_signed(cls.tmp))
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        super().tearDownClass()
+        cls.hooks.close()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_self_signed_server_is_refused(self):
+        url = self.hooks.url("/secure")
+        self.assertTrue(url.startswith("https://"))
+        self.create_rule("tls_check", payload("SELECT * FROM 'tls/in'", http(url),
+                                              error_action=republish("errors/tls")))
+        errors = self.client("errors", "errors/tls")
+        self.client("pub").publish("tls/in", b'{"n":1}')
+        report = errors.take_json("errors/tls")
+        self.assertEqual(report["failures"][0]["failedAction"], "HttpAction")
+        self.assertIn("SSLServerVerification", report["failures"][0]["errorMessage"])
+        self.assertIn("certificate is not trusted", report["failures"][0]["errorMessage"])
+        self.assertTrue(self.hooks.requests.empty())  # no request got through the handshake
+        self.assertEqual(self.metric("shadow_rule_actions_failed_total", "tls_check"), 1)
 
 
 if __name__ == "__main__":

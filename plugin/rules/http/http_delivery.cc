@@ -144,6 +144,12 @@ std::string HttpDelivery::post(const HttpJob& job, bool* retry) const {
   }
   httplib::Result result = client.Post(target->path_and_query, headers, job.body, content_type);
   if (!result) {
+    if (result.error() == httplib::Error::SSLServerVerification) {
+      // Trying again cannot help: the certificate is the same next time.
+      return target->origin() + ": the server's certificate is not trusted by " + options_.ca_file +
+             " or does not name the host (SSLServerVerification); give the server a certificate "
+             "from a CA the broker's system trusts";
+    }
     *retry = true;
     return "no answer from " + target->origin() + ": " + httplib::to_string(result.error());
   }
