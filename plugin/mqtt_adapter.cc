@@ -39,7 +39,9 @@ int MqttAdapter::on_message(int /*event*/, void* event_data) {
   }
   std::string_view payload;
   if (ev->payload != nullptr) payload = {static_cast<const char*>(ev->payload), ev->payloadlen};
-  if (pipeline_.mqtt_publish(ev->topic, payload, static_cast<int64_t>(std::time(nullptr)), *this)) {
+  const char* client_id = ev->client != nullptr ? mosquitto_client_id(ev->client) : nullptr;
+  if (pipeline_.mqtt_publish(ev->topic, payload, static_cast<int64_t>(std::time(nullptr)), *this,
+                             client_id != nullptr ? std::string_view(client_id) : std::string_view())) {
     ev->retain = false;
   }
   return MOSQ_ERR_SUCCESS;

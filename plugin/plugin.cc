@@ -33,6 +33,12 @@
 #include "plugin/acl_check.h"
 #include "plugin/broker_wake.h"
 #include "plugin/callbacks.h"
+#include "plugin/fleet/fleet_update.h"
+#include "plugin/fleet/fleet_update_api.h"
+#include "plugin/fleet/history_api.h"
+#include "plugin/fleet/history_purge.h"
+#include "plugin/fleet/search.h"
+#include "plugin/fleet/search_api.h"
 #include "plugin/mqtt_adapter.h"
 #include "plugin/options/options.h"
 #include "plugin/rest/api.h"
@@ -66,11 +72,11 @@ using shadow::plugin::guard;
 
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
 // Members are destroyed in reverse order, which is the order cleanup needs:
-// the HTTP server (whose workers use the pipeline) first, then the
-// callbacks (no broker event reaches a dead object), the rules engine's
-// http workers, the rules engine, the durable syncer, the pipeline, the
-// engine, and last the store, which closes the database and releases its
-// lock.
+// the HTTP server (whose workers use the pipeline, the fleet routes and the
+// rules routes) first, then the callbacks (no broker event reaches a dead
+// object), the fleet features, the rules engine's http workers, the rules
+// engine, the durable syncer, the pipeline, the engine, and last the store,
+// which closes the database and releases its lock.
 struct PluginContext {
   explicit PluginContext(mosquitto_plugin_id_t* id) : callbacks(id) {}
   ~PluginContext();
@@ -92,6 +98,13 @@ struct PluginContext {
   std::unique_ptr<shadow::rules::HttpDelivery> rules_http;
   std::unique_ptr<shadow::plugin::RulesHooks> rules_hooks;
   std::unique_ptr<shadow::rules::RulesApi> rules_api;
+  // Fleet search, fleet updates and the shadow history (plugin/fleet).
+  std::unique_ptr<shadow::fleet::HistoryPurger> history_purger;
+  std::unique_ptr<shadow::fleet::FleetSearch> fleet_search;
+  std::unique_ptr<shadow::fleet::SearchApi> search_api;
+  std::unique_ptr<shadow::fleet::HistoryApi> history_api;
+  std::unique_ptr<shadow::fleet::FleetUpdater> fleet_updater;
+  std::unique_ptr<shadow::fleet::FleetUpdateApi> fleet_update_api;
   shadow::plugin::Callbacks callbacks;
   shadow::auth::CredentialStore credentials;
   std::unique_ptr<shadow::rest::RestApi> rest_api;
@@ -363,6 +376,29 @@ Status start_rules(PluginContext* ctx) {
   return Status::ok();
 }
 
+// The fleet routes (search, history, fleet updates) on the REST API, and the
+// TICK that runs fleet updates. Fleet updates resume here after a restart.
+// The connectivity.* fields of search need the presence feature; until it
+// provides a ConnectivitySource they are absent (docs/fleet.md).
+Status start_fleet(PluginContext* ctx) {
+  shadow::fleet::ConnectivitySource* connectivity = nullptr;
+  ctx->fleet_search = std::make_unique<shadow::fleet::FleetSearch>(*ctx->store, connectivity);
+  ctx->search_api = std::make_unique<shadow::fleet::SearchApi>(*ctx->fleet_search, *ctx->pipeline);
+  ctx->history_api = std::make_unique<shadow::fleet::HistoryApi>(*ctx->pipeline);
+  ctx->fleet_updater = std::make_unique<shadow::fleet::FleetUpdater>(
+      *ctx->store, *ctx->pipeline, *ctx->mqtt, ctx->waker.get(), connectivity, ctx->config.fleet_update_batch);
+  Status st = ctx->fleet_updater->load();
+  if (!st.is_ok()) return st;
+  ctx->fleet_update_api = std::make_unique<shadow::fleet::FleetUpdateApi>(*ctx->fleet_updater);
+  ctx->rest_api->add_extension(ctx->search_api.get());
+  ctx->rest_api->add_extension(ctx->history_api.get());
+  ctx->rest_api->add_extension(ctx->fleet_update_api.get());
+  return ctx->callbacks.add(
+      MOSQ_EVT_TICK,
+      guard<shadow::fleet::FleetUpdater, &shadow::fleet::FleetUpdater::on_tick, OnFailure::kFailOpen>,
+      ctx->fleet_updater.get());
+}
+
 // Loads the credentials and starts the HTTP server. Runs after the MQTT
 // side is up.
 Status start_rest(PluginContext* ctx) {
@@ -413,6 +449,9 @@ Status start_rest(PluginContext* ctx) {
     ctx->rest_api->add_metrics_source([engine] { return engine->render_metrics(); });
   }
 
+  Status st = start_fleet(ctx);
+  if (!st.is_ok()) return st;
+
   shadow::rest::RestServerOptions server_options;
   server_options.host = http.host;
   server_options.port = http.port;
@@ -462,7 +501,10 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   // TICK publishes what other threads handed over: REST-caused messages, and
   // in durable mode the replies whose fsync has completed.
-  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes || ctx->config.rules.enabled;
+  // The history purge runs on TICK too, and the rules engine's inputs and
+  // republishes.
+  const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes ||
+                          ctx->config.engine.history_versions > 0 || ctx->config.rules.enabled;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();
@@ -485,6 +527,15 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   }
   st = start_mqtt(ctx, needs_tick);
   if (!st.is_ok()) return st;
+  if (needs_tick) {
+    // Whether or not history is on now: it may have been before.
+    ctx->history_purger = std::make_unique<shadow::fleet::HistoryPurger>(*ctx->service, *ctx->mqtt);
+    st = ctx->callbacks.add(
+        MOSQ_EVT_TICK,
+        guard<shadow::fleet::HistoryPurger, &shadow::fleet::HistoryPurger::on_tick, OnFailure::kFailOpen>,
+        ctx->history_purger.get());
+    if (!st.is_ok()) return st;
+  }
   watch_store_health(ctx);
   if (ctx->config.rules.enabled) {
     st = start_rules(ctx);

@@ -175,7 +175,9 @@ void RulesHooks::execute(rules::RepublishJob job) {
   if (pipeline_.service().mqtt_request(target.topic, job.payload, now_s)) {
     // What HTTP threads queued goes first: it does not come from this rule.
     pipeline_.flush(adapter_);
-    pipeline_.mqtt_publish(target.topic, job.payload, now_s, adapter_, job.trail);
+    // The shadow history records the rule as the writer (docs/fleet.md).
+    const std::string identity = "rule:" + job.owner.rule_name;
+    pipeline_.mqtt_publish(target.topic, job.payload, now_s, adapter_, identity, job.trail);
   }
   engine_.republish_done(job, nullptr);
 }

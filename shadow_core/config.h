@@ -42,6 +42,10 @@ struct Config {
   bool rest_update_publishes_accepted = true;     // REST update also publishes update/accepted
   bool rest_delete_publishes_accepted = true;     // REST delete also publishes delete/accepted
 
+  // --- shadow history (docs/fleet.md#history) -------------------------------
+  // Versions of each shadow kept in the store; 0: no history.
+  uint32_t history_versions = 0;
+
   // --- shared stores --------------------------------------------------------
   // How long a write keeps retrying when another process changed the shadow
   // between its read and its compare-and-set (service.h), before a 500.

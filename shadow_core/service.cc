@@ -6,7 +6,9 @@
 #include "shadow_core/delta.h"
 #include "shadow_core/document.h"
 #include "shadow_core/errors.h"
+#include "shadow_core/history.h"
 #include "shadow_core/names.h"
+#include "shadow_core/page_token.h"
 #include "shadow_core/request.h"
 #include "shadow_core/responses.h"
 
@@ -32,46 +34,6 @@ struct Current {
   uint64_t version = 0;              // live version, tombstone version, or 0
   ShadowRecord record;
 };
-
-// Base64url without padding: the opaque nextToken of list pages.
-std::string encode_token(std::string_view raw) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (unsigned char c : raw) {
-    buffer = (buffer << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buffer >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 0x3F];
-  return out;
-}
-
-std::optional<std::string> decode_token(std::string_view token) {
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  for (char c : token) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '-') v = 62;
-    else if (c == '_') v = 63;
-    else return std::nullopt;
-    buffer = (buffer << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
 
 // The pageSize query value: nullopt when it is not a number in 1..max.
 // Absent: `fallback`.
@@ -250,6 +212,16 @@ Status read_current(Store& store, const ShadowId& id, int64_t now, const Config&
   return Status::ok();
 }
 
+history::Writer writer_of(const ServiceRequest& request) {
+  std::string_view channel = request.origin;
+  if (channel.empty()) channel = request.channel == Channel::kMqtt ? "mqtt" : "rest";
+  return history::Writer{channel, request.identity};
+}
+
+void append_also_write(const ServiceRequest& request, std::vector<ItemChange>* items) {
+  if (request.also_write != nullptr) items->insert(items->end(), request.also_write->begin(), request.also_write->end());
+}
+
 }  // namespace
 
 ServiceResponse Service::get(const ServiceRequest& request) {
@@ -301,7 +273,20 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     next.document = responses::snapshot(doc, &state_bytes);
     if (state_bytes > config_.max_document_bytes) return reply.reject(Rejection{413, messages::kTooLarge}, token);
 
-    Status st = store_.compare_and_set(key_of(request.id), current.stamp, next);
+    // The history entry of this version goes in the same write, after the
+    // deletes that keep the newest history_versions entries.
+    std::vector<ItemChange> items;
+    if (config_.history_versions > 0) {
+      if (!history::prune(store_, key_of(request.id), next.version, config_.history_versions, current.version == 0, &items)
+               .is_ok())
+        return reply.reject(internal_error(), token);
+      items.push_back(ItemChange{std::string(history::kSpace),
+                                 history::key(request.id.thing, request.id.shadow, next.version),
+                                 history::update_entry(next.document, next.version, request.now, writer_of(request),
+                                                       token)});
+    }
+    append_also_write(request, &items);
+    Status st = store_.compare_and_set(key_of(request.id), current.stamp, next, items);
     if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
 
@@ -336,7 +321,23 @@ ServiceResponse Service::remove(const ServiceRequest& request) {
     tombstone.deleted = true;
     tombstone.deleted_at = request.now;
     tombstone.version = current.version + (config_.tombstone_bumps_version ? 1 : 0);
-    Status st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone);
+    // With history on, the delete is an entry of its own (when it has a
+    // version of its own), and the shadow joins the purge queue.
+    std::vector<ItemChange> items;
+    if (config_.history_versions > 0) {
+      if (tombstone.version != current.version) {
+        if (!history::prune(store_, key_of(request.id), tombstone.version, config_.history_versions, false, &items)
+                 .is_ok())
+          return reply.reject(internal_error(), token);
+        items.push_back(ItemChange{std::string(history::kSpace),
+                                   history::key(request.id.thing, request.id.shadow, tombstone.version),
+                                   history::delete_entry(tombstone.version, request.now, writer_of(request), token)});
+      }
+      items.push_back(ItemChange{std::string(history::kPurgeSpace),
+                                 history::purge_key(request.now, request.id.thing, request.id.shadow), ""});
+    }
+    append_also_write(request, &items);
+    Status st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone, items);
     if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
     return reply.accept(responses::delete_accepted(current.version, request.now, token),
@@ -359,7 +360,7 @@ ServiceResponse Service::list_named_shadows(std::string_view thing, std::optiona
                         {});
   std::string after;
   if (next_token) {
-    auto decoded = decode_token(*next_token);
+    auto decoded = decode_page_token(*next_token);
     if (!decoded || validate_shadow_name(*decoded, config_)) return reply.reject(Rejection{400, "Invalid nextToken"}, {});
     after = *decoded;
   }
@@ -367,7 +368,7 @@ ServiceResponse Service::list_named_shadows(std::string_view thing, std::optiona
   bool more = false;
   if (!store_.list_named(thing, after, *limit, &names, &more).is_ok()) return reply.reject(internal_error(), {});
   std::optional<std::string> token;
-  if (more && !names.empty()) token = encode_token(names.back());
+  if (more && !names.empty()) token = encode_page_token(names.back());
   ServiceResponse r;
   r.body = responses::named_shadow_list(names, token, now);
   return r;
@@ -386,7 +387,7 @@ ServiceResponse Service::list_shadows(std::optional<std::string_view> page_size,
   // classic shadow). Thing names never contain '\0'.
   StoreKey after;
   if (next_token) {
-    auto decoded = decode_token(*next_token);
+    auto decoded = decode_page_token(*next_token);
     size_t nul = decoded ? decoded->find('\0') : std::string::npos;
     if (nul == std::string::npos) return reply.reject(Rejection{400, "Invalid nextToken"}, {});
     after.thing = decoded->substr(0, nul);
@@ -403,11 +404,111 @@ ServiceResponse Service::list_shadows(std::optional<std::string_view> page_size,
     std::string raw = keys.back().thing;
     raw.push_back('\0');
     raw += keys.back().shadow;
-    token = encode_token(raw);
+    token = encode_page_token(raw);
   }
   ServiceResponse r;
   r.body = responses::shadow_list(keys, token, now);
   return r;
+}
+
+ServiceResponse Service::history(std::string_view thing, std::string_view shadow,
+                                 std::optional<std::string_view> from_version,
+                                 std::optional<std::string_view> page_size, int64_t now) {
+  ServiceRequest request;
+  request.channel = Channel::kRest;
+  request.id = ShadowId{std::string(thing), std::string(shadow)};
+  request.now = now;
+  Reply reply(config_, request);
+  if (auto e = validate_id(request.id, config_)) return reply.reject(*e, {});
+  if (config_.history_versions == 0)
+    return reply.reject(Rejection{400, "Shadow history is off: start the broker with plugin_opt_history_versions N "
+                                       "(N > 0) to keep the last N versions of every shadow"},
+                        {});
+  auto limit = page_size_of(page_size, kHistoryDefaultPageSize, kHistoryMaxPageSize);
+  if (!limit)
+    return reply.reject(Rejection{400, "pageSize must be between 1 and " + std::to_string(kHistoryMaxPageSize)}, {});
+  uint64_t from = 0;
+  if (from_version) {
+    bool digits = !from_version->empty() && from_version->size() <= 19;
+    for (char c : *from_version) {
+      if (c < '0' || c > '9') digits = false;
+      else from = from * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (!digits) return reply.reject(Rejection{400, "fromVersion must be a version number (0 or more)"}, {});
+  }
+  const std::string prefix = history::prefix(thing, shadow);
+  std::string after = from > 0 ? history::key(thing, shadow, from - 1) : "";
+  std::vector<Item> entries;
+  bool more = false;
+  if (!store_.list_items(history::kSpace, prefix, after, *limit, &entries, &more).is_ok())
+    return reply.reject(internal_error(), {});
+  if (entries.empty() && from == 0) {
+    // No history at all: is there a shadow (written before history was on)?
+    ShadowRecord record;
+    Status st = store_.get(key_of(request.id), &record);
+    if (st.is_not_found() || (st.is_ok() && record.deleted)) return reply.reject(reply.not_found(), {});
+    if (!st.is_ok()) return reply.reject(internal_error(), {});
+  }
+  std::string body = "{\"results\":[";
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) body += ',';
+    body += entries[i].value;
+  }
+  body += ']';
+  if (more && !entries.empty()) {
+    std::optional<uint64_t> last = history::version_of_key(entries.back().key);
+    if (last) body += ",\"nextVersion\":" + std::to_string(*last + 1);
+  }
+  body += ",\"timestamp\":" + std::to_string(now) + "}";
+  ServiceResponse r;
+  r.body = std::move(body);
+  return r;
+}
+
+Status Service::purge_history(int64_t now, size_t limit, size_t* purged) {
+  *purged = 0;
+  if (config_.tombstone_retention_s <= 0) return Status::ok();
+  std::vector<Item> due;
+  bool more = false;
+  Status st = store_.list_items(history::kPurgeSpace, "", "", limit, &due, &more);
+  if (!st.is_ok()) return st;
+  for (const Item& item : due) {
+    // deleted_at (16 hex) '\0' thing '\0' shadow
+    if (item.key.size() < 18 || item.key[16] != '\0') {
+      st = store_.delete_item(history::kPurgeSpace, item.key);
+      if (!st.is_ok()) return st;
+      continue;
+    }
+    int64_t deleted_at = static_cast<int64_t>(std::stoull(item.key.substr(0, 16), nullptr, 16));
+    if (now - deleted_at < config_.tombstone_retention_s) break;  // the queue is in delete order
+    size_t nul = item.key.find('\0', 17);
+    if (nul == std::string::npos) nul = item.key.size();
+    ShadowId id{item.key.substr(17, nul - 17), nul < item.key.size() ? item.key.substr(nul + 1) : ""};
+    ShadowLock held = lock(id);
+    ShadowRecord record;
+    st = store_.get(key_of(id), &record);
+    if (!st.is_ok() && !st.is_not_found()) return st;
+    // Still the tombstone of that delete, or no record at all (the store
+    // dropped the expired tombstone itself, as RocksDbStore's compaction
+    // does): its history goes. A shadow re-created since keeps its history
+    // (and started it over if needed).
+    if (st.is_not_found() || (record.deleted && record.deleted_at == deleted_at)) {
+      const std::string prefix = history::prefix(id.thing, id.shadow);
+      std::vector<Item> entries;
+      do {
+        st = store_.list_items(history::kSpace, prefix, "", 256, &entries, &more);
+        if (!st.is_ok()) return st;
+        for (const Item& e : entries) {
+          st = store_.delete_item(history::kSpace, e.key);
+          if (!st.is_ok()) return st;
+        }
+      } while (more);
+      ++*purged;
+    }
+    st = store_.delete_item(history::kPurgeSpace, item.key);
+    if (!st.is_ok()) return st;
+  }
+  return Status::ok();
 }
 
 }  // namespace shadow

@@ -63,6 +63,16 @@ struct ServiceRequest {
   TopicForm form = TopicForm::kAws;  // MQTT: the form of the request topic
   std::string_view payload;          // MQTT payload or REST body
   int64_t now = 0;                   // epoch seconds; one value for the whole request
+  // Who sent it, recorded in the shadow history: the MQTT client id, the
+  // REST access key id, a fleet operation id. May be empty.
+  std::string_view identity;
+  // The channel the history records: empty means "mqtt" or "rest" from
+  // `channel`; a request the service makes itself names its feature ("fleet").
+  std::string_view origin;
+  // Items the caller wants written in the same store write as this
+  // request's shadow (its own bookkeeping, e.g. a fleet update's progress).
+  // Written only when the request writes the shadow; nullptr: none.
+  const std::vector<ItemChange>* also_write = nullptr;
 };
 
 struct ServiceResponse {
@@ -147,6 +157,25 @@ class Service {
   static constexpr size_t kListAllMaxPageSize = 1000;
   ServiceResponse list_shadows(std::optional<std::string_view> page_size,
                                std::optional<std::string_view> next_token, int64_t now);
+
+  // The shadow history (shadow_core/history.h; docs/fleet.md#history): up to
+  // `page_size` entries (nullopt: 25; 1..100, else a 400) of a shadow from
+  // version `from_version` on (nullopt: the oldest kept), oldest first. Body:
+  // {"results":[entry,...],"nextVersion"?:N,"timestamp":T}; nextVersion is
+  // the fromVersion of the next page, present when more entries follow. A
+  // 400 when history is off; a 404 when the shadow neither exists nor has
+  // history.
+  static constexpr size_t kHistoryDefaultPageSize = 25;
+  static constexpr size_t kHistoryMaxPageSize = 100;
+  ServiceResponse history(std::string_view thing, std::string_view shadow, std::optional<std::string_view> from_version,
+                          std::optional<std::string_view> page_size, int64_t now);
+
+  // Removes the history of shadows whose tombstone has expired at `now`
+  // (tombstone_retention_s after their delete), at most `limit` shadows per
+  // call; *purged counts them. Nothing expires with tombstone_retention_s 0.
+  // Takes each shadow's lock, so a shadow re-created meanwhile keeps its new
+  // history. Runs whether or not history is on now (it may have been on).
+  Status purge_history(int64_t now, size_t limit, size_t* purged);
 
   struct Stats {
     uint64_t write_retries = 0;  // compare-and-set conflicts retried (another process wrote)

@@ -12,9 +12,8 @@ Status MemoryStore::get(const StoreKey& key, ShadowRecord* out) {
   return Status::ok();
 }
 
-Status MemoryStore::compare_and_set(const StoreKey& key,
-                                         const std::optional<RecordStamp>& expected,
-                                         const ShadowRecord& next) {
+Status MemoryStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                    const ShadowRecord& next, const std::vector<ItemChange>& items) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failing_writes_ > 0) {
     --failing_writes_;
@@ -26,6 +25,11 @@ Status MemoryStore::compare_and_set(const StoreKey& key,
   if (it != records_.end()) actual = stamp_of(it->second);
   if (actual != expected) return Status::conflict();
   records_[k] = next;
+  for (const ItemChange& change : items) {
+    auto item = std::make_pair(change.space, change.key);
+    if (change.value) items_[item] = *change.value;
+    else items_.erase(item);
+  }
   return Status::ok();
 }
 
@@ -63,6 +67,22 @@ Status MemoryStore::list_shadows(const StoreKey& after, size_t limit,
       break;
     }
     keys->push_back(StoreKey{it->first.first, it->first.second});
+  }
+  return Status::ok();
+}
+
+Status MemoryStore::scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                                 const ShadowVisitor& visit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string from = std::max(std::string(after_thing), std::string(thing_prefix));
+  auto it = records_.lower_bound({from, std::string()});
+  for (; it != records_.end(); ++it) {
+    const std::string& thing = it->first.first;
+    if (!after_thing.empty() && thing == after_thing) continue;  // strictly after
+    if (!thing.starts_with(thing_prefix)) break;
+    if (it->second.deleted) continue;
+    ShadowEntry entry{thing, it->first.second, it->second.version, it->second.document};
+    if (!visit(entry)) break;
   }
   return Status::ok();
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,6 +54,25 @@ struct Item {
 // How put_item treats an item that already exists.
 enum class ItemWrite { kReplace, kIfAbsent };
 
+// An item written together with a shadow record by compare_and_set: the
+// shadow history (plugin_opt_history_versions) and its purge queue.
+struct ItemChange {
+  std::string space;
+  std::string key;
+  std::optional<std::string> value;  // nullopt: delete the item (no error if absent)
+};
+
+// One live shadow as scan_shadows() shows it. The views are valid only
+// during the visit.
+struct ShadowEntry {
+  std::string_view thing;
+  std::string_view shadow;  // empty: the classic shadow
+  uint64_t version = 0;
+  std::string_view document;
+};
+// Returns false to stop the scan.
+using ShadowVisitor = std::function<bool(const ShadowEntry&)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -67,8 +87,21 @@ class Store {
   // compare_and_set with a tombstone record (deleted == true).
   // When this returns OK the write is durable to the store's promise
   // (see the implementation's header).
+  //
+  // `items` are applied (in order) only when the record is written, and in
+  // the same atomic write: a reader, or a restart after a crash, sees the
+  // record and the items together or neither. MemoryStore and RocksDbStore
+  // (one write batch) keep that promise. The engine passes items whose key
+  // starts with the thing name of `key` followed by '\0' (space "history")
+  // or with a 16-digit timestamp (space "history-purge"), so a partitioned
+  // backend can place a shadow's history next to the shadow; a fleet update
+  // passes its operation's progress record (space "fleet"), so that a
+  // restart resumes right after the last shadow it updated. A
+  // backend that cannot write them atomically must write the record first
+  // and the items after it, never the other way round, and document it: a
+  // crash in between then loses a history entry, never invents one.
   virtual Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                                 const ShadowRecord& next) = 0;
+                                 const ShadowRecord& next, const std::vector<ItemChange>& items = {}) = 0;
 
   // Names of the live (not deleted) named shadows of `thing`, in byte order,
   // strictly greater than `after` (empty: from the first), at most `limit`.
@@ -85,6 +118,23 @@ class Store {
   // (A mosquitto-shadow extension for backups: AWS cannot list all shadows.)
   virtual Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                               bool* more) = 0;
+
+  // Every live shadow, with its document, of the things whose name starts
+  // with `thing_prefix` and is strictly greater than `after_thing` (empty:
+  // from the first), in the key order of list_shadows: a thing's shadows are
+  // visited one after another, its classic shadow first. Calls `visit` for
+  // each until it returns false or the range ends. Tombstones are skipped.
+  // This is how fleet search and fleet updates read the store: a caller
+  // pages by thing, passing the last thing it finished as `after_thing`.
+  //
+  // Consistency: every write acknowledged before the call is seen (with its
+  // latest state, unless a later write changed it again). RocksDbStore reads
+  // one snapshot taken at the start of the call, so a scan never sees half
+  // of a concurrent write batch; writes made during the scan are not seen.
+  // `visit` runs while the store may hold a lock or an iterator: it must not
+  // call back into the store. It may run on the calling thread only.
+  virtual Status scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                              const ShadowVisitor& visit) = 0;
 
   // --- items ------------------------------------------------------------------
   // The plugin's other features (rules, presence, fleet operations ...) keep

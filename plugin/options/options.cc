@@ -5,6 +5,8 @@
 #include <set>
 #include <string_view>
 
+#include "shadow_core/history.h"
+
 namespace shadow::plugin {
 namespace {
 
@@ -17,8 +19,9 @@ constexpr const char* kKnownOptions =
     "http_credentials_file, http_tls_cert, http_tls_key, http_threads, http_metrics_auth, "
     "http_max_header_bytes, http_max_connections, http_max_connections_per_ip, "
     "http_head_timeout_s, "
-    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, rules, rules_file, "
-    "rules_http_allow, rules_http_queue, rules_http_workers, rules_account_id, rules_region";
+    "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, history_versions, "
+    "fleet_update_batch, rules, rules_file, rules_http_allow, rules_http_queue, rules_http_workers, "
+    "rules_account_id, rules_region";
 
 // Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
 // plain true/false switches, one table so parsing and logging stay in step.
@@ -255,6 +258,12 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
   } else if (key == "tombstone_retention_s") {
     if (!(err = integer(0, std::numeric_limits<int64_t>::max(), &n)).is_ok()) return err;
     config->engine.tombstone_retention_s = n;
+  } else if (key == "history_versions") {
+    if (!(err = integer(0, history::kMaxVersions, &n)).is_ok()) return err;
+    config->engine.history_versions = static_cast<uint32_t>(n);
+  } else if (key == "fleet_update_batch") {
+    if (!(err = integer(1, 10000, &n)).is_ok()) return err;
+    config->fleet_update_batch = static_cast<int>(n);
   } else if (key == "block_cache_mb") {
     if (!(err = integer(0, 1 << 20, &n)).is_ok()) return err;
     config->block_cache_bytes = static_cast<uint64_t>(n) << 20;
@@ -383,6 +392,8 @@ std::string describe(const PluginConfig& c) {
   s += " tombstone_retention_s=" + std::to_string(c.engine.tombstone_retention_s);
   s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
   s += std::string(" wal_recovery=") + (c.wal_point_in_time ? "point_in_time" : "strict");
+  s += " history_versions=" + std::to_string(c.engine.history_versions);
+  s += " fleet_update_batch=" + std::to_string(c.fleet_update_batch);
   for (const BoolChoice& choice : kBoolChoices)
     s += std::string(" ") + choice.key + "=" + (c.engine.*(choice.field) ? "true" : "false");
   s += std::string(" documents_previous=") + (c.engine.documents_previous_null ? "null" : "omit");

@@ -58,6 +58,8 @@ struct PluginConfig {
   Config engine;                           // limits and topic forms for the Service
   HttpConfig http;
   AuthzConfig authz;                       // thing binding, admins, rate limit
+  // Fleet updates (docs/fleet.md): shadows written per broker loop pass.
+  int fleet_update_batch = 50;
   RulesConfig rules;
   // TEST AID, not for production: with sync_writes, append the group
   // commit's sync and ack events to this file (plugin/group_commit.h,

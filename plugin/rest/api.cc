@@ -123,7 +123,7 @@ HttpResponse RestApi::handle(const HttpRequest& request, std::string_view reques
   if (extension != nullptr) {
     r = extension->handle(request, context);
   } else {
-    r = dispatch(route, request, request_id, now);
+    r = dispatch(route, request, context);
   }
   if (r.status >= 500) {
     pipeline_.log_from_worker(runtime::LogLevel::kWarning, "REST " + std::string(request.method) + " " +
@@ -156,9 +156,9 @@ HttpResponse RestApi::health() const {
   return r;
 }
 
-HttpResponse RestApi::dispatch(const Route& route, const HttpRequest& request, std::string_view request_id,
-                               std::chrono::system_clock::time_point now) {
-  int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+HttpResponse RestApi::dispatch(const Route& route, const HttpRequest& request, const RequestContext& context) {
+  std::string_view request_id = context.request_id;
+  int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(context.now.time_since_epoch()).count();
   HttpResponse r;
   switch (route.kind) {
     case RouteKind::kMetrics: {
@@ -205,13 +205,14 @@ HttpResponse RestApi::dispatch(const Route& route, const HttpRequest& request, s
       break;
     }
     default:
-      r = from_service(shadow_operation(route, request.body, now_s));
+      r = from_service(shadow_operation(route, request.body, now_s, context.access_key_id));
       break;
   }
   return r;
 }
 
-ServiceResponse RestApi::shadow_operation(const Route& route, std::string_view body, int64_t now) {
+ServiceResponse RestApi::shadow_operation(const Route& route, std::string_view body, int64_t now,
+                                          std::string_view identity) {
   std::optional<std::string_view> page_size, next_token;
   if (route.page_size) page_size = *route.page_size;
   if (route.next_token) next_token = *route.next_token;
@@ -229,6 +230,7 @@ ServiceResponse RestApi::shadow_operation(const Route& route, std::string_view b
   // GetThingShadow has no body; whatever a client sends is not a request.
   if (request.op != Operation::kGet) request.payload = body;
   request.now = now;
+  request.identity = identity;
   return pipeline_.rest_request(request);
 }
 

@@ -105,10 +105,10 @@ class RestApi {
   // /healthz: 200 {"status":"ok"}, or 503 {"status":"unavailable","reason":...}.
   HttpResponse health() const;
   // The iot-data routes, /metrics and the refusals of unknown routes.
-  HttpResponse dispatch(const Route& route, const HttpRequest& request, std::string_view request_id,
-                        std::chrono::system_clock::time_point now);
+  HttpResponse dispatch(const Route& route, const HttpRequest& request, const RequestContext& context);
   // Through the pipeline: the shadow operations and lists, and Publish.
-  ServiceResponse shadow_operation(const Route& route, std::string_view body, int64_t now);
+  // `identity` (the access key id) is recorded in the shadow history.
+  ServiceResponse shadow_operation(const Route& route, std::string_view body, int64_t now, std::string_view identity);
   ServiceResponse publish(const Route& route, std::string_view body, int64_t now);
 
   // The extension serving `target`, or nullptr.

@@ -5,7 +5,7 @@
 namespace shadow::runtime {
 namespace {
 
-constexpr const char* kChannelNames[] = {"mqtt", "rest"};
+constexpr const char* kChannelNames[] = {"mqtt", "rest", "service"};
 constexpr const char* kOpNames[] = {"get", "update", "delete", "list", "publish", "list_all"};
 
 std::string code_label(int code) { return code == 0 ? "other" : std::to_string(code); }

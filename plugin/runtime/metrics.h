@@ -17,7 +17,8 @@
 
 namespace shadow::runtime {
 
-enum class MetricChannel { kMqtt, kRest };
+// kService: requests the plugin makes itself (a fleet update's writes).
+enum class MetricChannel { kMqtt, kRest, kService };
 // kListAll: GET /api/shadows, our extension (operation="list_all").
 enum class MetricOp { kGet, kUpdate, kDelete, kList, kPublish, kListAll };
 
@@ -83,7 +84,7 @@ class Metrics {
   std::string render(const Gauges& gauges) const;
 
  private:
-  static constexpr size_t kChannels = 2;
+  static constexpr size_t kChannels = 3;
   static constexpr size_t kOps = 6;
   static size_t code_index(int status);
 

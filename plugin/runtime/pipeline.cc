@@ -22,9 +22,10 @@ Pipeline::Pipeline(Service& service, Metrics& metrics, PipelineOptions options)
 // --- broker thread -------------------------------------------------------------
 
 bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                            BrokerOutput& out, uint64_t origin) {
+                            BrokerOutput& out, std::string_view identity, uint64_t origin) {
   std::optional<ServiceRequest> request = service_.mqtt_request(topic, payload, now);
   if (!request) return false;
+  request->identity = identity;
   const auto started = Clock::now();
 
   if (throttled(request->id.thing)) {
@@ -51,6 +52,22 @@ bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, in
   }
   deliver(response, *request, out);
   return true;
+}
+
+ServiceResponse Pipeline::service_request(const ServiceRequest& request, BrokerOutput& out) {
+  const auto started = Clock::now();
+  Service::ShadowLock held = service_.lock(request.id);
+  flush(out);
+  ServiceResponse response = service_.handle(request, held);
+  metrics_.count_request(MetricChannel::kService, metric_op(request.op), response.status, Clock::now() - started);
+  if (response.status >= 500) {
+    out.log(LogLevel::kWarning, "service request on '" + request.id.thing + "'/'" + request.id.shadow +
+                                    "' answered with " + std::to_string(response.status));
+  }
+  // A rejected service request publishes nothing (like a REST one).
+  if (!response.ok()) response.messages.clear();
+  deliver(response, request, out);
+  return response;
 }
 
 void Pipeline::flush(BrokerOutput& out) {
@@ -199,6 +216,11 @@ ServiceResponse Pipeline::rest_publish(OutMessage message, int64_t now) {
   metrics_.count_request(MetricChannel::kRest, MetricOp::kPublish, response.status,
                          Clock::now() - started);
   return response;
+}
+
+bool Pipeline::wait_until_durable() {
+  if (options_.durable == nullptr) return true;
+  return await_durable(options_.durable->current_seq());
 }
 
 size_t Pipeline::backlog() const {

@@ -79,10 +79,19 @@ class Pipeline {
   // shadow request, which the pipeline answered (through `out`, or held back
   // in durable mode); the caller then clears its retain flag, since a
   // request must never be kept as a retained message.
+  // `identity` (the client id) is recorded in the shadow history.
   // A rule's republish to a shadow request topic comes here too, with
   // `origin` (OutMessage::origin) to stamp on every message of the answer.
   bool mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                    BrokerOutput& out, uint64_t origin = 0);
+                    BrokerOutput& out, std::string_view identity = {}, uint64_t origin = 0);
+
+  // A request the service makes itself, e.g. one shadow write of a fleet
+  // update chunk (request.channel kRest, so that it publishes events and no
+  // reply). No rate limit; otherwise the path of an MQTT request: the
+  // shadow lock, what HTTP threads queued goes out first, the engine, the
+  // events published (or held back in durable mode), metrics under the
+  // "service" channel.
+  ServiceResponse service_request(const ServiceRequest& request, BrokerOutput& out);
 
   // Publishes what HTTP threads handed over and, in durable mode, what has
   // become durable (or, after a failed fsync, the 500 answers). The glue
@@ -107,6 +116,13 @@ class Pipeline {
 
   // Messages waiting for the broker thread (queue and durable hold-back).
   size_t backlog() const;
+
+  // HTTP threads that answer from the store outside the request path (fleet
+  // search, shadow history): in durable mode, waits until every write
+  // applied so far is durable, so an answer never shows a write that a crash
+  // could still undo. True at once without durable mode; false when the
+  // fsync failed or took too long (answer 500 then).
+  bool wait_until_durable();
 
   // A line for the broker's log, written by the broker thread (HTTP threads
   // may not call the broker's logger).

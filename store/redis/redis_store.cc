@@ -75,8 +75,14 @@ Status RedisStore::get(const StoreKey& key, ShadowRecord* out) {
 }
 
 Status RedisStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                                        const ShadowRecord& next) {
-  return compare_and_set_with_event(key, expected, next, {});
+                                   const ShadowRecord& next, const std::vector<ItemChange>& items) {
+  Status s = compare_and_set_with_event(key, expected, next, {});
+  if (!s.is_ok()) return s;
+  for (const ItemChange& change : items) {
+    s = change.value ? put_item(change.space, change.key, *change.value) : delete_item(change.space, change.key);
+    if (!s.is_ok()) return s.with_context("the record of '" + key.thing + "'/'" + key.shadow + "' is written, an item is not");
+  }
+  return Status::ok();
 }
 
 Status RedisStore::run_script(int slot, const std::string& script, const std::string& sha1,
@@ -398,6 +404,60 @@ Status RedisStore::list_shadows(const StoreKey& after, size_t limit, std::vector
   *more = found.size() > limit;
   if (found.size() > limit) found.resize(limit);
   *keys = std::move(found);
+  return Status::ok();
+}
+
+Status RedisStore::scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                                const ShadowVisitor& visit) {
+  constexpr size_t kPage = 1000;
+  // A shadow name sorting after every valid one: (thing, kPastNames) is
+  // past all of a thing's shadows.
+  const std::string kPastNames = "\x7f";
+  bool stop = false;
+  auto emit = [&](const StoreKey& k) -> Status {
+    ShadowRecord r;
+    Status st = get(k, &r);
+    if (st.is_not_found()) return Status::ok();  // deleted since it was listed
+    if (!st.is_ok()) return st;
+    if (r.deleted) return Status::ok();
+    stop = !visit(ShadowEntry{k.thing, k.shadow, r.version, r.document});
+    return Status::ok();
+  };
+  StoreKey after;
+  if (!after_thing.empty() && after_thing >= thing_prefix) {
+    after = StoreKey{std::string(after_thing), kPastNames};
+  } else if (!thing_prefix.empty()) {
+    // list_shadows starts strictly after a key: the thing named exactly
+    // like the prefix is read first, by hand.
+    if (redis_format::valid_thing(thing_prefix)) {
+      Status st = emit(StoreKey{std::string(thing_prefix), ""});
+      std::string name_after;
+      bool more = true;
+      while (st.is_ok() && !stop && more) {
+        std::vector<std::string> names;
+        st = list_named(thing_prefix, name_after, kPage, &names, &more);
+        for (size_t i = 0; st.is_ok() && !stop && i < names.size(); ++i)
+          st = emit(StoreKey{std::string(thing_prefix), names[i]});
+        if (!names.empty()) name_after = names.back();
+      }
+      if (!st.is_ok() || stop) return st;
+    }
+    after = StoreKey{std::string(thing_prefix), kPastNames};
+  }
+  while (!stop) {
+    std::vector<StoreKey> keys;
+    bool more = false;
+    Status st = list_shadows(after, kPage, &keys, &more);
+    if (!st.is_ok()) return st;
+    for (const StoreKey& k : keys) {
+      if (!k.thing.starts_with(thing_prefix)) return Status::ok();
+      st = emit(k);
+      if (!st.is_ok()) return st;
+      if (stop) return Status::ok();
+    }
+    if (!more || keys.empty()) return Status::ok();
+    after = keys.back();
+  }
   return Status::ok();
 }
 

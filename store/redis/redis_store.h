@@ -104,8 +104,18 @@ class RedisStore final : public Store {
 
   // Store interface.
   Status get(const StoreKey& key, ShadowRecord* out) override;
+  // `items` are written after the record, once the record's write is
+  // confirmed, one WAIT-gated write each: not atomically with it (they live
+  // in their space's slot, not the thing's). A failure in between leaves the
+  // record written and some items not, and returns the error (the outcome
+  // of the request is then unknown, as after any error); the history is
+  // then missing an entry, never holding one for a write that did not happen,
+  // and a fleet update's progress record lags by one shadow, so an operation
+  // resumed after such a failure updates that shadow once more (the broker
+  // does not run on RedisStore yet; RocksDbStore writes both atomically).
+  // All history entries live in one space, so on one master.
   Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                              const ShadowRecord& next) override;
+                         const ShadowRecord& next, const std::vector<ItemChange>& items = {}) override;
   Status list_named(std::string_view thing, std::string_view after, size_t limit,
                          std::vector<std::string>* names, bool* more) override;
   // Merges the per-slot thing indexes of every master in byte order. Each
@@ -117,6 +127,14 @@ class RedisStore final : public Store {
   // pages of one listing, since every page starts strictly after `after`.
   Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                            bool* more) override;
+  // Pages through list_shadows (1000 keys a page, starting at the prefix)
+  // and reads each shadow: two reads per shadow and the per-page merge of
+  // list_shadows, so a full-fleet scan costs far more than on RocksDB. Not a
+  // snapshot: every write acknowledged before the call is seen; writes made
+  // during the scan may or may not be. `visit` runs on the calling thread,
+  // between reads.
+  Status scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                      const ShadowVisitor& visit) override;
 
   // Items (store.h). A space name may not contain '{' or '}'
   // (kInvalidArgument). put_item and delete_item are WAIT-gated like

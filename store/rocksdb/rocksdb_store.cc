@@ -596,9 +596,8 @@ Status RocksDbStore::get(const StoreKey& key, ShadowRecord* out) {
       .with_context("shadow '" + key.thing + "'/'" + key.shadow + "'");
 }
 
-Status RocksDbStore::compare_and_set(const StoreKey& key,
-                                          const std::optional<RecordStamp>& expected,
-                                          const ShadowRecord& next) {
+Status RocksDbStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                     const ShadowRecord& next, const std::vector<ItemChange>& items) {
   if (key.thing.find('\0') != std::string::npos) {
     // The key encoding relies on it; the engine's name rules exclude it.
     return Status::io_error("thing name contains a NUL byte");
@@ -625,7 +624,19 @@ Status RocksDbStore::compare_and_set(const StoreKey& key,
 
   rocksdb::WriteOptions w;
   w.sync = options_.sync_writes;
-  s = db_->Put(w, k, rocksdb_format::encode_record(next));
+  if (items.empty()) {
+    s = db_->Put(w, k, rocksdb_format::encode_record(next));
+  } else {
+    rocksdb::WriteBatch batch;
+    s = batch.Put(k, rocksdb_format::encode_record(next));
+    for (const ItemChange& change : items) {
+      if (!s.ok()) break;
+      if (change.space.find('\0') != std::string::npos) return Status::invalid_argument("item space contains a NUL byte");
+      const std::string item = rocksdb_format::item_key(change.space, change.key);
+      s = change.value ? batch.Put(item, *change.value) : batch.Delete(item);
+    }
+    if (s.ok()) s = db_->Write(w, &batch);
+  }
   if (!s.ok()) {
     note_write_failure(s);
     return io_error("write of", key, s);
@@ -719,6 +730,57 @@ Status RocksDbStore::list_shadows(const StoreKey& after, size_t limit,
     keys->push_back(std::move(key));
   }
   if (!it->status().ok()) return fail("listing shadows: " + it->status().ToString());
+  return Status::ok();
+}
+
+Status RocksDbStore::scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                                  const ShadowVisitor& visit) {
+  // Held for the whole scan: a recovery (reopen) waits for it to end.
+  std::shared_lock<std::shared_mutex> db_lock(db_mu_);
+  if (!db_) return closed_error();
+  // Keys of the things starting with `thing_prefix`: "s/" + prefix ...; the
+  // range ends where "s/" + prefix with its last byte incremented begins
+  // (or at "s0", past every shadow key, for an empty prefix).
+  std::string lower = std::string(rocksdb_format::kShadowPrefix) + std::string(thing_prefix);
+  std::string upper = lower;
+  while (!upper.empty() && static_cast<unsigned char>(upper.back()) == 0xff) upper.pop_back();
+  upper.back() = static_cast<char>(upper.back() + 1);  // never empty: "s/" is in it
+  std::string start = lower;
+  if (!after_thing.empty()) {
+    // Past every key of `after_thing` ("s/" + thing + '\0' + shadow): thing
+    // names hold no byte below '\x01', so "s/" + thing + '\x01' is next.
+    std::string past = std::string(rocksdb_format::kShadowPrefix) + std::string(after_thing) + '\x01';
+    if (past > start) start = past;
+  }
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  ro.fill_cache = false;
+  // Scans read long runs of table files: read them in large pieces.
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->Seek(start); it->Valid(); it->Next()) {
+    std::string_view k = it->key().ToStringView().substr(rocksdb_format::kShadowPrefix.size());
+    size_t nul = k.find('\0');
+    if (nul == std::string_view::npos || nul == 0)
+      return Status::io_error("scanning shadows: malformed key '" + it->key().ToString(true) + "'");
+    std::string_view thing = k.substr(0, nul), shadow = k.substr(nul + 1);
+    std::string_view value = it->value().ToStringView();
+    // Decoded in place (the format is rocksdb_format's): a full-fleet scan
+    // should not copy every document.
+    if (value.size() < rocksdb_format::kHeaderSize || static_cast<uint8_t>(value[0]) != rocksdb_format::kFormatV1 ||
+        (static_cast<uint8_t>(value[9]) & ~uint8_t{1}) != 0) {
+      ShadowRecord bad;
+      Status d = rocksdb_format::decode_record(value, &bad);
+      return Status::io_error("shadow '" + std::string(thing) + "'/'" + std::string(shadow) + "': " + d.message());
+    }
+    if (static_cast<uint8_t>(value[9]) & 1) continue;  // tombstone
+    uint64_t version = 0;
+    for (int i = 0; i < 8; ++i) version |= uint64_t{static_cast<unsigned char>(value[1 + i])} << (8 * i);
+    ShadowEntry entry{thing, shadow, version, value.substr(rocksdb_format::kHeaderSize)};
+    if (!visit(entry)) return Status::ok();
+  }
+  if (!it->status().ok()) return Status::io_error("scanning shadows: " + it->status().ToString());
   return Status::ok();
 }
 

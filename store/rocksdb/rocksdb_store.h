@@ -140,14 +140,20 @@ class RocksDbStore final : public Store {
   // Store interface. A stored value that cannot be decoded (corruption, or a
   // format written by a newer version) is reported as an I/O error.
   Status get(const StoreKey& key, ShadowRecord* out) override;
+  // The record and `items` go in one WriteBatch.
   Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                         const ShadowRecord& next) override;
+                         const ShadowRecord& next, const std::vector<ItemChange>& items = {}) override;
   Status list_named(std::string_view thing, std::string_view after, size_t limit,
                     std::vector<std::string>* names, bool* more) override;
   // One scan over the whole "s/" key range from `after`; tombstones are
   // read and skipped.
   Status list_shadows(const StoreKey& after, size_t limit, std::vector<StoreKey>* keys,
                       bool* more) override;
+  // One iterator (hence one implicit snapshot) over the key range of the
+  // prefix; it does not fill the block cache, so a full-fleet scan does not
+  // evict the blocks that serve ordinary requests.
+  Status scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                      const ShadowVisitor& visit) override;
   Status get_item(std::string_view space, std::string_view key, std::string* value) override;
   Status put_item(std::string_view space, std::string_view key, std::string_view value,
                   ItemWrite mode) override;

@@ -400,5 +400,98 @@ inline void items(Store& s) {
   CHECK(v == std::string("a\0", 2));
 }
 
+// scan_shadows as "thing/shadow@version:document" strings, stopping after
+// `stop_after` visits.
+inline std::vector<std::string> scan(Store& s, std::string_view after, std::string_view prefix,
+                                     size_t stop_after = 1000) {
+  std::vector<std::string> seen;
+  Status st = s.scan_shadows(after, prefix, [&](const ShadowEntry& e) {
+    seen.push_back(std::string(e.thing) + "/" + std::string(e.shadow) + "@" + std::to_string(e.version) + ":" +
+                   std::string(e.document));
+    return seen.size() < stop_after;
+  });
+  INFO(st.message());
+  REQUIRE(st.is_ok());
+  return seen;
+}
+
+// The "thing/shadow" part of scan()'s strings.
+inline std::vector<std::string> scanned_keys(const std::vector<std::string>& seen) {
+  std::vector<std::string> out;
+  for (const std::string& s : seen) out.push_back(s.substr(0, s.find('@')));
+  return out;
+}
+
+// scan_shadows: key order (a thing's classic shadow first), tombstones
+// skipped, paging by thing, prefix ranges, the visitor stopping the scan.
+inline void scan_shadows_order_and_ranges(Store& s) {
+  using Names = std::vector<std::string>;
+  auto put = [&](const std::string& thing, const std::string& shadow) {
+    put_new(s, {thing, shadow}, live(1, "doc-" + thing + "-" + shadow));
+  };
+  CHECK(scan(s, "", "").empty());
+  put("b", "");
+  put("b", "cfg");
+  put("a", "z");  // a thing with only a named shadow
+  put("ab", "");
+  put("c", "");
+  put("c", "gone");
+  REQUIRE(s.compare_and_set({"c", "gone"}, RecordStamp{1, false}, tombstone(2, 5)).is_ok());
+  put("line-7", "");
+  put("line-70", "");
+  put("line-8", "");
+  REQUIRE(s.put_item("fleet", "b", "an item is not a shadow").is_ok());
+
+  std::vector<std::string> all = scan(s, "", "");
+  CHECK(scanned_keys(all) == Names{"a/z", "ab/", "b/", "b/cfg", "c/", "line-7/", "line-70/", "line-8/"});
+  REQUIRE(all.size() == 8);
+  CHECK(all[2] == "b/@1:doc-b-");
+  // Paging by thing: every shadow of `after` is skipped, even named ones.
+  CHECK(scanned_keys(scan(s, "a", "")) == Names{"ab/", "b/", "b/cfg", "c/", "line-7/", "line-70/", "line-8/"});
+  CHECK(scanned_keys(scan(s, "b", "")) == Names{"c/", "line-7/", "line-70/", "line-8/"});
+  CHECK(scanned_keys(scan(s, "bb", "")) == Names{"c/", "line-7/", "line-70/", "line-8/"});  // not a thing
+  CHECK(scan(s, "z", "").empty());
+  // Prefix ranges, alone and with `after` before, inside and past them.
+  CHECK(scanned_keys(scan(s, "", "line-7")) == Names{"line-7/", "line-70/"});
+  CHECK(scanned_keys(scan(s, "line-7", "line-7")) == Names{"line-70/"});
+  CHECK(scanned_keys(scan(s, "b", "line-")) == Names{"line-7/", "line-70/", "line-8/"});
+  CHECK(scan(s, "line-9", "line-").empty());
+  CHECK(scanned_keys(scan(s, "", "a")) == Names{"a/z", "ab/"});
+  CHECK(scan(s, "", "x").empty());
+  // The visitor stops the scan.
+  CHECK(scanned_keys(scan(s, "", "", 3)) == Names{"a/z", "ab/", "b/"});
+  // Re-created after a delete: seen again, at its new version.
+  REQUIRE(s.compare_and_set({"c", "gone"}, RecordStamp{2, true}, live(3, "back")).is_ok());
+  CHECK(scan(s, "b", "c") == Names{"c/@1:doc-c-", "c/gone@3:back"});
+}
+
+// Items written by compare_and_set with the record: only when the record is
+// written, puts and deletes in order.
+inline void items_with_record(Store& s) {
+  const std::string first_key("t\0\0001", 5);  // the engine's history keys hold '\0'
+  std::vector<ItemChange> items = {{"history", first_key, "v1"}, {"history", "other", "x"}};
+  REQUIRE(s.compare_and_set({"t", ""}, std::nullopt, live(1), items).is_ok());
+  std::string v;
+  REQUIRE(s.get_item("history", first_key, &v).is_ok());
+  CHECK(v == "v1");
+  // A conflict writes neither the record nor the items.
+  std::vector<ItemChange> refused = {{"history", "never", "n"}, {"history", "other", std::nullopt}};
+  CHECK(s.compare_and_set({"t", ""}, std::nullopt, live(2), refused).is_conflict());
+  CHECK(s.get_item("history", "never", &v).is_not_found());
+  REQUIRE(s.get_item("history", "other", &v).is_ok());
+  // With the record: puts and deletes, in order (a later change of the same item wins).
+  std::vector<ItemChange> changes = {{"history", "other", std::nullopt},
+                                     {"history", "twice", "first"},
+                                     {"history", "twice", "second"},
+                                     {"history", "absent", std::nullopt}};
+  REQUIRE(s.compare_and_set({"t", ""}, RecordStamp{1, false}, live(2), changes).is_ok());
+  CHECK(s.get_item("history", "other", &v).is_not_found());
+  REQUIRE(s.get_item("history", "twice", &v).is_ok());
+  CHECK(v == "second");
+  ShadowRecord r;
+  REQUIRE(s.get({"t", ""}, &r).is_ok());
+  CHECK(r.version == 2);
+  CHECK(item_keys(s, "history", "t") == std::vector<std::string>{first_key, "twice"});
+}
 
 }  // namespace shadow::store_contract

@@ -116,6 +116,10 @@ def rules_json(name, index):
 # The mosquitto clients (mosquitto_pub, _sub, _rr) of every block reach the
 # block's broker without -h/-p: their default options come from
 # $XDG_CONFIG_HOME/<client>, a documented feature of the clients.
+# Two shadows the fleet examples find (docs/fleet.md, docs/shadowctl.md).
+FLEET_SETUP = ("shadowctl update line-7-dev-0000017 --reported '{\"temp\":97.5,\"fw\":\"v1.2\"}' >/dev/null && "
+               "shadowctl update line-7-dev-0000027 --reported '{\"temp\":98.1,\"fw\":\"v1.3\"}' >/dev/null")
+
 RUN = {
     # docs/mqtt-api.md: each example uses a thing of its own on the shared
     # broker; the output block after it shows what it prints.
@@ -243,6 +247,39 @@ RUN = {
         "setup": ["shadowctl export --file backup.jsonl 2>/dev/null"]},
     ("docs/shadowctl.md", "shadowctl export --file backup.jsonl … shadowctl import --replace backup.jsonl"): {
         "broker": "sigv4", "post": "grep -q '\"thing\":\"dev2\"' backup.jsonl"},
+    # docs/fleet.md and the fleet commands of docs/shadowctl.md.
+    ("docs/fleet.md", "aws iot search-index --endpoint-url http://127.0.0.1:8080 --index-name AWS_Things "
+                      "--query-string 'shadow.reported.temp > 95 AND thingName:line-7*' … "
+                      "aws iot get-statistics --endpoint-url http://127.0.0.1:8080 --query-string "
+                      "'thingName:line-7*' --aggregation-field shadow.reported.temp"): {
+        "broker": "sigv4", "setup": [FLEET_SETUP],
+        "expect": ['"thingName": "line-7-dev-0000017"', '"maximum": 98.1', "fleet update fw-v13-line7"][:2]},
+    ("docs/fleet.md", "import boto3, json"): {
+        "broker": "sigv4", "setup": [FLEET_SETUP], "expect": ["line-7-dev-0000017 97.5"]},
+    ("docs/fleet.md", "shadowctl fleet-update --query 'thingName:line-7* AND shadow.reported.fw:v1.2' "
+                      "--desired '{\"fw\":\"v1.3\"}' --id fw-v13-line7"): {
+        "broker": "sigv4", "setup": [FLEET_SETUP],
+        "post": "shadowctl --json get line-7-dev-0000017 | grep -q '\"fw\":\"v1.3\"'"},
+    ("docs/shadowctl.md", "shadowctl search 'shadow.reported.temp > 95 AND thingName:line-7*' … "
+                          "shadowctl search 'shadow.hasDelta:true' --field desired.fw --field reported.fw"): {
+        "broker": "sigv4", "setup": [FLEET_SETUP], "expect": ["line-7-dev-0000027", "average"]},
+    ("docs/shadowctl.md", "shadowctl fleet-update --query 'thingName:line-7* AND shadow.reported.fw:v1.2' "
+                          "--desired '{\"fw\":\"v1.3\"}' --id fw-v13-line7 … shadowctl fleet-update --query "
+                          "'shadow.name.config.reported.interval < 10' --shadow config --desired '{\"interval\":10}' "
+                          "--no-wait"): {
+        "broker": "sigv4", "setup": [FLEET_SETUP]},
+    ("docs/shadowctl.md", "shadowctl fleet-status"): {
+        "broker": "sigv4",
+        # The documented request again: the same id with the same request is
+        # idempotent, whether or not an earlier block already started it.
+        "setup": [FLEET_SETUP, "shadowctl fleet-update --query 'thingName:line-7* AND shadow.reported.fw:v1.2' "
+                               "--desired '{\"fw\":\"v1.3\"}' --id fw-v13-line7 2>/dev/null"],
+        # The operation has finished by then: cancelling it is a conflict.
+        "allow_exit": {"shadowctl fleet-cancel fw-v13-line7": 3},
+        "expect": ["fw-v13-line7"]},
+    ("docs/shadowctl.md", "scripts/run-broker.sh --opt http_listen=127.0.0.1:8080 --opt http_auth=none "
+                          "--opt history_versions=10"): {
+        "broker": None, "expect": ["+reported.temp=20", "+desired.temp=22"]},
 }
 
 

@@ -123,6 +123,15 @@ ELSEWHERE = {
         "not run (a million shadows take minutes); CI builds shadow_loader",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
         "not run (see above); CI builds shadow_loader",
+    # docs/benchmarks/fleet.md
+    "cmake --build build -j2 --target shadow_fleet_bench mosquitto_shadow": "CI: scripts/build.sh builds every target",
+    "build/tools/shadow_fleet_bench --shadows 1000000 --data-dir /tmp/fleet-1m/db":
+        "not run (a million shadows take minutes); loadgen.fleet_smoke runs shadow_fleet_bench on 2,000",
+    "build/tools/shadow_fleet_bench --shadows 1000000 --data-dir /tmp/fleet-1m/db --no-fill":
+        "not run (see above); loadgen.fleet_smoke runs shadow_fleet_bench",
+    "build/tools/shadow_loadgen --start-broker --duration 10": "loadgen.smoke (shorter)",
+    "build/tools/shadow_loadgen --start-broker --duration 10 --plugin-opt history_versions=10":
+        "loadgen.smoke runs shadow_loadgen --start-broker (shorter); fleet.history runs history_versions",
     "SHADOW_PLUGIN=build/mosquitto_shadow.so PYTHONPATH=tests/lib python3 tests/rest/attack_bench.py":
         "rest.attack_bench_smoke runs it with --smoke (the full run takes a minute)",
     # docs/rules.md, pattern 3: its web service would listen on the fixed port 8000; the

@@ -67,6 +67,16 @@ TEST_CASE("redis store contract: items", "[contract]") {
   store_contract::items(*store);
 }
 
+TEST_CASE("redis store contract: scan_shadows", "[contract]") {
+  auto store = cluster().open_store();
+  store_contract::scan_shadows_order_and_ranges(*store);
+}
+
+TEST_CASE("redis store contract: items written with a record", "[contract]") {
+  auto store = cluster().open_store();
+  store_contract::items_with_record(*store);
+}
+
 TEST_CASE("redis store: items are WAIT-gated and refuse braces in the space", "[contract]") {
   RedisStoreOptions o = cluster().store_options();
   o.wait_replicas = 2;  // more than there are: never confirmed
@@ -82,6 +92,21 @@ TEST_CASE("redis store: items are WAIT-gated and refuse braces in the space", "[
   std::string v;
   CHECK(store->get_item("a{b", "k", &v).code() == Status::Code::kInvalidArgument);
   CHECK(store->put_item("", "k", "v").code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("redis store: items with a record are written only after the record is confirmed", "[contract]") {
+  RedisStoreOptions o = cluster().store_options();
+  o.wait_replicas = 2;  // more than there are: never confirmed
+  o.wait_timeout = std::chrono::milliseconds(100);
+  auto store = cluster().open_store(o);
+  std::vector<ItemChange> items = {{"history", std::string("h\0\0001", 5), "entry"}};
+  Status s = store->compare_and_set({"h", ""}, std::nullopt, store_contract::live(1), items);
+  CHECK(s.code() == Status::Code::kUnavailable);
+  // The record is on the master (outcome unknown), the item was never sent:
+  // a history can miss an entry, never hold one for a lost write.
+  std::string v;
+  CHECK(store->get_item("history", std::string("h\0\0001", 5), &v).is_not_found());
+  CHECK(store->counters().unconfirmed_writes == 1);
 }
 
 TEST_CASE("redis store: list_shadows merges things from every master", "[contract]") {

@@ -17,6 +17,7 @@ RUN_TIMEOUT_S = 60
 # Exit statuses promised by docs/shadowctl.md.
 EXIT_OK, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_CONFLICT = 0, 1, 2, 3
 EXIT_REQUEST, EXIT_SERVER, EXIT_CONNECTION, EXIT_TIMEOUT = 4, 5, 6, 7
+EXIT_INCOMPLETE = 8
 
 
 def shadowctl_path():
@@ -43,8 +44,10 @@ def clean_env(**extra):
 class CtlTestCase(BrokerTestCase):
     """One broker per test class; `ctl()` runs shadowctl against it. `auth`
     is "none" or "sigv4" (the broker's credentials file holds two keys);
-    make_tls() may return a (cert, key) pair for an HTTPS listener."""
+    make_tls() may return a (cert, key) pair for an HTTPS listener;
+    `broker_options` are extra plugin options."""
     auth = "none"
+    broker_options = {}
 
     @classmethod
     def make_tls(cls):
@@ -52,7 +55,7 @@ class CtlTestCase(BrokerTestCase):
 
     @classmethod
     def make_broker(cls):
-        return RestBroker(auth=cls.auth, tls=cls.make_tls())
+        return RestBroker(options=cls.broker_options, auth=cls.auth, tls=cls.make_tls())
 
     def base_args(self):
         args = ["--endpoint", self.broker.endpoint]

@@ -41,8 +41,9 @@ class NumberedStore final : public ForwardingStore {
  public:
   shadow::Status compare_and_set(const shadow::StoreKey& k,
                                  const std::optional<shadow::RecordStamp>& expected,
-                                 const shadow::ShadowRecord& next) override {
-    shadow::Status s = inner_.compare_and_set(k, expected, next);
+                                 const shadow::ShadowRecord& next,
+                                 const std::vector<shadow::ItemChange>& items = {}) override {
+    shadow::Status s = inner_.compare_and_set(k, expected, next, items);
     if (s.is_ok()) seq_++;
     return s;
   }

@@ -13,8 +13,9 @@ class ForwardingStore : public shadow::Store {
     return inner_.get(k, out);
   }
   shadow::Status compare_and_set(const shadow::StoreKey& k, const std::optional<shadow::RecordStamp>& expected,
-                                 const shadow::ShadowRecord& next) override {
-    return inner_.compare_and_set(k, expected, next);
+                                 const shadow::ShadowRecord& next,
+                                 const std::vector<shadow::ItemChange>& items = {}) override {
+    return inner_.compare_and_set(k, expected, next, items);
   }
   shadow::Status list_named(std::string_view thing, std::string_view after, size_t limit,
                             std::vector<std::string>* names, bool* more) override {
@@ -23,6 +24,10 @@ class ForwardingStore : public shadow::Store {
   shadow::Status list_shadows(const shadow::StoreKey& after, size_t limit, std::vector<shadow::StoreKey>* keys,
                               bool* more) override {
     return inner_.list_shadows(after, limit, keys, more);
+  }
+  shadow::Status scan_shadows(std::string_view after_thing, std::string_view thing_prefix,
+                              const shadow::ShadowVisitor& visit) override {
+    return inner_.scan_shadows(after_thing, thing_prefix, visit);
   }
   shadow::Status get_item(std::string_view space, std::string_view key, std::string* value) override {
     return inner_.get_item(space, key, value);

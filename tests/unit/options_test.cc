@@ -113,7 +113,8 @@ TEST_CASE("plugin options: integers are checked for syntax and range", "[plugin]
                    Case{"max_depth", "+3"}, Case{"max_depth", "6x"}, Case{"max_depth", "6 7"},
                    Case{"max_document_bytes", "0"}, Case{"max_payload_bytes", "268435456"},
                    Case{"tombstone_retention_s", "-5"}, Case{"block_cache_mb", "1.5"},
-                   Case{"block_cache_mb", "99999999999999999999"}}) {
+                   Case{"block_cache_mb", "99999999999999999999"}, Case{"history_versions", "1001"},
+                   Case{"fleet_update_batch", "0"}, Case{"fleet_update_batch", "10001"}}) {
     INFO(bad.key << "=" << bad.value);
     std::string err = parse_error({{"db_path", "d"}, {bad.key, bad.value}});
     CHECK_THAT(err, Catch::Contains(std::string("plugin_opt_") + bad.key));
@@ -124,6 +125,8 @@ TEST_CASE("plugin options: integers are checked for syntax and range", "[plugin]
   CHECK(parse_ok({{"db_path", "d"}, {"max_payload_bytes", "268435455"}}).engine.max_payload_bytes ==
         268435455);
   CHECK(parse_ok({{"db_path", "d"}, {"block_cache_mb", "0"}}).block_cache_bytes == 0);
+  CHECK(parse_ok({{"db_path", "d"}, {"history_versions", "1000"}}).engine.history_versions == 1000);
+  CHECK(parse_ok({{"db_path", "d"}, {"fleet_update_batch", "1"}}).fleet_update_batch == 1);
 }
 
 TEST_CASE("plugin options: wal_recovery is strict unless point_in_time is asked for", "[plugin]") {
@@ -152,7 +155,8 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
   CHECK(s ==
         "db_path=/d sync_writes=true short_topics=true event_topics=short "
         "max_document_bytes=8192 max_depth=6 max_payload_bytes=131072 "
-        "tombstone_retention_s=172800 block_cache_mb=8 wal_recovery=strict tombstone_bumps_version=true "
+        "tombstone_retention_s=172800 block_cache_mb=8 wal_recovery=strict history_versions=0 "
+        "fleet_update_batch=50 tombstone_bumps_version=true "
         "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
         "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
         "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off "

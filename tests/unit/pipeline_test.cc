@@ -170,8 +170,9 @@ struct DurableFixture {
   struct Numbered final : ForwardingStore {
     std::atomic<uint64_t> seq{0};
     shadow::Status compare_and_set(const shadow::StoreKey& k, const std::optional<shadow::RecordStamp>& e,
-                                   const shadow::ShadowRecord& n) override {
-      shadow::Status st = inner_.compare_and_set(k, e, n);
+                                   const shadow::ShadowRecord& n,
+                                   const std::vector<shadow::ItemChange>& items = {}) override {
+      shadow::Status st = inner_.compare_and_set(k, e, n, items);
       if (st.is_ok()) seq++;
       return st;
     }

@@ -304,7 +304,7 @@ class SharedStore final : public ForwardingStore {
  public:
   explicit SharedStore(int conflicts) : conflicts_(conflicts) {}
   Status compare_and_set(const StoreKey& k, const std::optional<RecordStamp>& expected,
-                         const ShadowRecord& next) override {
+                         const ShadowRecord& next, const std::vector<ItemChange>& items = {}) override {
     if (conflicts_ < 0 || conflicts_-- > 0) {
       ShadowRecord theirs;
       Status st = inner_.get(k, &theirs);
@@ -314,7 +314,7 @@ class SharedStore final : public ForwardingStore {
       bumped.version = (st.is_ok() ? theirs.version : 0) + 1;
       REQUIRE(inner_.compare_and_set(k, stamp, bumped).is_ok());
     }
-    return inner_.compare_and_set(k, expected, next);
+    return inner_.compare_and_set(k, expected, next, items);
   }
 
  private:

@@ -15,6 +15,9 @@ Examples:
   shadowctl --json list dev1 | jq -r '.results[]'
   shadowctl watch dev1 --shadow config
   shadowctl export --file backup.jsonl && shadowctl import backup.jsonl
+  shadowctl search 'shadow.reported.temp > 95 AND thingName:line-7*'
+  shadowctl fleet-update --query 'thingName:line-7*' --desired '{"fan":"on"}'
+  shadowctl history dev1
   shadowctl rules list
 
 Environment: SHADOWCTL_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
@@ -22,7 +25,7 @@ AWS_REGION, NO_COLOR.
 Exit status: 0 ok, 1 usage or input error, 2 not found (404), 3 version
 conflict (409), 4 other request error (4xx, e.g. 403 bad signature),
 5 server error (5xx), 6 cannot connect, 7 watch --timeout before --count
-events.
+events, 8 fleet-update did not update every matching shadow.
 Documentation: docs/shadowctl.md)x";
 
 void add_shadow_option(CLI::App* cmd, Invocation* out) {
@@ -279,6 +282,91 @@ With --json: {"rules":[{"ruleName":...,"topicPattern":...,"ruleDisabled":...,...
                                    std::pair{"disable", "Disable a rule; it is kept but does not run (DisableTopicRule)"}}) {
     add_rule_name(rules->add_subcommand(verb, help));
   }
+
+  // search
+  CLI::App* search = app.add_subcommand(
+      "search", "Find things by their shadows (aws iot search-index), or count them");
+  search->add_option("query", a.query, "Fleet query, e.g. 'shadow.reported.temp > 95'")
+      ->required()
+      ->type_name("QUERY");
+  search->add_option("--limit", a.limit, "Things shown at most; 0: every match (default 100)")
+      ->check(CLI::Range(0, 100000000))
+      ->type_name("N");
+  search->add_option("--page-size", a.page_size, "Things per request, 1-500 (default: server's, 100)")
+      ->check(CLI::Range(1, 500))
+      ->type_name("N");
+  search->add_option("--field", a.columns,
+                     "Show this shadow field as a column (repeatable): reported.temp, desired.mode, "
+                     "name.cfg.reported.x ...")
+      ->type_name("PATH");
+  auto* count = search->add_flag("--count", a.count_only, "Print only how many things match (get-statistics)");
+  search->add_option("--stats", a.stats_field,
+                     "Statistics of a numeric field over the matches (get-statistics): count, average, "
+                     "sum, minimum, maximum, variance, standard deviation")
+      ->type_name("FIELD")
+      ->excludes(count);
+  search->footer(R"x(The query language is AWS IoT fleet indexing's (docs/fleet.md): field:value,
+wildcards, ranges [a TO b], comparisons, AND/OR/NOT. The table shows each
+thing's classic shadow version, whether it has a delta, and its reported state
+(or the --field columns). --json prints {"things":[{"thingName":...,"shadow":{...}}]}.
+
+Examples:
+  shadowctl search 'shadow.reported.temp > 95 AND thingName:line-7*'
+  shadowctl search 'shadow.hasDelta:true' --field desired.fan --field reported.fan
+  shadowctl search 'thingName:line-7*' --count
+  shadowctl search '*' --stats shadow.reported.temp)x");
+
+  // fleet-update
+  CLI::App* fleet = app.add_subcommand(
+      "fleet-update", "Set desired (or reported) state on every thing a query matches");
+  fleet->add_option("-q,--query", a.query, "Fleet query choosing the things")->required()->type_name("QUERY");
+  fleet->add_option_function<std::string>(
+           "-d,--desired", [out](const std::string& s) { out->args.desired = s; },
+           "JSON object merged into state.desired of each shadow")
+      ->type_name("JSON");
+  fleet->add_option_function<std::string>(
+           "-r,--reported", [out](const std::string& s) { out->args.reported = s; },
+           "JSON object merged into state.reported of each shadow")
+      ->type_name("JSON");
+  add_shadow_option(fleet, out);
+  fleet->add_option("--id", a.operation_id,
+                    "Operation id (letters, digits, - and _); running the same command again with "
+                    "the same id follows the same operation instead of starting a new one")
+      ->type_name("ID");
+  fleet->add_flag("--no-wait", a.no_wait, "Start the operation, print its id and return");
+  fleet->footer(R"x(Each matching thing gets one ordinary shadow update (its own version, accepted,
+delta and documents messages, clientToken = the operation id), applied by the
+broker a few shadows per loop pass. Shows a progress bar and a summary; Ctrl-C
+cancels the operation. Exit status 8 when not every matching shadow was updated.
+
+Examples:
+  shadowctl fleet-update --query 'thingName:line-7* AND shadow.reported.fw:v1.2'       --desired '{"fw":"v1.3"}' --id fw-v13-line7
+  shadowctl fleet-update --query 'shadow.name.cfg.reported.interval < 10' --shadow cfg       --desired '{"interval":10}' --no-wait)x");
+
+  CLI::App* fleet_status = app.add_subcommand("fleet-status", "Show fleet updates and their progress");
+  fleet_status->add_option("id", a.operation_id, "One operation (default: a table of all)")->type_name("ID");
+  CLI::App* fleet_cancel = app.add_subcommand("fleet-cancel", "Stop a running fleet update");
+  fleet_cancel->add_option("id", a.operation_id, "The operation")->required()->type_name("ID");
+
+  // history
+  CLI::App* history = app.add_subcommand(
+      "history", "Show a shadow's last versions and what changed (plugin_opt_history_versions)");
+  add_thing(history, out);
+  add_shadow_option(history, out);
+  history->add_option("--from-version", a.from_version, "Start at this version (default: the oldest kept)")
+      ->check(CLI::Range(int64_t{1}, INT64_MAX))
+      ->type_name("N");
+  history->add_option("--limit", a.limit, "Versions shown at most; 0: all (default 100)")
+      ->check(CLI::Range(0, 100000000))
+      ->type_name("N");
+  history->footer(R"x(One row per kept version: when, by which channel (mqtt, rest, fleet) and
+identity (MQTT client id, REST access key, fleet operation), its clientToken and
+what changed since the previous version (+added, path:old->new, -removed).
+--json prints the entries as the broker keeps them.
+
+Examples:
+  shadowctl history dev1
+  shadowctl history dev1 --shadow config --from-version 40)x");
 
   try {
     app.parse(argc, argv);

@@ -60,6 +60,17 @@ struct CommandArgs {
   std::vector<std::string> things;  // export THING...
   std::string in_file;             // import FILE ('-': stdin)
   bool replace = false;            // import --replace
+
+  // search, fleet-update
+  std::string query;                 // the fleet query (QUERY, --query)
+  int limit = 100;                   // search, history: rows shown at most; 0: all
+  bool count_only = false;           // search --count
+  std::string stats_field;           // search --stats FIELD
+  std::vector<std::string> columns;  // search --field PATH (repeatable)
+  std::string operation_id;          // fleet-update --id; fleet-status/fleet-cancel ID
+  bool no_wait = false;              // fleet-update --no-wait
+  // history
+  int64_t from_version = 0;          // --from-version
 };
 
 struct Invocation {

@@ -12,6 +12,11 @@ int cmd_list(Context& ctx);
 int cmd_watch(Context& ctx);   // watch.cc
 int cmd_export(Context& ctx);  // backup.cc
 int cmd_import(Context& ctx);  // backup.cc
+int cmd_search(Context& ctx);        // fleet.cc
+int cmd_fleet_update(Context& ctx);  // fleet.cc
+int cmd_fleet_status(Context& ctx);  // fleet.cc
+int cmd_fleet_cancel(Context& ctx);  // fleet.cc
+int cmd_history(Context& ctx);       // fleet.cc
 int cmd_rules(Context& ctx);   // rules.cc
 
 }  // namespace shadowctl

@@ -13,6 +13,7 @@ enum ExitCode : int {
   kExitServerError = 5,   // 5xx
   kExitConnection = 6,    // no HTTP answer: refused, timeout, TLS, DNS, MQTT connect
   kExitTimeout = 7,       // watch: --timeout expired before --count events arrived
+  kExitIncomplete = 8,    // fleet-update: cancelled, failed, or some shadows not updated
 };
 
 // The exit status for an HTTP answer (status 0 means "no answer").
