@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 
 from rules_case import HookServer, RulesTestCase, WAIT_S, dumps, http, payload, republish
 from shadowtest.certs import self_signed
+from shadowtest.fleet import history
 from shadowtest.mqtt import prefix
 
 
@@ -109,6 +110,24 @@ class RepublishDurable(Republish):
     answers are held back until their write is synced and published later,
     from TICK; they still reach the rules, with their loop-guard trail."""
     broker_options = {"sync_writes": "true"}
+
+
+class RepublishHistory(RulesTestCase):
+    """A rule's republish to a shadow is recorded in the shadow history with
+    the rule as the writer (docs/fleet.md#history)."""
+    broker_options = {"history_versions": "3"}
+
+    def test_history_names_the_rule(self):
+        self.create_rule("to_hist", payload("SELECT VALUE {'state': {'reported': {'t': t}}} FROM 'hist/in'",
+                                            republish("$$aws/things/rule_hist/shadow/update")))
+        p = prefix("rule_hist")
+        watcher = self.client("watcher", p + "/update/accepted")
+        self.client("pub").publish("hist/in", dumps({"t": 4}))
+        self.assertEqual(watcher.take_json(p + "/update/accepted")["version"], 1)
+        r = history(self.broker, "rule_hist")
+        self.assertEqual(r.status, 200, r)
+        entry = r.json()["results"][0]
+        self.assertEqual((entry["version"], entry["channel"], entry["identity"]), (1, "mqtt", "rule:to_hist"))
 
 
 class HttpFailures(RulesTestCase):
