@@ -9,11 +9,14 @@
 // exit instead of running without its shadow service.
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <variant>
 #include <vector>
@@ -33,6 +36,9 @@
 #include "plugin/acl_check.h"
 #include "plugin/broker_wake.h"
 #include "plugin/callbacks.h"
+#include "plugin/cluster/cluster_events.h"
+#include "plugin/cluster/health_watch.h"
+#include "plugin/cluster_hooks.h"
 #include "plugin/fleet/fleet_update.h"
 #include "plugin/fleet/fleet_update_api.h"
 #include "plugin/fleet/history_api.h"
@@ -55,6 +61,7 @@
 #include "plugin/runtime/pipeline.h"
 #include "plugin/runtime/rate_limiter.h"
 #include "shadow_core/service.h"
+#include "store/redis/redis_store.h"
 #include "store/rocksdb/rocksdb_store.h"
 
 #ifndef SHADOW_VERSION
@@ -75,22 +82,29 @@ using shadow::plugin::guard;
 // the HTTP server (whose workers use the pipeline, the fleet routes and the
 // rules routes) first, then the callbacks (no broker event reaches a dead
 // object), the fleet features, the rules engine's http workers, the rules
-// engine, the durable syncer, the pipeline, the engine, and last the store,
-// which closes the database and releases its lock.
+// engine, the health watch, the durable syncer, the pipeline (its workers),
+// the cluster events, the engine, and last the store, which closes the
+// database and releases its lock (or its connections to Redis). The cluster
+// event subscriber, which feeds the pipeline, is stopped first of all by the
+// destructor.
 struct PluginContext {
   explicit PluginContext(mosquitto_plugin_id_t* id) : callbacks(id) {}
   ~PluginContext();
 
   PluginConfig config;
-  std::unique_ptr<shadow::RocksDbStore> store;
+  std::unique_ptr<shadow::RocksDbStore> store;     // plugin_opt_store rocksdb
+  std::unique_ptr<shadow::RedisStore> redis;       // plugin_opt_store redis-cluster
   std::unique_ptr<shadow::Service> service;
   shadow::runtime::Metrics metrics;
+  std::unique_ptr<shadow::cluster::ClusterEvents> cluster;  // redis-cluster
   std::unique_ptr<shadow::plugin::BrokerWaker> waker;
   std::unique_ptr<shadow::runtime::RateLimiter> limiter;
   std::unique_ptr<shadow::runtime::DurableMode> durable;
   std::unique_ptr<shadow::runtime::Pipeline> pipeline;
+  std::unique_ptr<shadow::cluster::HealthWatch> health;  // redis-cluster
   std::unique_ptr<MqttAdapter> mqtt;
   std::unique_ptr<AclCheck> acl;
+  std::unique_ptr<shadow::plugin::ClusterHooks> cluster_hooks;
   // The rules engine (docs/rules.md), when plugin_opt_rules is true.
   std::unique_ptr<shadow::rules::RuleRegistry> rule_registry;
   shadow::rules::UrlPolicy url_policy;
@@ -112,6 +126,7 @@ struct PluginContext {
 };
 
 PluginContext::~PluginContext() {
+  if (cluster) cluster->stop();  // no more events of other brokers into the pipeline
   // The store outlives the pipeline its health listener logs through.
   if (store) store->set_health_listener(nullptr);
   rest_server.reset();  // joins every HTTP thread
@@ -152,6 +167,110 @@ Status open_store(PluginContext* ctx) {
   if (!ctx->store->recovery_report().empty()) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: %s", ctx->store->recovery_report().c_str());
   }
+  return Status::ok();
+}
+
+shadow::Store& active_store(PluginContext* ctx) {
+  if (ctx->redis) return *ctx->redis;
+  return *ctx->store;
+}
+
+// plugin_opt_store redis-cluster: the options become RedisStoreOptions. Only
+// bad options fail here; a cluster that is down is not a start-up failure
+// (start_cluster).
+Status open_redis(PluginContext* ctx) {
+  const shadow::plugin::RedisConfig& r = ctx->config.redis;
+  shadow::RedisStoreOptions o;
+  auto nodes = shadow::redis::parse_node_list(r.nodes);
+  if (!nodes.ok()) return nodes.status().with_context("plugin_opt_redis_nodes");
+  o.cluster.seeds = std::move(nodes).value();
+  if (!r.password_file.empty()) {
+    auto password = shadow::read_password_file(r.password_file);
+    if (!password.ok()) return password.status().with_context("plugin_opt_redis_password_file");
+    o.cluster.connection.password = std::move(password).value();
+  }
+  o.cluster.connection.username = r.user;
+  o.cluster.connection.connect_timeout = std::chrono::milliseconds(r.connect_timeout_ms);
+  o.cluster.connection.command_timeout = std::chrono::milliseconds(r.command_timeout_ms);
+  o.cluster.request_timeout = std::chrono::milliseconds(r.request_timeout_ms);
+  o.cluster.tls.enabled = r.tls;
+  o.cluster.tls.ca_file = r.tls_ca_file;
+  o.cluster.tls.cert_file = r.tls_cert_file;
+  o.cluster.tls.key_file = r.tls_key_file;
+  o.cluster.tls.server_name = r.tls_server_name;
+  // Every worker and HTTP thread may hold a connection to a node at once;
+  // keep that many idle rather than reconnecting under load.
+  o.cluster.max_idle_per_node = static_cast<size_t>(r.workers + ctx->config.http.threads + 4);
+  o.key_prefix = r.key_prefix;
+  o.wait_replicas = r.wait_replicas;
+  o.wait_timeout = std::chrono::milliseconds(r.wait_timeout_ms);
+  // Tombstones the engine would ignore need not stay in RAM.
+  o.tombstone_ttl_s = ctx->config.engine.tombstone_retention_s;
+  auto opened = shadow::RedisStore::open(o);
+  if (!opened.ok()) return opened.status();
+  ctx->redis = std::move(opened).value();
+  return Status::ok();
+}
+
+// A name for this broker process in the events it publishes, unique among
+// the brokers of a cluster: its host, process id and a random number.
+std::string make_broker_id() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  char tail[32];
+  std::snprintf(tail, sizeof tail, "%08x", rd());
+  return std::string(host) + "/" + std::to_string(getpid()) + "/" + tail;
+}
+
+// Cluster mode, before the pipeline exists: the events other brokers see.
+void prepare_cluster(PluginContext* ctx) {
+  shadow::cluster::ClusterEventsOptions options;
+  options.broker_id = make_broker_id();
+  options.short_topics = ctx->config.engine.short_topics;
+  shadow::cluster::ClusterEvents::Sinks sinks;
+  sinks.event = [ctx](shadow::runtime::RemoteEvent e) { ctx->pipeline->remote_event(std::move(e)); };
+  sinks.reset = [ctx](const std::function<bool(std::string_view)>& pred) { ctx->pipeline->order()->reset(pred); };
+  sinks.log = [ctx](bool error, std::string line) {
+    ctx->pipeline->log_from_worker(error ? shadow::runtime::LogLevel::kError : shadow::runtime::LogLevel::kInfo,
+                                   std::move(line));
+  };
+  ctx->cluster = std::make_unique<shadow::cluster::ClusterEvents>(*ctx->redis, options, std::move(sinks));
+  shadow::cluster::ClusterEvents* events = ctx->cluster.get();
+  ctx->service->set_commit_event_encoder(
+      [events](const shadow::Service::Commit& commit) { return events->encode_commit(commit); });
+}
+
+// Cluster mode, once the pipeline runs: the event subscriber and the health
+// watch. A cluster that cannot be reached now is logged, not fatal: requests
+// are answered 500 and /healthz 503 until it can.
+Status start_cluster(PluginContext* ctx) {
+  Status st = ctx->cluster->start();
+  if (!st.is_ok()) return st.with_context("cannot start the cluster event subscriber");
+  shadow::RedisStore* redis = ctx->redis.get();
+  shadow::runtime::Pipeline* pipeline = ctx->pipeline.get();
+  shadow::cluster::ClusterEvents* events = ctx->cluster.get();
+  std::string nodes = ctx->config.redis.nodes;
+  ctx->health = std::make_unique<shadow::cluster::HealthWatch>(
+      [redis, events] {
+        Status s = redis->health();
+        return s.is_ok() ? events->health() : s;
+      },
+      [pipeline, nodes](const Status& now, bool first) {
+        using shadow::runtime::LogLevel;
+        if (now.is_ok()) {
+          pipeline->log_from_worker(LogLevel::kInfo, first ? "the Redis Cluster (" + nodes + ") is reachable and serves every slot"
+                                                           : "the Redis Cluster is healthy again; shadow requests are served");
+          return;
+        }
+        pipeline->log_from_worker(
+            LogLevel::kError,
+            "the Redis Cluster cannot serve every request: " + now.message() +
+                ". Shadow requests that need it are answered 500 and /healthz answers 503 until it recovers; "
+                "the plugin keeps retrying. Check that the nodes (" + nodes + ") are up and reachable.");
+      },
+      std::chrono::milliseconds(2000));
+  ctx->health->start();
   return Status::ok();
 }
 
@@ -223,7 +342,20 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
   options.limiter = ctx->limiter.get();
   options.durable = ctx->durable.get();
   options.wakeup = ctx->waker.get();
+  if (ctx->cluster) {
+    shadow::runtime::ClusterOptions cluster;
+    cluster.workers = ctx->config.redis.workers;
+    shadow::cluster::ClusterEvents* events = ctx->cluster.get();
+    cluster.share_replies = [events](const shadow::ShadowId& id, const std::vector<shadow::OutMessage>& messages) {
+      events->share_replies(id, messages);
+    };
+    options.cluster = cluster;
+  }
   ctx->pipeline = std::make_unique<shadow::runtime::Pipeline>(*ctx->service, ctx->metrics, options);
+  if (ctx->cluster) {
+    shadow::cluster::ClusterEvents* events = ctx->cluster.get();
+    ctx->pipeline->order()->set_listening([events](std::string_view thing) { return events->listening(thing); });
+  }
   ctx->mqtt = std::make_unique<MqttAdapter>(*ctx->pipeline, needs_tick);
 
   Status st = ctx->callbacks.add(MOSQ_EVT_MESSAGE,
@@ -233,6 +365,20 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
   if (needs_tick) {
     st = ctx->callbacks.add(MOSQ_EVT_TICK, guard<MqttAdapter, &MqttAdapter::on_tick, OnFailure::kFailOpen>,
                             ctx->mqtt.get());
+    if (!st.is_ok()) return st;
+  }
+
+  if (ctx->cluster) {
+    // Ahead of the authorization check, which it defers to.
+    ctx->cluster_hooks = std::make_unique<shadow::plugin::ClusterHooks>(*ctx->cluster);
+    using shadow::plugin::ClusterHooks;
+    st = ctx->callbacks.add(MOSQ_EVT_ACL_CHECK,
+                            guard<ClusterHooks, &ClusterHooks::on_acl_check, OnFailure::kFailClosed>,
+                            ctx->cluster_hooks.get());
+    if (!st.is_ok()) return st;
+    st = ctx->callbacks.add(MOSQ_EVT_DISCONNECT,
+                            guard<ClusterHooks, &ClusterHooks::on_disconnect, OnFailure::kFailOpen>,
+                            ctx->cluster_hooks.get());
     if (!st.is_ok()) return st;
   }
 
@@ -405,8 +551,6 @@ Status start_rest(PluginContext* ctx) {
   const shadow::plugin::HttpConfig& http = ctx->config.http;
   shadow::rest::RestApiOptions api_options;
   api_options.metrics_auth = http.metrics_auth;
-  shadow::RocksDbStore* db = ctx->store.get();
-  api_options.health = [db] { return db->health(); };
   if (http.auth_sigv4) {
     auto loaded = shadow::auth::load_credentials_file(http.credentials_file);
     if (!loaded.ok()) return loaded.status().with_context("plugin_opt_http_credentials_file");
@@ -431,16 +575,28 @@ Status start_rest(PluginContext* ctx) {
                          http.host.c_str(), http.port);
   }
 
-  shadow::RocksDbStore* store = ctx->store.get();
-  ctx->rest_api = std::make_unique<shadow::rest::RestApi>(
-      *ctx->pipeline, ctx->metrics,
-      [store] {
-        shadow::runtime::Metrics::Gauges g;
-        g.shadows_estimate = store->count_estimate();
-        g.db_size_bytes = store->approximate_size_bytes();
-        return g;
-      },
-      api_options);
+  shadow::rest::RestApi::GaugeSource gauges;
+  if (ctx->cluster) {
+    shadow::cluster::HealthWatch* health = ctx->health.get();
+    api_options.health = [health] { return health->current(); };
+    shadow::cluster::ClusterEvents* events = ctx->cluster.get();
+    shadow::runtime::Pipeline* pipeline = ctx->pipeline.get();
+    gauges = [events, pipeline] {
+      shadow::runtime::Metrics::Gauges g;
+      g.extra = events->metrics_text(pipeline->order()->counters());
+      return g;
+    };
+  } else {
+    shadow::RocksDbStore* store = ctx->store.get();
+    api_options.health = [store] { return store->health(); };
+    gauges = [store] {
+      shadow::runtime::Metrics::Gauges g;
+      g.shadows_estimate = store->count_estimate();
+      g.db_size_bytes = store->approximate_size_bytes();
+      return g;
+    };
+  }
+  ctx->rest_api = std::make_unique<shadow::rest::RestApi>(*ctx->pipeline, ctx->metrics, gauges, api_options);
   if (ctx->rules_engine) {
     // aws iot ... topic rules, signed as execute-api; their counters on /metrics.
     ctx->rules_api = std::make_unique<shadow::rules::RulesApi>(*ctx->rule_registry);
@@ -449,8 +605,12 @@ Status start_rest(PluginContext* ctx) {
     ctx->rest_api->add_metrics_source([engine] { return engine->render_metrics(); });
   }
 
-  Status st = start_fleet(ctx);
-  if (!st.is_ok()) return st;
+  // Fleet search, fleet updates and the history use the RocksDB store and
+  // the broker thread; not in cluster mode yet (docs/scale-out.md).
+  if (!ctx->cluster) {
+    Status st = start_fleet(ctx);
+    if (!st.is_ok()) return st;
+  }
 
   shadow::rest::RestServerOptions server_options;
   server_options.host = http.host;
@@ -495,16 +655,19 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   ctx->config = std::move(parsed).value();
 
   check_descriptor_limit();
-  Status st = open_store(ctx);
+  const bool cluster_mode = ctx->config.store == shadow::plugin::StoreKind::kRedisCluster;
+  Status st = cluster_mode ? open_redis(ctx) : open_store(ctx);
   if (!st.is_ok()) return st.with_context("cannot start");
-  ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, *ctx->store);
+  ctx->service = std::make_unique<shadow::Service>(ctx->config.engine, active_store(ctx));
+  if (cluster_mode) prepare_cluster(ctx);
 
-  // TICK publishes what other threads handed over: REST-caused messages, and
-  // in durable mode the replies whose fsync has completed.
-  // The history purge runs on TICK too, and the rules engine's inputs and
-  // republishes.
+  // TICK publishes what other threads handed over: REST-caused messages, in
+  // durable mode the replies whose fsync has completed, in cluster mode
+  // every answer and event. The history purge runs on TICK too, and the
+  // rules engine's inputs and republishes.
   const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes ||
-                          ctx->config.engine.history_versions > 0 || ctx->config.rules.enabled;
+                          ctx->config.engine.history_versions > 0 || cluster_mode ||
+                          ctx->config.rules.enabled;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();
@@ -527,17 +690,28 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
   }
   st = start_mqtt(ctx, needs_tick);
   if (!st.is_ok()) return st;
-  if (needs_tick) {
-    // Whether or not history is on now: it may have been before.
-    ctx->history_purger = std::make_unique<shadow::fleet::HistoryPurger>(*ctx->service, *ctx->mqtt);
-    st = ctx->callbacks.add(
-        MOSQ_EVT_TICK,
-        guard<shadow::fleet::HistoryPurger, &shadow::fleet::HistoryPurger::on_tick, OnFailure::kFailOpen>,
-        ctx->history_purger.get());
+  if (cluster_mode) {
+    st = start_cluster(ctx);
     if (!st.is_ok()) return st;
+  } else {
+    if (needs_tick) {
+      // Whether or not history is on now: it may have been before.
+      ctx->history_purger = std::make_unique<shadow::fleet::HistoryPurger>(*ctx->service, *ctx->mqtt);
+      st = ctx->callbacks.add(
+          MOSQ_EVT_TICK,
+          guard<shadow::fleet::HistoryPurger, &shadow::fleet::HistoryPurger::on_tick, OnFailure::kFailOpen>,
+          ctx->history_purger.get());
+      if (!st.is_ok()) return st;
+    }
+    watch_store_health(ctx);
   }
-  watch_store_health(ctx);
-  if (ctx->config.rules.enabled) {
+  if (ctx->config.rules.enabled && cluster_mode) {
+    // The rules engine runs pipeline requests on the broker thread and keeps
+    // its rules per broker: not in cluster mode yet (docs/rules.md).
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "shadow: rules: the rules engine does not run with plugin_opt_store redis-cluster "
+                         "yet; topic rules are off on this broker (docs/rules.md)");
+  } else if (ctx->config.rules.enabled) {
     st = start_rules(ctx);
     if (!st.is_ok()) return st;
   }

@@ -44,6 +44,8 @@ if ! $build_only && ! $docker_only; then
     catch2 libbenchmark-dev
     python3 python3-paho-mqtt python3-boto3 python3-yaml awscli curl jq
     redis-server redis-tools
+    # The cluster topology (scripts/cluster.sh): a load balancer in front of the brokers.
+    haproxy
     # The Debian package: scripts/package.sh and its test (tests/package).
     dpkg-dev help2man lintian
   )

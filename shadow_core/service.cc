@@ -286,10 +286,9 @@ ServiceResponse Service::update(const ServiceRequest& request) {
                                                        token)});
     }
     append_also_write(request, &items);
-    Status st = store_.compare_and_set(key_of(request.id), current.stamp, next, items);
-    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
-    if (!st.is_ok()) return reply.reject(internal_error(), token);
 
+    // The answer is built before the write: a shared store sends its
+    // messages to the other brokers with the write itself.
     json::Value echo_meta = metadata_of(*parsed.state, request.now, doc.allocator());
     ServiceResponse r = reply.accept(
         responses::update_accepted(*parsed.state, echo_meta, next.version, request.now, token),
@@ -301,8 +300,20 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     const std::string* previous = current.exists ? &current.record.document : nullptr;
     reply.event(r, "documents",
                 responses::documents(previous, config_.documents_previous_null, next.document, request.now, token));
+    r.written = WrittenStamps{current.stamp, stamp_of(next)};
+
+    Status st = write(request.id, *r.written, next, r.messages, items);
+    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
+    if (!st.is_ok()) return reply.reject(internal_error(), token);
     return r;
   }
+}
+
+Status Service::write(const ShadowId& id, const WrittenStamps& stamps, const ShadowRecord& next,
+                      const std::vector<OutMessage>& messages, const std::vector<ItemChange>& items) {
+  if (!commit_events_) return store_.compare_and_set(key_of(id), stamps.before, next, items);
+  std::string event = commit_events_(Commit{id, stamps, messages});
+  return store_.compare_and_set_with_event(key_of(id), stamps.before, next, event, items);
 }
 
 ServiceResponse Service::remove(const ServiceRequest& request) {
@@ -337,11 +348,13 @@ ServiceResponse Service::remove(const ServiceRequest& request) {
                                  history::purge_key(request.now, request.id.thing, request.id.shadow), ""});
     }
     append_also_write(request, &items);
-    Status st = store_.compare_and_set(key_of(request.id), current.stamp, tombstone, items);
+    ServiceResponse r = reply.accept(responses::delete_accepted(current.version, request.now, token),
+                                     config_.rest_delete_publishes_accepted, token);
+    r.written = WrittenStamps{current.stamp, stamp_of(tombstone)};
+    Status st = write(request.id, *r.written, tombstone, r.messages, items);
     if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
-    return reply.accept(responses::delete_accepted(current.version, request.now, token),
-                        config_.rest_delete_publishes_accepted, token);
+    return r;
   }
 }
 

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -75,6 +76,21 @@ struct ServiceRequest {
   const std::vector<ItemChange>* also_write = nullptr;
 };
 
+// A write a request made: the stamp of the record it replaced (nullopt:
+// nothing was stored) and the stamp it wrote. Versions of one shadow only
+// grow, and at one version a tombstone follows the live record, so stamps
+// order the writes of a shadow (see stamp_before).
+struct WrittenStamps {
+  std::optional<RecordStamp> before;
+  RecordStamp after;
+};
+
+// Whether `a` is an earlier state of a shadow than `b`: a lower version, or
+// the same version live before deleted.
+inline bool stamp_before(const RecordStamp& a, const RecordStamp& b) {
+  return a.version != b.version ? a.version < b.version : (!a.deleted && b.deleted);
+}
+
 struct ServiceResponse {
   int status = 200;  // 200, or the error code of the rejection
   // The accepted or error document. For MQTT it is also the payload of
@@ -86,6 +102,10 @@ struct ServiceResponse {
   // The request's clientToken when it carried a valid one (echoed in every
   // reply), so that a later rejection of the same request can echo it too.
   std::optional<std::string> client_token;
+  // The write this request made; nullopt when it wrote nothing (a get, a
+  // rejection). Cluster mode orders this broker's publications with the
+  // events of other brokers by it.
+  std::optional<WrittenStamps> written;
   bool ok() const { return status == 200; }
 };
 
@@ -105,6 +125,20 @@ class Service {
   Service(Config config, Store& store);
 
   const Config& config() const { return config_; }
+
+  // Several brokers on one shared store (plugin_opt_store redis-cluster):
+  // each write hands the store an event for the other brokers, which carries
+  // the messages the write causes (Store::compare_and_set_with_event). The
+  // encoder turns a write into that event; it runs on the thread of the
+  // request, under the shadow's lock, and must be thread-safe. Unset (the
+  // default) writes carry no event. Set it before the first request.
+  struct Commit {
+    const ShadowId& id;
+    const WrittenStamps& stamps;
+    const std::vector<OutMessage>& messages;  // what this broker publishes for the write
+  };
+  using CommitEventEncoder = std::function<std::string(const Commit&)>;
+  void set_commit_event_encoder(CommitEventEncoder encoder) { commit_events_ = std::move(encoder); }
 
   // The lock that orders the requests of one shadow (see the file comment).
   using ShadowLock = std::unique_lock<std::mutex>;
@@ -188,6 +222,10 @@ class Service {
   ServiceResponse update(const ServiceRequest& request);
   ServiceResponse remove(const ServiceRequest& request);
 
+  // compare_and_set, with the commit event when an encoder is set.
+  Status write(const ShadowId& id, const WrittenStamps& stamps, const ShadowRecord& next,
+               const std::vector<OutMessage>& messages, const std::vector<ItemChange>& items);
+
   // Re-read and recompute after a conflict? Sleeps a jittered, growing pause
   // first; false once the deadline has passed (counted).
   bool retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started);
@@ -198,6 +236,7 @@ class Service {
   std::array<std::mutex, kLockStripes> locks_;
   std::atomic<uint64_t> write_retries_{0};
   std::atomic<uint64_t> write_gave_up_{0};
+  CommitEventEncoder commit_events_;
 };
 
 }  // namespace shadow

@@ -103,6 +103,18 @@ class Store {
   virtual Status compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
                                  const ShadowRecord& next, const std::vector<ItemChange>& items = {}) = 0;
 
+  // compare_and_set for stores shared by several brokers: when it writes, it
+  // also delivers `event` to every process sharing the store, in the order
+  // of the writes, so that one shadow's events arrive in version order
+  // everywhere (RedisStore publishes it from inside its write). A store that
+  // nobody else shares has no one to tell: by default this is a plain
+  // compare_and_set and the event is dropped.
+  virtual Status compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
+                                            const ShadowRecord& next, std::string_view /*event*/,
+                                            const std::vector<ItemChange>& items = {}) {
+    return compare_and_set(key, expected, next, items);
+  }
+
   // Names of the live (not deleted) named shadows of `thing`, in byte order,
   // strictly greater than `after` (empty: from the first), at most `limit`.
   // *more is set to whether further live names exist after the last returned.

@@ -5,6 +5,7 @@
 #include <set>
 #include <string_view>
 
+#include "store/redis/cluster_routing.h"
 #include "shadow_core/history.h"
 
 namespace shadow::plugin {
@@ -20,7 +21,11 @@ constexpr const char* kKnownOptions =
     "http_max_header_bytes, http_max_connections, http_max_connections_per_ip, "
     "http_head_timeout_s, "
     "thing_identity, admin_usernames, admin_pattern, acl_fallback, rate_limit_per_thing, history_versions, "
-    "fleet_update_batch, rules, rules_file, rules_http_allow, rules_http_queue, rules_http_workers, "
+    "fleet_update_batch, store, "
+    "redis_nodes, redis_password_file, redis_user, redis_tls, redis_tls_ca_file, redis_tls_cert_file, "
+    "redis_tls_key_file, redis_tls_server_name, redis_connect_timeout_ms, redis_command_timeout_ms, "
+    "redis_request_timeout_ms, redis_wait_replicas, redis_wait_timeout_ms, redis_key_prefix, "
+    "redis_workers, rules, rules_file, rules_http_allow, rules_http_queue, rules_http_workers, "
     "rules_account_id, rules_region";
 
 // Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
@@ -210,6 +215,52 @@ Status apply_rules(std::string_view key, std::string_view value, RulesConfig* c)
   return Status::ok();
 }
 
+// The redis_* options (plugin_opt_store redis-cluster; docs/scale-out.md).
+Status apply_redis(std::string_view key, std::string_view value, RedisConfig* c) {
+  auto integer = [&](int64_t min, int64_t max, int* out) -> Status {
+    int64_t n = 0;
+    if (!parse_int(value, min, max, &n)) return invalid(key, value, range_text(min, max));
+    *out = static_cast<int>(n);
+    return Status::ok();
+  };
+  if (key == "redis_nodes") {
+    auto nodes = redis::parse_node_list(value);
+    if (!nodes.ok() || nodes->empty())
+      return invalid(key, value, "a comma-separated list of host:port seed nodes, e.g. 10.0.0.1:6379,10.0.0.2:6379");
+    c->nodes = std::string(value);
+  } else if (key == "redis_tls") {
+    if (!parse_bool(value, &c->tls)) return invalid(key, value, "true or false");
+  } else if (key == "redis_password_file" || key == "redis_tls_ca_file" || key == "redis_tls_cert_file" ||
+             key == "redis_tls_key_file") {
+    if (value.empty()) return invalid(key, value, "a file path");
+    (key == "redis_password_file"   ? c->password_file
+     : key == "redis_tls_ca_file"   ? c->tls_ca_file
+     : key == "redis_tls_cert_file" ? c->tls_cert_file
+                                    : c->tls_key_file) = std::string(value);
+  } else if (key == "redis_user" || key == "redis_tls_server_name") {
+    if (value.empty() || value.find_first_of(" \t") != std::string_view::npos)
+      return invalid(key, value, "a name without spaces");
+    (key == "redis_user" ? c->user : c->tls_server_name) = std::string(value);
+  } else if (key == "redis_connect_timeout_ms") {
+    return integer(1, 600000, &c->connect_timeout_ms);
+  } else if (key == "redis_command_timeout_ms") {
+    return integer(1, 600000, &c->command_timeout_ms);
+  } else if (key == "redis_request_timeout_ms") {
+    return integer(1, 600000, &c->request_timeout_ms);
+  } else if (key == "redis_wait_replicas") {
+    return integer(0, 16, &c->wait_replicas);
+  } else if (key == "redis_wait_timeout_ms") {
+    return integer(1, 600000, &c->wait_timeout_ms);
+  } else if (key == "redis_key_prefix") {
+    if (value.find_first_of("{} \t") != std::string_view::npos)
+      return invalid(key, value, "a prefix without braces or spaces, e.g. prod:");
+    c->key_prefix = std::string(value);
+  } else if (key == "redis_workers") {
+    return integer(1, 1024, &c->workers);
+  }
+  return Status::ok();
+}
+
 std::string describe_rules(const RulesConfig& c) {
   if (!c.enabled) return "rules=false";
   std::string s = "rules=true";
@@ -221,6 +272,18 @@ std::string describe_rules(const RulesConfig& c) {
   return s;
 }
 
+bool is_redis_option(std::string_view key) {
+  static constexpr std::string_view kKeys[] = {
+      "redis_nodes",          "redis_password_file",      "redis_user",
+      "redis_tls",            "redis_tls_ca_file",        "redis_tls_cert_file",
+      "redis_tls_key_file",   "redis_tls_server_name",    "redis_connect_timeout_ms",
+      "redis_command_timeout_ms", "redis_request_timeout_ms", "redis_wait_replicas",
+      "redis_wait_timeout_ms", "redis_key_prefix",        "redis_workers"};
+  for (std::string_view k : kKeys)
+    if (key == k) return true;
+  return false;
+}
+
 // Applies one option to *config.
 Status apply(std::string_view key, std::string_view value, PluginConfig* config) {
   auto integer = [&](int64_t min, int64_t max, int64_t* out) -> Status {
@@ -229,7 +292,13 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
   int64_t n = 0;
   Status err;
 
-  if (key == "db_path") {
+  if (key == "store") {
+    if (value == "rocksdb") config->store = StoreKind::kRocksDb;
+    else if (value == "redis-cluster") config->store = StoreKind::kRedisCluster;
+    else return invalid(key, value, "rocksdb or redis-cluster");
+  } else if (is_redis_option(key)) {
+    return apply_redis(key, value, &config->redis);
+  } else if (key == "db_path") {
     if (value.empty()) return invalid(key, value, "a directory path");
     config->db_path = std::string(value);
   } else if (key == "sync_writes") {
@@ -331,6 +400,56 @@ const char* event_topics_name(EventTopics e) {
   return "?";
 }
 
+// The combinations plugin_opt_store redis-cluster refuses (docs/scale-out.md).
+Status check_cluster(const PluginConfig& config, const std::set<std::string_view>& seen) {
+  const RedisConfig& r = config.redis;
+  if (r.nodes.empty())
+    return Status::invalid_argument(
+        "plugin_opt_redis_nodes is required with plugin_opt_store redis-cluster: some nodes of the "
+        "Redis Cluster as host:port,host:port (any node will do; the others are found from them)");
+  for (std::string_view key : {std::string_view("db_path"), std::string_view("block_cache_mb"), std::string_view("wal_recovery")}) {
+    if (seen.count(key))
+      return Status::invalid_argument("plugin_opt_" + std::string(key) +
+                                      " is for the rocksdb store; with plugin_opt_store redis-cluster the "
+                                      "shadows are kept in the Redis Cluster: remove the line");
+  }
+  if (config.engine.history_versions > 0 || seen.count("fleet_update_batch"))
+    return Status::invalid_argument(
+        "the shadow history and fleet updates (plugin_opt_history_versions, plugin_opt_fleet_update_batch) "
+        "are not available with plugin_opt_store redis-cluster yet: remove those lines, or use the rocksdb "
+        "store");
+  if (config.sync_writes)
+    return Status::invalid_argument(
+        "plugin_opt_sync_writes is the rocksdb store's durable mode and does not apply to plugin_opt_store "
+        "redis-cluster: there every reply already waits until plugin_opt_redis_wait_replicas replicas "
+        "hold the write (Redis WAIT). Remove the line; to have writes on the Redis nodes' disks as well, "
+        "run them with appendfsync always");
+  bool tls_files = !r.tls_ca_file.empty() || !r.tls_cert_file.empty() || !r.tls_key_file.empty() ||
+                   !r.tls_server_name.empty();
+  if (!r.tls && tls_files)
+    return Status::invalid_argument("plugin_opt_redis_tls_* options need plugin_opt_redis_tls true");
+  if (r.tls && r.tls_ca_file.empty())
+    return Status::invalid_argument(
+        "plugin_opt_redis_tls true needs plugin_opt_redis_tls_ca_file: the CA certificate (PEM) that "
+        "signed the Redis nodes' certificates");
+  if (r.tls_cert_file.empty() != r.tls_key_file.empty())
+    return Status::invalid_argument(
+        "plugin_opt_redis_tls_cert_file and plugin_opt_redis_tls_key_file go together: give both (the "
+        "broker's client certificate for Redis and its key) or neither");
+  if (r.wait_replicas > 0 && r.command_timeout_ms <= r.wait_timeout_ms)
+    return Status::invalid_argument(
+        "plugin_opt_redis_command_timeout_ms (" + std::to_string(r.command_timeout_ms) +
+        ") must be longer than plugin_opt_redis_wait_timeout_ms (" + std::to_string(r.wait_timeout_ms) +
+        "): a write waits that long for its replicas within one command");
+  if (!config.authz.acl_check_wanted())
+    return Status::invalid_argument(
+        "plugin_opt_store redis-cluster needs the plugin's ACL check, which is how a broker learns which "
+        "things its clients subscribe to (and so which events of other brokers it must receive): set "
+        "plugin_opt_acl_fallback (allow on a broker without an acl_file, defer with one) or "
+        "plugin_opt_thing_identity");
+  return Status::ok();
+}
+
 }  // namespace
 
 StatusOr<PluginConfig> parse_options(const std::vector<Option>& options) {
@@ -345,7 +464,17 @@ StatusOr<PluginConfig> parse_options(const std::vector<Option>& options) {
     Status applied = apply(key, trim(raw_value), &config);
     if (!applied.is_ok()) return applied;
   }
-  if (config.db_path.empty()) {
+  if (config.store == StoreKind::kRedisCluster) {
+    Status st = check_cluster(config, seen);
+    if (!st.is_ok()) return st;
+  } else {
+    for (std::string_view key : seen) {
+      if (is_redis_option(key))
+        return Status::invalid_argument("plugin_opt_" + std::string(key) +
+                                        " applies only to plugin_opt_store redis-cluster (the store is rocksdb)");
+    }
+  }
+  if (config.store == StoreKind::kRocksDb && config.db_path.empty()) {
     return Status::invalid_argument(
         "plugin_opt_db_path is required: the directory where shadows are stored, created if "
         "missing and writable by the broker's user (usually 'mosquitto'), e.g. "
@@ -381,7 +510,27 @@ StatusOr<PluginConfig> parse_options(const std::vector<Option>& options) {
 
 std::string describe(const PluginConfig& c) {
   std::string s;
-  s += "db_path=" + c.db_path;
+  if (c.store == StoreKind::kRedisCluster) {
+    const RedisConfig& r = c.redis;
+    s += "store=redis-cluster redis_nodes=" + r.nodes;
+    if (!r.password_file.empty()) s += " redis_password_file=" + r.password_file;
+    if (!r.user.empty()) s += " redis_user=" + r.user;
+    s += std::string(" redis_tls=") + (r.tls ? "true" : "false");
+    if (r.tls) {
+      s += " redis_tls_ca_file=" + r.tls_ca_file;
+      if (!r.tls_cert_file.empty()) s += " redis_tls_cert_file=" + r.tls_cert_file;
+      if (!r.tls_server_name.empty()) s += " redis_tls_server_name=" + r.tls_server_name;
+    }
+    s += " redis_connect_timeout_ms=" + std::to_string(r.connect_timeout_ms);
+    s += " redis_command_timeout_ms=" + std::to_string(r.command_timeout_ms);
+    s += " redis_request_timeout_ms=" + std::to_string(r.request_timeout_ms);
+    s += " redis_wait_replicas=" + std::to_string(r.wait_replicas);
+    s += " redis_wait_timeout_ms=" + std::to_string(r.wait_timeout_ms);
+    if (!r.key_prefix.empty()) s += " redis_key_prefix=" + r.key_prefix;
+    s += " redis_workers=" + std::to_string(r.workers);
+  } else {
+    s += "db_path=" + c.db_path;
+  }
   s += std::string(" sync_writes=") + (c.sync_writes ? "true" : "false");
   if (!c.debug_sync_log.empty()) s += " debug_sync_log=" + c.debug_sync_log;
   s += std::string(" short_topics=") + (c.engine.short_topics ? "true" : "false");
@@ -390,8 +539,10 @@ std::string describe(const PluginConfig& c) {
   s += " max_depth=" + std::to_string(c.engine.max_depth);
   s += " max_payload_bytes=" + std::to_string(c.engine.max_payload_bytes);
   s += " tombstone_retention_s=" + std::to_string(c.engine.tombstone_retention_s);
-  s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
-  s += std::string(" wal_recovery=") + (c.wal_point_in_time ? "point_in_time" : "strict");
+  if (c.store == StoreKind::kRocksDb) {
+    s += " block_cache_mb=" + std::to_string(c.block_cache_bytes >> 20);
+    s += std::string(" wal_recovery=") + (c.wal_point_in_time ? "point_in_time" : "strict");
+  }
   s += " history_versions=" + std::to_string(c.engine.history_versions);
   s += " fleet_update_batch=" + std::to_string(c.fleet_update_batch);
   for (const BoolChoice& choice : kBoolChoices)

@@ -48,8 +48,39 @@ struct RulesConfig {
   std::string region = "us-east-1";         // rules_region: rule ARNs
 };
 
+// Where shadows are kept.
+enum class StoreKind {
+  kRocksDb,       // embedded RocksDB in db_path: one broker (the default)
+  kRedisCluster,  // a Redis Cluster shared by several brokers (docs/scale-out.md)
+};
+
+// The Redis Cluster store and the cluster mode of the plugin
+// (plugin_opt_store redis-cluster; docs/scale-out.md). The redis_* options
+// are refused with any other store.
+struct RedisConfig {
+  std::string nodes;            // seed nodes "host:port,host:port" (required)
+  std::string password_file;    // first line is the password; empty: no AUTH
+  std::string user;             // Redis ACL user; empty: the default user
+  bool tls = false;
+  std::string tls_ca_file;      // required with tls
+  std::string tls_cert_file;    // client certificate and key: both or neither
+  std::string tls_key_file;
+  std::string tls_server_name;  // empty: the address connected to
+  int connect_timeout_ms = 1000;
+  int command_timeout_ms = 2000;   // one round trip; must exceed wait_timeout_ms
+  int request_timeout_ms = 5000;   // a whole store call, retries and failover waits included
+  int wait_replicas = 1;           // replicas that must confirm a write (WAIT); 0: off
+  int wait_timeout_ms = 500;
+  std::string key_prefix;          // prepended to every key and channel; no braces
+  // Threads that run MQTT requests (a request waits for Redis there, never
+  // on the broker thread); one shadow always goes to the same one.
+  int workers = 16;
+};
+
 struct PluginConfig {
-  std::string db_path;                     // RocksDB directory (required)
+  StoreKind store = StoreKind::kRocksDb;
+  RedisConfig redis;                       // store == kRedisCluster only
+  std::string db_path;                     // RocksDB directory (required with rocksdb)
   bool sync_writes = false;                // fsync every write before replying
   uint64_t block_cache_bytes = 32ull << 20;
   // A damaged write-ahead log at start-up: refuse to start (false, the

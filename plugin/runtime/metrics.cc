@@ -157,6 +157,7 @@ std::string Metrics::render(const Gauges& gauges) const {
          "Writes answered 500 because conflicts went on past write_conflict_deadline_ms.");
   out.append("shadow_write_conflict_failures_total ").append(std::to_string(gauges.write_gave_up))
       .append("\n");
+  out.append(gauges.extra);
   return out;
 }
 

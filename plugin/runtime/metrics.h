@@ -80,6 +80,9 @@ class Metrics {
     uint64_t queue_depth = 0;
     uint64_t write_retries = 0;  // Service::Stats
     uint64_t write_gave_up = 0;
+    // Series of other modules (cluster mode), complete Prometheus lines
+    // appended as they are.
+    std::string extra;
   };
   std::string render(const Gauges& gauges) const;
 

@@ -1,5 +1,6 @@
 #include "plugin/runtime/pipeline.h"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -14,10 +15,30 @@ Rejection queue_full() {
   return Rejection{503, "Too many MQTT messages waiting to be published; retry later"};
 }
 
+// Cluster mode: the worker of the request's shadow has too much waiting.
+Rejection workers_busy() {
+  return Rejection{503, "Too many requests waiting for the shadow store; retry later"};
+}
+
 }  // namespace
 
 Pipeline::Pipeline(Service& service, Metrics& metrics, PipelineOptions options)
-    : service_(service), metrics_(metrics), options_(options) {}
+    : service_(service), metrics_(metrics), options_(std::move(options)) {
+  if (!options_.cluster) return;
+  order_ = std::make_unique<ShadowOrder>(queue_, options_.wakeup);
+  int n = std::max(1, options_.cluster->workers);
+  for (int i = 0; i < n; i++) lanes_.push_back(std::make_unique<Lane>());
+  for (int i = 0; i < n; i++) workers_.emplace_back([this, i] { run_lane(*lanes_[static_cast<size_t>(i)]); });
+}
+
+Pipeline::~Pipeline() {
+  stopping_ = true;
+  for (auto& lane : lanes_) {
+    std::lock_guard<std::mutex> g(lane->mu);
+    lane->cv.notify_all();
+  }
+  for (std::thread& t : workers_) t.join();
+}
 
 // --- broker thread -------------------------------------------------------------
 
@@ -35,6 +56,16 @@ bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, in
     for (OutMessage& m : response.messages) m.origin = origin;
     deliver(response, *request, out);
     metrics_.count_request(MetricChannel::kMqtt, metric_op(request->op), 429, Clock::now() - started);
+    return true;
+  }
+
+  if (order_) {
+    flush(out);
+    if (!enqueue(request->id, topic, payload, now, started)) {
+      ServiceResponse response = service_.reject(service_.reply_address(*request), workers_busy(), now);
+      deliver(response, *request, out);
+      metrics_.count_request(MetricChannel::kMqtt, metric_op(request->op), response.status, Clock::now() - started);
+    }
     return true;
   }
 
@@ -72,6 +103,7 @@ ServiceResponse Pipeline::service_request(const ServiceRequest& request, BrokerO
 
 void Pipeline::flush(BrokerOutput& out) {
   if (options_.wakeup != nullptr) options_.wakeup->acknowledge();
+  if (order_) order_->expire(Clock::now());
   if (options_.durable != nullptr) release_durable(out);
   if (queue_.empty()) return;
   PublishQueue::Batch batch = queue_.take_all();
@@ -137,6 +169,78 @@ void Pipeline::publish(const OutMessage& message, BrokerOutput& out) {
   if (!out.publish(message)) metrics_.count_publish_failure();
 }
 
+// --- cluster mode ------------------------------------------------------------------
+
+bool Pipeline::enqueue(const ShadowId& id, std::string_view topic, std::string_view payload, int64_t now,
+                       Clock::time_point received) {
+  size_t h = std::hash<std::string>{}(id.thing) * 31 + std::hash<std::string>{}(id.shadow);
+  Lane& lane = *lanes_[h % lanes_.size()];
+  {
+    std::lock_guard<std::mutex> g(lane.mu);
+    if (lane.jobs.size() >= options_.cluster->worker_queue_limit) return false;
+    lane.jobs.push_back(Job{std::string(topic), std::string(payload), now, received});
+  }
+  waiting_jobs_.fetch_add(1, std::memory_order_relaxed);
+  lane.cv.notify_one();
+  return true;
+}
+
+void Pipeline::run_lane(Lane& lane) {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(lane.mu);
+      lane.cv.wait(lock, [&] { return stopping_.load() || !lane.jobs.empty(); });
+      if (stopping_) return;
+      job = std::move(lane.jobs.front());
+      lane.jobs.pop_front();
+    }
+    waiting_jobs_.fetch_sub(1, std::memory_order_relaxed);
+    run_job(job);
+  }
+}
+
+void Pipeline::run_job(const Job& job) {
+  // Parsed on the broker thread already; parsed again here from the copy.
+  std::optional<ServiceRequest> request = service_.mqtt_request(job.topic, job.payload, job.now);
+  if (!request) return;
+  ServiceResponse response = apply_ordered(*request);
+  metrics_.count_request(MetricChannel::kMqtt, metric_op(request->op), response.status, Clock::now() - job.received);
+  if (response.status >= 500) {
+    log_from_worker(LogLevel::kWarning,
+                    "request on '" + job.topic + "' answered with " + std::to_string(response.status));
+  }
+}
+
+ServiceResponse Pipeline::apply_ordered(const ServiceRequest& request, std::vector<OutMessage> messages_first) {
+  ServiceResponse response;
+  std::vector<OutMessage> shared;
+  {
+    Service::ShadowLock held = service_.lock(request.id);
+    order_->begin_local(request.id);
+    response = service_.handle(request, held);
+    std::vector<OutMessage> out = std::move(messages_first);
+    if (!response.written) shared = response.messages;
+    for (OutMessage& m : response.messages) out.push_back(std::move(m));
+    response.messages.clear();
+    order_->end_local(request.id, response.written, std::move(out));
+  }
+  share(request.id, response, shared);
+  return response;
+}
+
+void Pipeline::share(const ShadowId& id, const ServiceResponse& response, const std::vector<OutMessage>& messages) {
+  // A 5xx says something about this broker or the store (unreachable,
+  // failing over): other brokers' subscribers learn nothing from it, and
+  // telling them would wait for the same store.
+  if (messages.empty() || response.status >= 500 || !options_.cluster->share_replies) return;
+  options_.cluster->share_replies(id, messages);
+}
+
+void Pipeline::remote_event(RemoteEvent event) {
+  if (order_) order_->remote(std::move(event));
+}
+
 // --- HTTP worker threads ---------------------------------------------------------
 
 ServiceResponse Pipeline::rest_request(const ServiceRequest& request) {
@@ -147,6 +251,8 @@ ServiceResponse Pipeline::rest_request(const ServiceRequest& request) {
                                Rejection{429, service_.config().throttled_message}, request.now);
   } else if (request.op != Operation::kGet && !has_room()) {
     response = service_.reject(service_.reply_address(request), queue_full(), request.now);
+  } else if (order_) {
+    response = apply_ordered(request);  // a REST error has no messages to publish
   } else {
     uint64_t durable_tag = 0;
     {
@@ -200,6 +306,14 @@ ServiceResponse Pipeline::rest_publish(OutMessage message, int64_t now) {
     response = service_.reject(rest, queue_full(), now);
   } else if (!request) {
     hand_over({std::move(message)});
+  } else if (order_) {
+    // As below. In cluster mode the request message itself reaches this
+    // broker's subscribers only: brokers share shadow answers and events,
+    // not arbitrary publications (docs/scale-out.md). A copy, because
+    // `request` views the payload.
+    OutMessage forwarded = message;
+    forwarded.retain = false;
+    apply_ordered(*request, {std::move(forwarded)});
   } else {
     // Answered exactly as over MQTT; the reply follows the request, the
     // order an MQTT subscriber of both sees. `request` views the payload,
@@ -224,7 +338,8 @@ bool Pipeline::wait_until_durable() {
 }
 
 size_t Pipeline::backlog() const {
-  return queue_.depth() + (options_.durable != nullptr ? options_.durable->queue().size() : 0);
+  return queue_.depth() + (options_.durable != nullptr ? options_.durable->queue().size() : 0) +
+         waiting_jobs_.load(std::memory_order_relaxed);
 }
 
 void Pipeline::hand_over(std::vector<OutMessage> messages) {

@@ -18,21 +18,38 @@
 //   answers.
 // - Metrics: one count and one latency sample per request.
 //
+// Cluster mode (plugin_opt_store redis-cluster, PipelineOptions::cluster):
+// the store is shared with other brokers and every store call is a network
+// round trip that may wait out a failover, so the broker thread must not
+// make them. MQTT requests then run on worker threads (one shadow always on
+// the same worker, so its requests keep their arrival order); their answers,
+// like REST's, reach the broker thread through the PublishQueue, and every
+// answer and event passes a ShadowOrder (shadow_order.h), which merges them
+// with the events of the other brokers' writes.
+//
 // Everything the broker thread does goes through BrokerOutput, which the
 // Mosquitto glue implements; this file has no broker headers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/metrics.h"
 #include "plugin/runtime/publish_queue.h"
 #include "plugin/runtime/rate_limiter.h"
+#include "plugin/runtime/shadow_order.h"
 #include "shadow_core/service.h"
 
 namespace shadow::runtime {
@@ -57,6 +74,19 @@ class Wakeup {
   virtual void acknowledge() = 0;  // broker thread, before it drains
 };
 
+// Cluster mode: see the file comment.
+struct ClusterOptions {
+  // Threads that run MQTT requests. A request waits there for the store.
+  int workers = 16;
+  // Requests waiting per worker; beyond it a request is answered 503.
+  size_t worker_queue_limit = 10000;
+  // Hands the messages of an MQTT request that wrote nothing (get/accepted,
+  // a 4xx rejection) to the other brokers, whose subscribers see them too.
+  // Runs on the worker after the messages were published here. A write's
+  // messages travel with the write instead (Service::set_commit_event_encoder).
+  std::function<void(const ShadowId& id, const std::vector<OutMessage>& messages)> share_replies;
+};
+
 struct PipelineOptions {
   RateLimiter* limiter = nullptr;  // null: no rate limit
   DurableMode* durable = nullptr;  // null: replies leave as soon as the write is applied
@@ -64,12 +94,18 @@ struct PipelineOptions {
   // How long an HTTP thread waits for the fsync covering its write (durable
   // mode) before it answers 500.
   std::chrono::milliseconds durable_timeout{10000};
+  // Set: cluster mode (not with `durable`).
+  std::optional<ClusterOptions> cluster = std::nullopt;
 };
 
 class Pipeline {
  public:
   // Every reference and pointer must outlive the pipeline.
   Pipeline(Service& service, Metrics& metrics, PipelineOptions options);
+  // Stops the workers (cluster mode); requests still waiting are dropped.
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
 
   Service& service() { return service_; }
 
@@ -114,7 +150,16 @@ class Pipeline {
   // when handed over; else 413, 429 or 503 with the error document.
   ServiceResponse rest_publish(OutMessage message, int64_t now);
 
-  // Messages waiting for the broker thread (queue and durable hold-back).
+  // --- cluster mode -------------------------------------------------------------
+
+  // Any thread (the event subscriber): what another broker published for a
+  // shadow. Ignored outside cluster mode.
+  void remote_event(RemoteEvent event);
+  // The ordering of local answers and remote events; null outside cluster mode.
+  ShadowOrder* order() { return order_.get(); }
+
+  // Messages waiting for the broker thread (queue and durable hold-back) and,
+  // in cluster mode, requests waiting for a worker.
   size_t backlog() const;
 
   // HTTP threads that answer from the store outside the request path (fleet
@@ -142,11 +187,42 @@ class Pipeline {
   // Durable mode, HTTP thread: true once every write up to `tag` is durable.
   bool await_durable(uint64_t tag);
 
+  // Cluster mode: an MQTT request copied off the broker thread.
+  struct Job {
+    std::string topic;
+    std::string payload;
+    int64_t now = 0;
+    std::chrono::steady_clock::time_point received;
+  };
+  struct Lane {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job> jobs;
+  };
+  // Broker thread: queues the request for its shadow's worker; false when
+  // that worker's queue is full.
+  bool enqueue(const ShadowId& id, std::string_view topic, std::string_view payload, int64_t now,
+               std::chrono::steady_clock::time_point received);
+  void run_lane(Lane& lane);
+  void run_job(const Job& job);
+  // Cluster mode: the engine call under the shadow's lock, and its messages
+  // to the ShadowOrder. `messages_first` go out before the answer's (an HTTP
+  // Publish's own message). Returns the answer with its messages taken.
+  ServiceResponse apply_ordered(const ServiceRequest& request, std::vector<OutMessage> messages_first = {});
+  // Cluster mode: passes the messages of a request that wrote nothing to the
+  // other brokers.
+  void share(const ShadowId& id, const ServiceResponse& response, const std::vector<OutMessage>& messages);
+
   Service& service_;
   Metrics& metrics_;
   PipelineOptions options_;
   PublishQueue queue_;
   bool warned_sync_failed_ = false;  // broker thread only
+  std::unique_ptr<ShadowOrder> order_;                // cluster mode
+  std::vector<std::unique_ptr<Lane>> lanes_;          // cluster mode: one per worker
+  std::vector<std::thread> workers_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<size_t> waiting_jobs_{0};
 };
 
 }  // namespace shadow::runtime

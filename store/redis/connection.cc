@@ -363,6 +363,49 @@ Status Connection::read(Reply* reply, Clock::time_point deadline) {
   }
 }
 
+Status Connection::read_available(std::vector<Reply>* replies) {
+  if (broken_) return Status::internal(where() + ": connection used after a failure");
+  char buf[16384];
+  for (;;) {
+    for (;;) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_, &raw) != REDIS_OK)
+        return fail(Status::io_error(where() + ": protocol error: " + std::string(reader_->errstr)));
+      if (!raw) break;
+      replies->push_back(convert(static_cast<redisReply*>(raw)));
+      freeReplyObject(raw);
+    }
+    if (ssl_) {
+      ERR_clear_error();
+      int n = SSL_read(ssl_, buf, sizeof buf);
+      if (n > 0) {
+        redisReaderFeed(reader_, buf, static_cast<size_t>(n));
+        continue;
+      }
+      int e = SSL_get_error(ssl_, n);
+      if (e == SSL_ERROR_ZERO_RETURN) return fail(Status::unavailable(where() + ": closed the TLS connection"));
+      if (e != SSL_ERROR_WANT_READ)
+        return fail(Status::unavailable(where() + ": TLS read failed: " + openssl_errors()));
+      bool wrote = false;
+      Status f = flush_tls(Clock::now() + options_.command_timeout, &wrote);
+      if (!f.is_ok()) return fail(f);
+    }
+    ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0) return fail(Status::unavailable(where() + ": closed the connection"));
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return Status::ok();
+      if (errno == EINTR) continue;
+      return fail(Status::unavailable(where() + ": recv: " + std::strerror(errno)));
+    }
+    received_any_ = true;
+    if (ssl_) {
+      BIO_write(SSL_get_rbio(ssl_), buf, static_cast<int>(n));
+    } else {
+      redisReaderFeed(reader_, buf, static_cast<size_t>(n));
+    }
+  }
+}
+
 Status Connection::run(const std::vector<Command>& commands, std::vector<Reply>* replies, Clock::time_point deadline,
                        bool* maybe_executed) {
   *maybe_executed = false;

@@ -93,6 +93,14 @@ class Connection {
   Status send(const std::vector<Command>& commands, Clock::time_point deadline);
   Status read(Reply* reply, Clock::time_point deadline);
 
+  // For a subscriber that waits on several connections with poll(): the
+  // socket, and everything that has arrived on it without blocking, as
+  // complete replies appended to *replies (none when nothing complete is
+  // there yet). A non-OK status means the connection is broken (closed by
+  // the node, protocol error); replies read before the failure are kept.
+  int fd() const { return fd_; }
+  Status read_available(std::vector<Reply>* replies);
+
   // Cheap check before reusing an idle connection: true when the peer has
   // closed it (a restarted or killed node) or it is otherwise unusable.
   bool looks_closed();

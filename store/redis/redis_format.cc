@@ -64,6 +64,10 @@ std::string things_key(std::string_view prefix, int slot) {
 
 std::string event_channel(std::string_view prefix, std::string_view thing) { return tagged(prefix, "ev", thing); }
 
+std::string firehose_channel(std::string_view prefix, int slot) {
+  return tagged(prefix, "fh", redis::slot_tags()[static_cast<size_t>(slot)]);
+}
+
 std::string item_values_key(std::string_view prefix, std::string_view space) { return tagged(prefix, "ih", space); }
 
 std::string item_index_key(std::string_view prefix, std::string_view space) { return tagged(prefix, "iz", space); }
@@ -130,7 +134,7 @@ const std::string& commit_script() {
 -- ARGV[2] the new record        ARGV[3] shadow name, '' for the classic shadow
 -- ARGV[4] tombstone TTL in ms, '0' to keep tombstones
 -- ARGV[5] thing name            ARGV[6] event channel, '' for no event
--- ARGV[7] event payload
+-- ARGV[7] event payload         ARGV[8] the slot's firehose channel, '' for none
 -- Returns 1 when written, 0 when the stamp did not match (nothing written).
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -166,6 +170,9 @@ else
 end
 if ARGV[6] ~= '' then
   redis.call('SPUBLISH', ARGV[6], ARGV[7])
+end
+if ARGV[8] ~= '' then
+  redis.call('SPUBLISH', ARGV[8], ARGV[7])
 end
 return 1
 )lua";

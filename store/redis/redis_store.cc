@@ -76,13 +76,7 @@ Status RedisStore::get(const StoreKey& key, ShadowRecord* out) {
 
 Status RedisStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
                                    const ShadowRecord& next, const std::vector<ItemChange>& items) {
-  Status s = compare_and_set_with_event(key, expected, next, {});
-  if (!s.is_ok()) return s;
-  for (const ItemChange& change : items) {
-    s = change.value ? put_item(change.space, change.key, *change.value) : delete_item(change.space, change.key);
-    if (!s.is_ok()) return s.with_context("the record of '" + key.thing + "'/'" + key.shadow + "' is written, an item is not");
-  }
-  return Status::ok();
+  return compare_and_set_with_event(key, expected, next, {}, items);
 }
 
 Status RedisStore::run_script(int slot, const std::string& script, const std::string& sha1,
@@ -127,7 +121,8 @@ Status RedisStore::run_script(int slot, const std::string& script, const std::st
 }
 
 Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                                              const ShadowRecord& next, std::string_view event) {
+                                              const ShadowRecord& next, std::string_view event,
+                                              const std::vector<ItemChange>& items) {
   if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
   const std::string& p = options_.key_prefix;
   std::string record_key = redis_format::shadow_key(p, key.thing, key.shadow);
@@ -142,10 +137,32 @@ Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::op
                         {expected ? redis_format::encode_stamp(*expected) : std::string(),
                          redis_format::encode_record(next), key.shadow, ttl_ms, key.thing,
                          event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
-                         std::string(event)},
+                         std::string(event),
+                         event.empty() ? std::string() : redis_format::firehose_channel(p, slot)},
                         record_key, &result);
   if (!s.is_ok()) return s;
-  return result.integer == 1 ? Status::ok() : Status::conflict();
+  if (result.integer != 1) return Status::conflict();
+  for (const ItemChange& change : items) {
+    s = change.value ? put_item(change.space, change.key, *change.value) : delete_item(change.space, change.key);
+    if (!s.is_ok()) return s.with_context("the record of '" + key.thing + "'/'" + key.shadow + "' is written, an item is not");
+  }
+  return Status::ok();
+}
+
+Status RedisStore::publish_event(std::string_view thing, std::string_view event) {
+  if (!redis_format::valid_thing(thing)) return bad_thing(thing);
+  const std::string& p = options_.key_prefix;
+  std::string channel = redis_format::event_channel(p, thing);
+  int slot = redis::key_slot(channel);
+  std::vector<Reply> replies;
+  Status s = client_->run(slot,
+                          {{"SPUBLISH", channel, std::string(event)},
+                           {"SPUBLISH", redis_format::firehose_channel(p, slot), std::string(event)}},
+                          &replies, Mode::kWrite);
+  if (!s.is_ok()) return s;
+  for (const Reply& r : replies)
+    if (r.type != Reply::Type::kInteger) return unexpected("SPUBLISH", r);
+  return Status::ok();
 }
 
 // --- items ---------------------------------------------------------------------

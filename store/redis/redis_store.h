@@ -12,6 +12,7 @@
 //   <p>tx:{tag(s)}     zset    things of slot s with at least one live shadow
 //                              (list_shadows merges the 16384 of them)
 //   <p>ev:{T}          shard channel for events (compare_and_set_with_event)
+//   <p>fh:{tag(s)}     shard channel: the events of every thing of slot s
 //   <p>ih:{S}          hash    the items of space S: key -> value
 //   <p>iz:{S}          zset    the item keys of space S (score 0, byte order)
 // <p> is the key prefix (empty by default; tests give each store its own).
@@ -147,14 +148,23 @@ class RedisStore final : public Store {
                     std::vector<Item>* items, bool* more) override;
 
   // compare_and_set that, when it writes, also publishes `event` on the
-  // thing's shard channel (redis_format::event_channel) inside the same
+  // thing's shard channel (redis_format::event_channel) and on its slot's
+  // firehose channel (redis_format::firehose_channel) inside the same
   // script: the event goes out if and only if the write happened, and
   // events of one thing leave in commit (version) order. Note that the
   // event is published before WAIT confirms the write (see the plugin
   // integration notes in docs/scale-out.md). An empty event publishes
   // nothing.
+  // `items` are written after the record, as by compare_and_set.
   Status compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
-                                         const ShadowRecord& next, std::string_view event);
+                                    const ShadowRecord& next, std::string_view event,
+                                    const std::vector<ItemChange>& items = {}) override;
+
+  // Publishes `event` on the thing's shard channel and its slot's firehose
+  // channel, outside any write: for messages that answer a request without
+  // writing (get/accepted, rejections), which other brokers' subscribers
+  // see too. Never retried once sent (a retry could deliver it twice).
+  Status publish_event(std::string_view thing, std::string_view event);
 
   // For /healthz and start-up logs: every slot has a reachable master, and
   // each master has at least wait_replicas connected replicas. Otherwise
@@ -207,6 +217,10 @@ std::string shadow_key(std::string_view prefix, std::string_view thing, std::str
 std::string index_key(std::string_view prefix, std::string_view thing);
 std::string things_key(std::string_view prefix, int slot);  // slot = redis::key_slot of shadow_key
 std::string event_channel(std::string_view prefix, std::string_view thing);
+// The firehose of `slot`: every event of the slot's things is published on it
+// too, for brokers with wildcard subscribers (a shard channel has no
+// patterns). Tagged like things_key, so it lives in the slot it serves.
+std::string firehose_channel(std::string_view prefix, int slot);
 
 // Value, format '1': a fixed ASCII header, then the document bytes.
 //   [0]       '1'

@@ -59,6 +59,24 @@ ELSEWHERE = {
     "redis-cli -c -p 27001 GET 'sh:{dev1}'": "redis_cluster.contract reads records by their key layout",
     "scripts/redis-cluster.sh stop": "redis_cluster.* (with-cluster.sh stops the cluster)",
     'build/tests/unit_tests "[redis]"': "CI: every unit test runs through ctest",
+    # docs/scale-out.md, running several brokers: redis_cluster.cluster_script runs
+    # the same session (on free ports, with paho and urllib for the clients).
+    "scripts/cluster.sh start --brokers 2 --http-auth none": "redis_cluster.cluster_script (start, free base port)",
+    "mosquitto_sub -p 28842 -t '$aws/things/lamp/shadow/update/delta' -v &":
+        "redis_cluster.cluster_script (a device subscribed to the delta on broker 2)",
+    "mosquitto_pub -p 28841 -q 1 -t '$aws/things/lamp/shadow/update' -m '{\"state\":{\"desired\":{\"on\":true}}}'":
+        "redis_cluster.cluster_script (the update through broker 1)",
+    "curl -s http://127.0.0.1:28852/things/lamp/shadow": "redis_cluster.cluster_script (REST get on broker 2)",
+    "scripts/cluster.sh status": "redis_cluster.cluster_script",
+    "B=build/tools/shadow_loadgen": "not run (the scale-out benchmark takes a minute); loadgen.smoke runs shadow_loadgen",
+    "$B --port 28841 --connections 20 --inflight 10 --things 0 --payload-bytes 500 --qos 1 --duration 10":
+        "not run (a benchmark against scripts/cluster.sh); loadgen.smoke runs shadow_loadgen",
+    "$B --port 28830 --connections 20 --inflight 10 --things 0 --payload-bytes 500 --qos 1 --duration 10":
+        "not run (a benchmark against scripts/cluster.sh); loadgen.smoke runs shadow_loadgen",
+    "$B --start-broker --connections 20 --inflight 10 --things 0 --payload-bytes 500 --qos 1 --duration 10":
+        "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
+    "scripts/cluster.sh stop-broker 1": "redis_cluster.cluster_script (then start-broker 1)",
+    "scripts/cluster.sh stop": "redis_cluster.cluster_script",
     "ctest --test-dir build -L redis-cluster --output-on-failure": "CI: scripts/test.sh runs every ctest entry",
     "scripts/install-deps.sh && scripts/build.sh && scripts/run-broker.sh":
         "CI: .ci/run runs scripts/test.sh (install-deps.sh, build.sh); run-broker.sh runs in this file",

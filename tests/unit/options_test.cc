@@ -422,3 +422,110 @@ TEST_CASE("plugin options: the rules engine's options", "[plugin][rules]") {
   CHECK(parse_error({{"db_path", "d"}, {"rules_bogus", "1"}}).find("unknown option plugin_opt_rules_bogus") !=
         std::string::npos);
 }
+
+TEST_CASE("plugin options: store redis-cluster and its options", "[plugin][cluster]") {
+  using shadow::plugin::StoreKind;
+  const std::vector<Option> base = {{"store", "redis-cluster"},
+                                    {"redis_nodes", "10.0.0.1:6379, 10.0.0.2:6379"},
+                                    {"acl_fallback", "allow"}};
+  PluginConfig c = parse_ok(base);
+  CHECK(c.store == StoreKind::kRedisCluster);
+  CHECK(c.db_path.empty());  // not needed
+  CHECK(c.redis.nodes == "10.0.0.1:6379, 10.0.0.2:6379");
+  CHECK(c.redis.wait_replicas == 1);
+  CHECK(c.redis.wait_timeout_ms == 500);
+  CHECK(c.redis.command_timeout_ms == 2000);
+  CHECK(c.redis.request_timeout_ms == 5000);
+  CHECK(c.redis.connect_timeout_ms == 1000);
+  CHECK(c.redis.workers == 16);
+  CHECK_FALSE(c.redis.tls);
+  CHECK(describe(c).find("store=redis-cluster redis_nodes=10.0.0.1:6379, 10.0.0.2:6379 redis_tls=false") == 0);
+
+  std::vector<Option> all = base;
+  all.insert(all.end(), {{"redis_password_file", "/etc/shadow/redis.pass"},
+                         {"redis_user", "shadow"},
+                         {"redis_tls", "true"},
+                         {"redis_tls_ca_file", "/ca.crt"},
+                         {"redis_tls_cert_file", "/c.crt"},
+                         {"redis_tls_key_file", "/c.key"},
+                         {"redis_tls_server_name", "redis.internal"},
+                         {"redis_connect_timeout_ms", "300"},
+                         {"redis_command_timeout_ms", "900"},
+                         {"redis_request_timeout_ms", "8000"},
+                         {"redis_wait_replicas", "2"},
+                         {"redis_wait_timeout_ms", "800"},
+                         {"redis_key_prefix", "prod:"},
+                         {"redis_workers", "4"}});
+  c = parse_ok(all);
+  CHECK(c.redis.password_file == "/etc/shadow/redis.pass");
+  CHECK(c.redis.user == "shadow");
+  CHECK(c.redis.tls);
+  CHECK(c.redis.tls_ca_file == "/ca.crt");
+  CHECK(c.redis.tls_cert_file == "/c.crt");
+  CHECK(c.redis.tls_key_file == "/c.key");
+  CHECK(c.redis.tls_server_name == "redis.internal");
+  CHECK(c.redis.connect_timeout_ms == 300);
+  CHECK(c.redis.command_timeout_ms == 900);
+  CHECK(c.redis.request_timeout_ms == 8000);
+  CHECK(c.redis.wait_replicas == 2);
+  CHECK(c.redis.wait_timeout_ms == 800);
+  CHECK(c.redis.key_prefix == "prod:");
+  CHECK(c.redis.workers == 4);
+  std::string d = describe(c);
+  CHECK(d.find("redis_wait_replicas=2 redis_wait_timeout_ms=800 redis_key_prefix=prod: redis_workers=4") !=
+        std::string::npos);
+  CHECK(d.find("block_cache_mb") == std::string::npos);
+
+  // The rocksdb store stays the default, with db_path required.
+  CHECK(parse_ok({{"db_path", "d"}, {"store", "rocksdb"}}).store == StoreKind::kRocksDb);
+  CHECK(parse_error({{"store", "rocksdb"}}).find("plugin_opt_db_path is required") == 0);
+  CHECK(parse_error({{"db_path", "d"}, {"store", "redis"}}).find("rocksdb or redis-cluster") != std::string::npos);
+}
+
+TEST_CASE("plugin options: what redis-cluster refuses", "[plugin][cluster]") {
+  const std::vector<Option> base = {{"store", "redis-cluster"}, {"redis_nodes", "127.0.0.1:7001"},
+                                    {"acl_fallback", "defer"}};
+  auto with = [&](std::vector<Option> extra) {
+    std::vector<Option> o = base;
+    o.insert(o.end(), extra.begin(), extra.end());
+    return o;
+  };
+  CHECK_THAT(parse_error({{"store", "redis-cluster"}, {"acl_fallback", "allow"}}),
+             Catch::Contains("plugin_opt_redis_nodes is required"));
+  CHECK_THAT(parse_error(with({{"db_path", "/d"}})), Catch::Contains("plugin_opt_db_path is for the rocksdb store"));
+  CHECK_THAT(parse_error(with({{"wal_recovery", "point_in_time"}})),
+             Catch::Contains("plugin_opt_wal_recovery is for the rocksdb store"));
+  CHECK_THAT(parse_error(with({{"block_cache_mb", "8"}})), Catch::Contains("plugin_opt_block_cache_mb is for"));
+  std::string sync = parse_error(with({{"sync_writes", "true"}}));
+  CHECK_THAT(sync, Catch::Contains("plugin_opt_sync_writes"));
+  CHECK_THAT(sync, Catch::Contains("plugin_opt_redis_wait_replicas"));
+  CHECK(parse_ok(with({{"sync_writes", "false"}})).store == shadow::plugin::StoreKind::kRedisCluster);
+  // Interest tracking needs the ACL callback.
+  CHECK_THAT(parse_error({{"store", "redis-cluster"}, {"redis_nodes", "127.0.0.1:7001"}}),
+             Catch::Contains("plugin_opt_acl_fallback"));
+  CHECK(parse_ok({{"store", "redis-cluster"}, {"redis_nodes", "127.0.0.1:7001"}, {"thing_identity", "username"}})
+            .authz.binding());
+  // TLS.
+  CHECK_THAT(parse_error(with({{"redis_tls_ca_file", "/ca"}})), Catch::Contains("need plugin_opt_redis_tls true"));
+  CHECK_THAT(parse_error(with({{"redis_tls", "true"}})), Catch::Contains("plugin_opt_redis_tls_ca_file"));
+  CHECK_THAT(parse_error(with({{"redis_tls", "true"}, {"redis_tls_ca_file", "/ca"}, {"redis_tls_cert_file", "/c"}})),
+             Catch::Contains("go together"));
+  // The command timeout covers a WAIT.
+  CHECK_THAT(parse_error(with({{"redis_wait_timeout_ms", "2000"}})),
+             Catch::Contains("plugin_opt_redis_command_timeout_ms (2000) must be longer"));
+  CHECK(parse_ok(with({{"redis_wait_timeout_ms", "2000"}, {"redis_wait_replicas", "0"}})).redis.wait_replicas == 0);
+  // Bad values.
+  for (const char* bad : {"", "host", "host:0", "a:1,,b:2", "host:99999"}) {
+    INFO(bad);
+    CHECK_THAT(parse_error(with({{"redis_nodes", bad}})), Catch::Contains("plugin_opt_redis_nodes"));
+  }
+  CHECK_THAT(parse_error(with({{"redis_key_prefix", "a{b}"}})), Catch::Contains("without braces"));
+  CHECK_THAT(parse_error(with({{"redis_wait_replicas", "17"}})), Catch::Contains("0 to 16"));
+  CHECK_THAT(parse_error(with({{"redis_workers", "0"}})), Catch::Contains("1 to 1024"));
+  CHECK_THAT(parse_error(with({{"redis_tls", "yes"}})), Catch::Contains("true or false"));
+  CHECK_THAT(parse_error(with({{"redis_connect_timeout_ms", "0"}})), Catch::Contains("plugin_opt_redis_connect"));
+  // redis_* options are refused with the rocksdb store rather than ignored.
+  CHECK_THAT(parse_error({{"db_path", "d"}, {"redis_nodes", "127.0.0.1:7001"}}),
+             Catch::Contains("plugin_opt_redis_nodes applies only to plugin_opt_store redis-cluster"));
+  CHECK_THAT(parse_error({{"db_path", "d"}, {"redis_wait_replicas", "1"}}), Catch::Contains("applies only"));
+}

@@ -52,11 +52,12 @@ class RestBroker(Broker):
 
     def assign_ports(self, ports):
         super().assign_ports(ports)
-        self.options["http_listen"] = "127.0.0.1:%d" % self.http_port
+        self.options["http_listen"] = "127.0.0.1:%d" % self.ports[1]
 
     @property
     def http_port(self):
-        return self.ports[1] if self.ports else None
+        """The REST port; in cluster mode each use names the next broker."""
+        return self.listener_port(1)
 
     @property
     def scheme(self):
@@ -125,6 +126,9 @@ def sign_headers(broker, method, path, body=b"", key=ACCESS_KEY, secret=SECRET_K
 def raw_request(broker, method, path, body=b"", headers=None, sign=True, **sign_args):
     """One request on a fresh connection; `path` goes on the request line
     unchanged. Signed unless `sign` is False. Returns a RawResponse."""
+    # One port for signing and sending (a cluster-mode broker names the next
+    # broker at each use of http_port).
+    broker = rest_endpoint(broker.http_port, broker.tls)
     hdrs = dict(headers or {})
     if sign:
         hdrs = sign_headers(broker, method, path, body, headers=hdrs, **sign_args)
