@@ -28,9 +28,8 @@ const char* or_dash(const char* s) { return s != nullptr ? s : "-"; }
 
 }  // namespace
 
-AclCheck::AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics,
-                   AccessObserver* observer)
-    : config_(config), short_topics_(short_topics), metrics_(metrics), observer_(observer) {}
+AclCheck::AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics)
+    : config_(config), short_topics_(short_topics), metrics_(metrics) {}
 
 void AclCheck::log_denied(const char* what, mosquitto* client, const char* topic,
                           const char* why) {
@@ -48,8 +47,8 @@ void AclCheck::log_denied(const char* what, mosquitto* client, const char* topic
 int AclCheck::on_acl_check(int /*event*/, void* event_data) {
   auto* ev = static_cast<mosquitto_evt_acl_check*>(event_data);
   int result = check(ev->client, ev->access, ev->topic);
-  if (observer_ != nullptr && ev->access != MOSQ_ACL_READ && ev->topic != nullptr) {
-    observer_->observe(ev->client, ev->access, ev->topic, result);
+  if (ev->access != MOSQ_ACL_READ && ev->topic != nullptr) {
+    for (AccessObserver* observer : observers_) observer->observe(*ev, result);
   }
   return result;
 }

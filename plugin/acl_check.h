@@ -14,31 +14,36 @@
 #pragma once
 
 #include <chrono>
+#include <vector>
 
 #include "plugin/authz/authorization.h"
 #include "plugin/runtime/metrics.h"
 #include "plugin/runtime/rate_limiter.h"
 
 struct mosquitto;
+struct mosquitto_evt_acl_check;
 
 namespace shadow::plugin {
 
-// Told about every ACL check of a write, subscription or unsubscription,
-// with the plugin's answer (presence sees clients through it:
-// presence_hooks.h): MOSQ_ERR_SUCCESS (the plugin allowed it),
-// MOSQ_ERR_ACL_DENIED, or MOSQ_ERR_PLUGIN_DEFER (left to the acl_file).
+// Told about every ACL check of a write, subscription or unsubscription
+// with a topic, with the plugin's answer: MOSQ_ERR_SUCCESS (the plugin
+// allowed it), MOSQ_ERR_ACL_DENIED, or MOSQ_ERR_PLUGIN_DEFER (left to the
+// acl_file). Presence sees clients through it (presence_hooks.h); the rules
+// engine sees Last Wills, which the broker checks as a write just before it
+// sends them (rules_hooks.h).
 class AccessObserver {
  public:
   virtual ~AccessObserver() = default;
-  virtual void observe(mosquitto* client, int mosq_access, const char* topic, int answer) = 0;
+  virtual void observe(const mosquitto_evt_acl_check& event, int answer) = 0;
 };
 
 class AclCheck {
  public:
-  // `config` and `metrics` must outlive the object; so must `observer`
-  // (optional).
-  AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics,
-           AccessObserver* observer = nullptr);
+  // `config` and `metrics` must outlive the object.
+  AclCheck(const AuthzConfig& config, bool short_topics, runtime::Metrics& metrics);
+
+  // Adds an observer, which must outlive the object. Before the broker runs.
+  void add_observer(AccessObserver* observer) { observers_.push_back(observer); }
 
   // MOSQ_EVT_ACL_CHECK. Returns MOSQ_ERR_SUCCESS, MOSQ_ERR_ACL_DENIED or
   // MOSQ_ERR_PLUGIN_DEFER. Register it fail-closed (callbacks.h).
@@ -57,7 +62,7 @@ class AclCheck {
   const AuthzConfig& config_;
   const bool short_topics_;
   runtime::Metrics& metrics_;
-  AccessObserver* observer_;
+  std::vector<AccessObserver*> observers_;
   runtime::LogBudget log_budget_{10};  // denial lines per second
 };
 

@@ -76,6 +76,7 @@ bool MqttAdapter::publish(const OutMessage& m) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: could not publish to '%s' (error %d)", m.topic.c_str(), rc);
     return false;
   }
+  if (observer_ != nullptr) observer_->published(m);
   return true;
 }
 

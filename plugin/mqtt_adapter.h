@@ -19,6 +19,16 @@
 
 namespace shadow::plugin {
 
+// Told of every message the plugin has the broker publish through the
+// adapter (replies, events, REST-caused messages): the rules engine's input
+// for the service's own messages. Called inside the pipeline, possibly under
+// a shadow lock: it must only take note, never call back into the pipeline.
+class PublishObserver {
+ public:
+  virtual ~PublishObserver() = default;
+  virtual void published(const OutMessage& message) = 0;
+};
+
 class MqttAdapter final : public runtime::BrokerOutput {
  public:
   // `pipeline` must outlive the adapter. `ticks_expected`: the plugin
@@ -37,8 +47,12 @@ class MqttAdapter final : public runtime::BrokerOutput {
   bool publish(const OutMessage& message) override;
   void log(runtime::LogLevel level, const std::string& line) override;
 
+  // nullptr: none. Set before the broker sends events.
+  void set_observer(PublishObserver* observer) { observer_ = observer; }
+
  private:
   runtime::Pipeline& pipeline_;
+  PublishObserver* observer_ = nullptr;
   const bool ticks_expected_;
   uint64_t ticks_ = 0;
   bool warned_no_tick_ = false;

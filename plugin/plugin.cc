@@ -13,9 +13,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 // Order matters: mosquitto_plugin.h needs mosquitto_plugin_id_t from
@@ -48,6 +51,13 @@
 #include "plugin/presence_hooks.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
+#include "plugin/rules/api/rules_api.h"
+#include "plugin/rules/engine/engine.h"
+#include "plugin/rules/engine/registry.h"
+#include "plugin/rules/engine/rules_file.h"
+#include "plugin/rules/engine/url_policy.h"
+#include "plugin/rules/http/http_delivery.h"
+#include "plugin/rules_hooks.h"
 #include "plugin/runtime/group_commit.h"
 #include "plugin/runtime/metrics.h"
 #include "plugin/runtime/pipeline.h"
@@ -72,13 +82,14 @@ using shadow::plugin::guard;
 
 // Everything the plugin owns; the broker keeps it as the plugin's userdata.
 // Members are destroyed in reverse order, which is the order cleanup needs:
-// the HTTP server (whose workers use the pipeline and the fleet routes)
-// first, then the callbacks (no broker event reaches a dead object), the
-// fleet features, the health watch, the durable syncer, the pipeline (its
-// workers), the cluster events, the engine, and last the store, which
-// closes the database and releases its lock (or its connections to Redis).
-// The cluster event subscriber, which feeds the pipeline, is stopped first
-// of all by the destructor.
+// the HTTP server (whose workers use the pipeline, the fleet routes and the
+// rules routes) first, then the callbacks (no broker event reaches a dead
+// object), the fleet features, the rules engine's http workers, the rules
+// engine, the health watch, the durable syncer, the pipeline (its workers),
+// the cluster events, the engine, and last the store, which closes the
+// database and releases its lock (or its connections to Redis). The cluster
+// event subscriber, which feeds the pipeline, is stopped first of all by the
+// destructor.
 struct PluginContext {
   explicit PluginContext(mosquitto_plugin_id_t* id) : callbacks(id) {}
   ~PluginContext();
@@ -100,6 +111,13 @@ struct PluginContext {
   std::unique_ptr<shadow::plugin::PresenceConnectivity> presence_connectivity;
   std::unique_ptr<AclCheck> acl;
   std::unique_ptr<shadow::plugin::ClusterHooks> cluster_hooks;
+  // The rules engine (docs/rules.md), when plugin_opt_rules is true.
+  std::unique_ptr<shadow::rules::RuleRegistry> rule_registry;
+  shadow::rules::UrlPolicy url_policy;
+  std::unique_ptr<shadow::rules::RulesEngine> rules_engine;
+  std::unique_ptr<shadow::rules::HttpDelivery> rules_http;
+  std::unique_ptr<shadow::plugin::RulesHooks> rules_hooks;
+  std::unique_ptr<shadow::rules::RulesApi> rules_api;
   // Fleet search, fleet updates and the shadow history (plugin/fleet).
   std::unique_ptr<shadow::fleet::HistoryPurger> history_purger;
   std::unique_ptr<shadow::fleet::FleetSearch> fleet_search;
@@ -118,6 +136,13 @@ PluginContext::~PluginContext() {
   // The store outlives the pipeline its health listener logs through.
   if (store) store->set_health_listener(nullptr);
   rest_server.reset();  // joins every HTTP thread
+  if (rules_http) {
+    size_t dropped = rules_http->stop();
+    if (dropped > 0) {
+      mosquitto_log_printf(MOSQ_LOG_NOTICE, "shadow: rules: %zu http actions still queued were dropped at shutdown",
+                           dropped);
+    }
+  }
   if (durable) {
     // Last fsync of everything applied; held-back publications are dropped:
     // the broker routes nothing during cleanup (group_commit.h).
@@ -370,8 +395,8 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
     st = ctx->presence->start();
     if (!st.is_ok()) return st;
   }
-  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics,
-                                        ctx->presence.get());
+  ctx->acl = std::make_unique<AclCheck>(authz, ctx->config.engine.short_topics, ctx->metrics);
+  if (ctx->presence) ctx->acl->add_observer(ctx->presence.get());
   st = ctx->callbacks.add(MOSQ_EVT_MESSAGE, guard<AclCheck, &AclCheck::on_message, OnFailure::kFailClosed>,
                           ctx->acl.get());
   if (!st.is_ok()) return st;
@@ -409,6 +434,128 @@ Status start_mqtt(PluginContext* ctx, bool needs_tick) {
                          "decided by the broker's acl_file; a broker without an acl_file denies "
                          "them all (set plugin_opt_acl_fallback allow if it has none)");
   }
+  return Status::ok();
+}
+
+// The rules engine: the rules kept in the store, those of the rules file,
+// the http action workers and the broker hooks. Runs after the MQTT side is
+// up (its MESSAGE callback must come after the pipeline's and the guard's).
+Status start_rules(PluginContext* ctx) {
+  using namespace shadow::rules;
+  const shadow::plugin::RulesConfig& config = ctx->config.rules;
+  auto policy = UrlPolicy::parse(config.http_allow);
+  if (!policy.ok()) return policy.status().with_context("plugin_opt_rules_http_allow");
+  ctx->url_policy = std::move(policy).value();
+
+  RegistryOptions registry_options;
+  registry_options.region = config.region;
+  registry_options.account_id = config.account_id;
+  const UrlPolicy* url_policy = &ctx->url_policy;
+  registry_options.validate = [url_policy](const TopicRulePayload& payload) -> std::optional<RuleError> {
+    auto check = [url_policy](const Action& action, const std::string& where) -> std::optional<RuleError> {
+      const auto* http = std::get_if<HttpAction>(&action.kind);
+      if (http == nullptr) return std::nullopt;
+      std::string why = url_policy->check_template(http->url.text());
+      if (why.empty()) return std::nullopt;
+      return invalid_request("Invalid url in " + where + ": " + why);
+    };
+    for (size_t i = 0; i < payload.actions.size(); i++) {
+      auto e = check(payload.actions[i], "topicRulePayload.actions." + std::to_string(i + 1) + ".member.http.url");
+      if (e) return e;
+    }
+    if (payload.error_action) return check(*payload.error_action, "topicRulePayload.errorAction.http.url");
+    return std::nullopt;
+  };
+  ctx->rule_registry = std::make_unique<RuleRegistry>(*ctx->store, std::move(registry_options));
+  std::vector<std::string> skipped;
+  Status st = ctx->rule_registry->load(&skipped);
+  if (!st.is_ok()) return st.with_context("cannot start the rules engine");
+  for (const std::string& line : skipped) {
+    mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: rules: %s; it is kept in the store but does not run "
+                         "(replace it with aws iot replace-topic-rule, or delete it)", line.c_str());
+  }
+
+  if (!config.file.empty()) {
+    auto definitions = read_rule_definitions(config.file);
+    if (!definitions.ok()) return definitions.status().with_context("plugin_opt_rules_file");
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    size_t created = 0, replaced = 0;
+    for (const RuleDefinition& d : definitions.value()) {
+      auto applied = ctx->rule_registry->apply(d.name, d.payload, now);
+      if (!applied.ok()) {
+        return Status::invalid_argument("plugin_opt_rules_file: " + d.source + ": rule '" + d.name + "': " +
+                                        applied.error().type() + ": " + applied.error().message);
+      }
+      if (applied.value() == RuleRegistry::Applied::kCreated) created++;
+      if (applied.value() == RuleRegistry::Applied::kReplaced) replaced++;
+    }
+    mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: rules: %s: %zu definitions, %zu rules created, %zu replaced",
+                         config.file.c_str(), definitions->size(), created, replaced);
+  }
+
+  shadow::runtime::Pipeline* pipeline = ctx->pipeline.get();
+  shadow::Service* service = ctx->service.get();
+  shadow::plugin::BrokerWaker* waker = ctx->waker.get();
+  EngineOptions engine_options;
+  engine_options.account_id = config.account_id;
+  engine_options.url_policy = ctx->url_policy;
+  engine_options.log = [pipeline](shadow::runtime::LogLevel level, std::string line) {
+    pipeline->log_from_worker(level, std::move(line));
+  };
+  engine_options.wake = [waker] {
+    if (waker != nullptr) waker->request();
+  };
+  // get_thing_shadow(): the shadow as GetThingShadow returns it. The engine
+  // runs outside every shadow lock, so the service may take its own.
+  engine_options.shadow_reader = [service](std::string_view thing, std::string_view shadow,
+                                           shadow::json::Value* out, shadow::json::Allocator& alloc) {
+    shadow::ServiceRequest request;
+    request.channel = shadow::Channel::kRest;
+    request.op = shadow::Operation::kGet;
+    request.id = shadow::ShadowId{std::string(thing), std::string(shadow)};
+    request.now = static_cast<int64_t>(std::time(nullptr));
+    shadow::ServiceResponse response = service->handle(request);
+    if (!response.ok()) return false;
+    shadow::json::Document doc;
+    if (!shadow::json::parse(response.body, &doc)) return false;
+    out->CopyFrom(doc, alloc);
+    return true;
+  };
+  ctx->rules_engine = std::make_unique<RulesEngine>(*ctx->rule_registry, std::move(engine_options));
+
+  HttpDeliveryOptions http_options;
+  http_options.workers = static_cast<size_t>(config.http_workers);
+  http_options.queue_limit = config.http_queue;
+  ctx->rules_http = std::make_unique<HttpDelivery>(http_options, ctx->url_policy, *ctx->rules_engine);
+  st = ctx->rules_http->start();
+  if (!st.is_ok()) return st;
+  ctx->rules_engine->set_http_sink(ctx->rules_http.get());
+
+  ctx->rules_hooks = std::make_unique<shadow::plugin::RulesHooks>(*ctx->rules_engine, *ctx->pipeline, *ctx->mqtt,
+                                                                  ctx->waker.get());
+  using shadow::plugin::RulesHooks;
+  ctx->mqtt->set_observer(ctx->rules_hooks.get());
+  st = ctx->callbacks.add(MOSQ_EVT_MESSAGE, guard<RulesHooks, &RulesHooks::on_message, OnFailure::kFailOpen>,
+                          ctx->rules_hooks.get());
+  if (!st.is_ok()) return st;
+  st = ctx->callbacks.add(MOSQ_EVT_TICK, guard<RulesHooks, &RulesHooks::on_tick, OnFailure::kFailOpen>,
+                          ctx->rules_hooks.get());
+  if (!st.is_ok()) return st;
+  if (ctx->config.authz.acl_check_wanted()) {
+    // Last Will messages are seen through the plugin's ACL check.
+    ctx->acl->add_observer(ctx->rules_hooks.get());
+    st = ctx->callbacks.add(MOSQ_EVT_DISCONNECT, guard<RulesHooks, &RulesHooks::on_disconnect, OnFailure::kFailOpen>,
+                            ctx->rules_hooks.get());
+    if (!st.is_ok()) return st;
+  } else {
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "shadow: rules: Last Will messages reach rules only through the plugin's ACL check; "
+                         "set plugin_opt_acl_fallback (allow without an acl_file) or plugin_opt_thing_identity "
+                         "for rules to see them (docs/rules.md)");
+  }
+  mosquitto_log_printf(MOSQ_LOG_INFO, "shadow: rules engine started: %zu rules", ctx->rule_registry->size());
   return Status::ok();
 }
 
@@ -491,6 +638,13 @@ Status start_rest(PluginContext* ctx) {
     };
   }
   ctx->rest_api = std::make_unique<shadow::rest::RestApi>(*ctx->pipeline, ctx->metrics, gauges, api_options);
+  if (ctx->rules_engine) {
+    // aws iot ... topic rules, signed as execute-api; their counters on /metrics.
+    ctx->rules_api = std::make_unique<shadow::rules::RulesApi>(*ctx->rule_registry);
+    ctx->rest_api->add_extension(ctx->rules_api.get());
+    shadow::rules::RulesEngine* engine = ctx->rules_engine.get();
+    ctx->rest_api->add_metrics_source([engine] { return engine->render_metrics(); });
+  }
 
   // Fleet search, fleet updates and the history use the RocksDB store and
   // the broker thread; not in cluster mode yet (docs/scale-out.md).
@@ -550,11 +704,12 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
 
   // TICK publishes what other threads handed over: REST-caused messages, in
   // durable mode the replies whose fsync has completed, in cluster mode
-  // every answer and event. The history purge runs on TICK too, and presence
-  // works at the end of each loop pass.
+  // every answer and event. The history purge runs on TICK too, presence
+  // works at the end of each loop pass, and the rules engine takes its
+  // inputs and sends its republishes there.
   const bool needs_tick = ctx->config.http.enabled() || ctx->config.sync_writes ||
                           ctx->config.engine.history_versions > 0 || ctx->config.presence.enabled() ||
-                          cluster_mode;
+                          cluster_mode || ctx->config.rules.enabled;
   if (needs_tick) {
     auto waker = std::make_unique<shadow::plugin::BrokerWaker>();
     Status started = waker->start();
@@ -591,6 +746,16 @@ Status init(PluginContext* ctx, mosquitto_opt* opts, int opt_count) {
       if (!st.is_ok()) return st;
     }
     watch_store_health(ctx);
+  }
+  if (ctx->config.rules.enabled && cluster_mode) {
+    // The rules engine runs pipeline requests on the broker thread and keeps
+    // its rules per broker: not in cluster mode yet (docs/rules.md).
+    mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                         "shadow: rules: the rules engine does not run with plugin_opt_store redis-cluster "
+                         "yet; topic rules are off on this broker (docs/rules.md)");
+  } else if (ctx->config.rules.enabled) {
+    st = start_rules(ctx);
+    if (!st.is_ok()) return st;
   }
   if (ctx->config.http.enabled()) {
     st = start_rest(ctx);

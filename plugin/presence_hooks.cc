@@ -101,7 +101,10 @@ int PresenceHooks::on_disconnect(int /*event*/, void* event_data) {
   return MOSQ_ERR_SUCCESS;
 }
 
-void PresenceHooks::observe(mosquitto* client, int mosq_access, const char* topic, int answer) {
+void PresenceHooks::observe(const mosquitto_evt_acl_check& event, int answer) {
+  mosquitto* client = event.client;
+  const int mosq_access = event.access;
+  const char* topic = event.topic;
   if (client == nullptr) return;
   if (tracker_) {
     if (mosq_access == MOSQ_ACL_WRITE && tracker_->ended_in_this_pass(client)) {

@@ -73,7 +73,7 @@ class PresenceHooks final : public AccessObserver {
   int on_tick(int event, void* event_data);
 
   // AccessObserver.
-  void observe(mosquitto* client, int mosq_access, const char* topic, int answer) override;
+  void observe(const mosquitto_evt_acl_check& event, int answer) override;
 
  private:
   struct CatchUp {

@@ -54,6 +54,10 @@ struct OutMessage {
   // Empty: routed to every subscriber of `topic`. Otherwise delivered to
   // that one client only, whatever its subscriptions (a catch-up delta).
   std::string client_id = {};
+  // Which rules led to this message (the rules engine's loop guard,
+  // plugin/rules/engine/loop_guard.h); 0 for everything else. Carried
+  // unchanged through hand-off and durable hold-back.
+  uint64_t origin = 0;
 };
 
 // Where a request came from. kService: a request the service makes itself

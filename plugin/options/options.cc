@@ -26,7 +26,8 @@ constexpr const char* kKnownOptions =
     "redis_nodes, redis_password_file, redis_user, redis_tls, redis_tls_ca_file, redis_tls_cert_file, "
     "redis_tls_key_file, redis_tls_server_name, redis_connect_timeout_ms, redis_command_timeout_ms, "
     "redis_request_timeout_ms, redis_wait_replicas, redis_wait_timeout_ms, redis_key_prefix, "
-    "redis_workers";
+    "redis_workers, rules, rules_file, rules_http_allow, rules_http_queue, rules_http_workers, "
+    "rules_account_id, rules_region";
 
 // Engine choices where AWS's behaviour is unverified (docs/compatibility.md):
 // plain true/false switches, one table so parsing and logging stay in step.
@@ -179,6 +180,42 @@ std::string describe_authz(const AuthzConfig& c) {
   return s;
 }
 
+bool is_rules_option(std::string_view key) { return key == "rules" || key.substr(0, 6) == "rules_"; }
+
+// The rules engine's options (docs/configuration.md#rules).
+Status apply_rules(std::string_view key, std::string_view value, RulesConfig* c) {
+  int64_t n = 0;
+  if (key == "rules") {
+    if (!parse_bool(value, &c->enabled)) return invalid(key, value, "true or false");
+  } else if (key == "rules_file") {
+    if (value.empty()) return invalid(key, value, "a file or directory of rule definitions");
+    c->file = std::string(value);
+  } else if (key == "rules_http_allow") {
+    // Checked in full when the engine starts (host:port syntax).
+    c->http_allow = std::string(value);
+  } else if (key == "rules_http_queue") {
+    if (!parse_int(value, 1, 1000000, &n)) return invalid(key, value, range_text(1, 1000000));
+    c->http_queue = static_cast<size_t>(n);
+  } else if (key == "rules_http_workers") {
+    if (!parse_int(value, 1, 64, &n)) return invalid(key, value, range_text(1, 64));
+    c->http_workers = static_cast<int>(n);
+  } else if (key == "rules_account_id") {
+    if (value.size() != 12 || value.find_first_not_of("0123456789") != std::string_view::npos)
+      return invalid(key, value, "12 digits, like an AWS account id");
+    c->account_id = std::string(value);
+  } else if (key == "rules_region") {
+    if (value.empty() || value.size() > 32 || value.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") !=
+                                                   std::string_view::npos)
+      return invalid(key, value, "a region name of lower-case letters, digits and '-', e.g. eu-west-1");
+    c->region = std::string(value);
+  } else {
+    std::string m = "unknown option plugin_opt_";
+    m.append(key).append("; valid options are: ").append(kKnownOptions);
+    return Status::invalid_argument(std::move(m));
+  }
+  return Status::ok();
+}
+
 // The redis_* options (plugin_opt_store redis-cluster; docs/scale-out.md).
 Status apply_redis(std::string_view key, std::string_view value, RedisConfig* c) {
   auto integer = [&](int64_t min, int64_t max, int* out) -> Status {
@@ -244,6 +281,17 @@ Status apply_presence(std::string_view key, std::string_view value, PresenceConf
     c->field = std::string(value);
   }
   return Status::ok();
+}
+
+std::string describe_rules(const RulesConfig& c) {
+  if (!c.enabled) return "rules=false";
+  std::string s = "rules=true";
+  if (!c.file.empty()) s += " rules_file=" + c.file;
+  s += " rules_http_allow=" + (c.http_allow.empty() ? std::string("none") : c.http_allow);
+  s += " rules_http_queue=" + std::to_string(c.http_queue);
+  s += " rules_http_workers=" + std::to_string(c.http_workers);
+  s += " rules_account_id=" + c.account_id + " rules_region=" + c.region;
+  return s;
 }
 
 bool is_redis_option(std::string_view key) {
@@ -362,6 +410,8 @@ Status apply(std::string_view key, std::string_view value, PluginConfig* config)
     return apply_presence(key, value, &config->presence);
   } else if (is_authz_option(key)) {
     return apply_authz(key, value, &config->authz);
+  } else if (is_rules_option(key)) {
+    return apply_rules(key, value, &config->rules);
   } else if (const BoolChoice* choice = find_bool_choice(key)) {
     if (!parse_bool(value, &(config->engine.*(choice->field)))) return invalid(key, value, "true or false");
   } else {
@@ -574,6 +624,7 @@ std::string describe(const PluginConfig& c) {
   if (p.tracks_connections()) {
     s += std::string(" connect_detection=") + (p.detection == ConnectDetection::kConnect ? "connect" : "activity");
   }
+  s += " " + describe_rules(c.rules);
   return s;
 }
 

@@ -36,6 +36,18 @@ struct HttpConfig {
   bool tls() const { return !tls_cert.empty(); }
 };
 
+// The rules engine (docs/rules.md): topic rules managed over the REST API
+// (aws iot create-topic-rule ...) and optionally loaded from files.
+struct RulesConfig {
+  bool enabled = true;                    // rules true | false
+  std::string file;                       // rules_file: a file or directory of definitions
+  std::string http_allow;                 // rules_http_allow: host:port list for http:// URLs
+  size_t http_queue = 1000;               // rules_http_queue: http actions waiting at most
+  int http_workers = 2;                   // rules_http_workers
+  std::string account_id = "000000000000";  // rules_account_id: rule ARNs and accountid()
+  std::string region = "us-east-1";         // rules_region: rule ARNs
+};
+
 // Where shadows are kept.
 enum class StoreKind {
   kRocksDb,       // embedded RocksDB in db_path: one broker (the default)
@@ -99,6 +111,7 @@ struct PluginConfig {
   PresenceConfig presence;
   // Fleet updates (docs/fleet.md): shadows written per broker loop pass.
   int fleet_update_batch = 50;
+  RulesConfig rules;
   // TEST AID, not for production: with sync_writes, append the group
   // commit's sync and ack events to this file (plugin/group_commit.h,
   // SyncTrace). Empty: off.

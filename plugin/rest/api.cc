@@ -169,6 +169,7 @@ HttpResponse RestApi::dispatch(const Route& route, const HttpRequest& request, c
       g.write_gave_up = stats.write_gave_up;
       r.content_type = "text/plain; version=0.0.4; charset=utf-8";
       r.body = metrics_.render(g);
+      for (const MetricsSource& source : metrics_sources_) r.body += source();
       return r;
     }
     case RouteKind::kNotFound:

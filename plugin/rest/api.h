@@ -91,6 +91,11 @@ class RestApi {
 
   // Adds routes (see RestExtension). Call before the server starts.
   void add_extension(RestExtension* extension) { extensions_.push_back(extension); }
+  // Adds Prometheus lines of another feature (the rules engine's counters)
+  // to GET /metrics, after the service's own. Called at scrape time from an
+  // HTTP thread. Call before the server starts.
+  using MetricsSource = std::function<std::string()>;
+  void add_metrics_source(MetricsSource source) { metrics_sources_.push_back(std::move(source)); }
 
   // The answer to a request the HTTP layer refused before it was routed
   // (413 body too large, 400 malformed, 414 target too long, ...).
@@ -114,6 +119,7 @@ class RestApi {
   GaugeSource gauges_;
   RestApiOptions options_;
   std::vector<RestExtension*> extensions_;  // not owned
+  std::vector<MetricsSource> metrics_sources_;
 };
 
 }  // namespace shadow::rest

@@ -43,7 +43,7 @@ Pipeline::~Pipeline() {
 // --- broker thread -------------------------------------------------------------
 
 bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                            BrokerOutput& out, std::string_view identity) {
+                            BrokerOutput& out, std::string_view identity, uint64_t origin) {
   std::optional<ServiceRequest> request = service_.mqtt_request(topic, payload, now);
   if (!request) return false;
   request->identity = identity;
@@ -53,6 +53,7 @@ bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, in
     ReplyAddress to = service_.reply_address(*request);
     ServiceResponse response =
         service_.reject(to, Rejection{429, service_.config().throttled_message}, now);
+    for (OutMessage& m : response.messages) m.origin = origin;
     deliver(response, *request, out);
     metrics_.count_request(MetricChannel::kMqtt, metric_op(request->op), 429, Clock::now() - started);
     return true;
@@ -73,6 +74,7 @@ bool Pipeline::mqtt_publish(std::string_view topic, std::string_view payload, in
   // before this request: it goes out first.
   flush(out);
   ServiceResponse response = service_.handle(*request, held);
+  for (OutMessage& m : response.messages) m.origin = origin;
   metrics_.count_request(MetricChannel::kMqtt, metric_op(request->op), response.status,
                          Clock::now() - started);
   if (response.status >= 500) {

@@ -116,8 +116,10 @@ class Pipeline {
   // in durable mode); the caller then clears its retain flag, since a
   // request must never be kept as a retained message.
   // `identity` (the client id) is recorded in the shadow history.
+  // A rule's republish to a shadow request topic comes here too, with
+  // `origin` (OutMessage::origin) to stamp on every message of the answer.
   bool mqtt_publish(std::string_view topic, std::string_view payload, int64_t now,
-                    BrokerOutput& out, std::string_view identity = {});
+                    BrokerOutput& out, std::string_view identity = {}, uint64_t origin = 0);
 
   // A request the service makes itself, e.g. one shadow write of a fleet
   // update chunk (request.channel kRest, so that it publishes events and no

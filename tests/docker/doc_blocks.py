@@ -90,6 +90,14 @@ def block_keys(lang, body):
     return [" … ".join(cmds[:2])] * (len(cmds) > 1) + cmds[:1]
 
 
+def rules_json(name, index):
+    """A setup command writing the `index`-th ```json block of docs/rules.md
+    to `name`."""
+    path = os.path.join(REPO, "docs", "rules.md")
+    blocks = [body for _n, lang, body in sh_blocks(path) if lang == "json"]
+    return "cat > %s <<'JSON'\n%s\nJSON" % (name, blocks[index])
+
+
 # The blocks run here, in this order, keyed by (document, first command), or
 # (document, "first command … second command") for blocks that start alike.
 # broker: "sigv4" runs the block against the shared broker (scripts/run-broker.sh
@@ -176,6 +184,26 @@ RUN = {
         "broker": "sigv4",
         "setup": ["shadowctl update dev1 --desired '{\"lights\":\"on\"}' >/dev/null"],
         "expect": ['"desired":{"lights":"on"}']},
+    # docs/rules.md and the rules section of docs/shadowctl.md: rule.json,
+    # will.json and trim.json are the documents' JSON blocks (rules_json()
+    # reads them from docs/rules.md, so the files are what the page shows).
+    ("docs/rules.md", "export AWS_ACCESS_KEY_ID=AKIDSHADOWADMIN0001"): {
+        "broker": "sigv4", "setup": [rules_json("rule.json", 0)],
+        "expect": ['"ruleName": "hot_things"', '"ruleName": "hot_things"']},
+    ("docs/rules.md", "import boto3"): {
+        "broker": "sigv4", "expect": ["temperature_alerts $aws/things/+/shadow/update/documents False",
+                                      "exists: "]},
+    ("docs/rules.md", "scripts/run-broker.sh --opt http_listen=127.0.0.1:8080 --opt "
+                      "http_credentials_file=/etc/mosquitto/shadow-credentials --opt acl_fallback=allow"): {
+        "broker": None, "setup": [rules_json("will.json", 3)],
+        "expect": ['"reported":{"connected":"false"}']},
+    ("docs/rules.md", "aws iot create-topic-rule --rule-name trim_delta --topic-rule-payload file://trim.json "
+                      "--endpoint-url http://127.0.0.1:8080"): {
+        "broker": "sigv4", "setup": [rules_json("trim.json", 4)],
+        "expect": ['{"state":{"fan":2}}']},
+    ("docs/shadowctl.md", "shadowctl rules create hot_things --file rule.json"): {
+        "broker": "sigv4", "setup": [rules_json("rule.json", 0)],
+        "expect": ["created rule 'hot_things'", "hot_things  enabled  $aws/things/+/shadow/update/documents"]},
     ("docs/shadowctl.md", "shadowctl update dev1 --desired '{\"lights\":\"on\"}'"): {
         "broker": "sigv4", "skip": ["shadowctl watch dev1"], "expect": ['"lights": "on"']},
     ("docs/shadowctl.md", "scripts/run-broker.sh --opt http_listen=127.0.0.1:8080 --opt http_auth=none"): {

@@ -140,6 +140,12 @@ ELSEWHERE = {
     "--plugin-opt connect_detection=connect --plugin-opt acl_fallback=allow":
         "loadgen.storm_smoke runs the storm with the presence field (tiny); presence.lifecycle covers the rest",
     "build/tools/shadow_loadgen --start-broker --baseline --rate 4000 --duration 10": "loadgen.smoke (shorter)",
+    "python3 scripts/bench-rules.py 100 /tmp/rules-bench-100": "not run (writes the rules of the 100-rule benchmark below)",
+    "build/tools/shadow_loadgen --start-broker --plugin-opt rules=false --duration 8":
+        "not run (a benchmark); loadgen.smoke runs shadow_loadgen --start-broker",
+    "build/tools/shadow_loadgen --start-broker --duration 8": "loadgen.smoke (shorter)",
+    "build/tools/shadow_loadgen --start-broker --plugin-opt rules_file=/tmp/rules-bench-100 --duration 8":
+        "not run (a benchmark); rules.inputs applies a plugin_opt_rules_file directory at start",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m":
         "not run (a million shadows take minutes); CI builds shadow_loader",
     "build/tools/shadow_loader --start-broker --shadows 1000000 --data-dir /tmp/shadows-1m --no-load --no-restart":
@@ -155,6 +161,12 @@ ELSEWHERE = {
         "loadgen.smoke runs shadow_loadgen --start-broker (shorter); fleet.history runs history_versions",
     "SHADOW_PLUGIN=build/mosquitto_shadow.so PYTHONPATH=tests/lib python3 tests/rest/attack_bench.py":
         "rest.attack_bench_smoke runs it with --smoke (the full run takes a minute)",
+    # docs/rules.md, pattern 3: its web service would listen on the fixed port 8000; the
+    # Notification test of rules.patterns runs the same rule against an HTTP server of its own.
+    "aws iot create-topic-rule --rule-name hot_devices --topic-rule-payload file://notify.json "
+    "--endpoint-url http://127.0.0.1:8080": "rules.patterns (Notification: the same rule, a local HTTP server)",
+    "mosquitto_pub -t '$aws/things/oven1/shadow/update' -m '{\"state\":{\"reported\":{\"temperature\":35}}}'":
+        "rules.patterns (Notification: an update with temperature 35 is POSTed)",
     # docs/operations.md
     "cmake --install build --prefix /usr/local": "docker.dockerfile runs cmake --install of the build tree",
     "systemctl stop mosquitto": "cannot run here: no systemd on CI (the tar between them runs in this file)",
@@ -528,7 +540,9 @@ class OtherDocumentsRun(unittest.TestCase):
                     if cmd in entry.get("skip", ()):
                         continue
                     if cmd.startswith("scripts/run-broker.sh"):
-                        b = doc_blocks.RunBroker(shlex.split(cmd)[1:], work, "broker%d" % len(brokers))
+                        # The documented credentials file is the test's, as in the commands below.
+                        args = shlex.split(cmd.replace("/etc/mosquitto/shadow-credentials", self.creds))[1:]
+                        b = doc_blocks.RunBroker(args, work, "broker%d" % len(brokers))
                         brokers.append(b)
                         mqtt_broker = b
                         if b.http_port:

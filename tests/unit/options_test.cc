@@ -160,7 +160,8 @@ TEST_CASE("plugin options: describe lists every option in effect", "[plugin]") {
         "delta_on_unchanged=true error_timestamp=false reserved_shadow_names=false "
         "rest_update_publishes_accepted=true rest_delete_publishes_accepted=true "
         "rest_not_found_thing_tilde_shadow=true documents_previous=null http_listen=off "
-        "thing_identity=none acl_check=off rate_limit_per_thing=0");
+        "thing_identity=none acl_check=off rate_limit_per_thing=0 rules=true rules_http_allow=none "
+        "rules_http_queue=1000 rules_http_workers=2 rules_account_id=000000000000 rules_region=us-east-1");
 }
 
 TEST_CASE("plugin options: the unverified-behaviour choices are switchable", "[plugin]") {
@@ -385,6 +386,41 @@ TEST_CASE("authz: options through parse_options", "[plugin][authz]") {
   auto bad = parse_options({{"db_path", "/d"}, {"thing_identity", "certificate"}});
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("plugin_opt_thing_identity") != std::string::npos);
+}
+
+TEST_CASE("plugin options: the rules engine's options", "[plugin][rules]") {
+  PluginConfig d = parse_ok({{"db_path", "d"}});
+  CHECK(d.rules.enabled);
+  CHECK(d.rules.file.empty());
+  CHECK(d.rules.http_queue == 1000);
+  CHECK(d.rules.http_workers == 2);
+  CHECK(d.rules.account_id == "000000000000");
+  CHECK(d.rules.region == "us-east-1");
+  CHECK(describe(d).find("rules=true") != std::string::npos);
+
+  PluginConfig c = parse_ok({{"db_path", "d"},
+                             {"rules_file", "/etc/mosquitto/rules.d"},
+                             {"rules_http_allow", "127.0.0.1:8080"},
+                             {"rules_http_queue", "5"},
+                             {"rules_http_workers", "4"},
+                             {"rules_account_id", "123456789012"},
+                             {"rules_region", "eu-west-1"}});
+  CHECK(c.rules.file == "/etc/mosquitto/rules.d");
+  CHECK(c.rules.http_allow == "127.0.0.1:8080");
+  CHECK(c.rules.http_queue == 5);
+  CHECK(c.rules.http_workers == 4);
+  CHECK(c.rules.account_id == "123456789012");
+  CHECK(c.rules.region == "eu-west-1");
+  CHECK_FALSE(parse_ok({{"db_path", "d"}, {"rules", "false"}}).rules.enabled);
+  CHECK(describe(parse_ok({{"db_path", "d"}, {"rules", "false"}})).find("rules=false") != std::string::npos);
+
+  CHECK(parse_error({{"db_path", "d"}, {"rules", "yes"}}).find("plugin_opt_rules") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"rules_http_queue", "0"}}).find("1 to 1000000") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"rules_http_workers", "65"}}).find("1 to 64") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"rules_account_id", "12345"}}).find("12 digits") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"rules_region", "EU"}}).find("region") != std::string::npos);
+  CHECK(parse_error({{"db_path", "d"}, {"rules_bogus", "1"}}).find("unknown option plugin_opt_rules_bogus") !=
+        std::string::npos);
 }
 
 TEST_CASE("plugin options: store redis-cluster and its options", "[plugin][cluster]") {

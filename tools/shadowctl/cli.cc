@@ -18,6 +18,7 @@ Examples:
   shadowctl search 'shadow.reported.temp > 95 AND thingName:line-7*'
   shadowctl fleet-update --query 'thingName:line-7*' --desired '{"fan":"on"}'
   shadowctl history dev1
+  shadowctl rules list
 
 Environment: SHADOWCTL_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
 AWS_REGION, NO_COLOR.
@@ -228,6 +229,60 @@ Examples:
   shadowctl import backup.jsonl
   shadowctl import --replace backup.jsonl)x");
 
+  // rules
+  CLI::App* rules = app.add_subcommand("rules", "Manage topic rules (the AWS IoT rules engine)");
+  rules->require_subcommand(1);
+  rules->footer(R"x(The same operations as aws iot create-topic-rule, get-topic-rule and the
+others (docs/rules.md); requests are signed as the AWS CLI signs them.
+
+Examples:
+  shadowctl rules list
+  shadowctl rules get hot_things
+  shadowctl rules create hot_things --file rule.json
+  shadowctl rules disable hot_things)x");
+  auto add_rule_name = [out](CLI::App* cmd) {
+    cmd->add_option("name", out->args.rule_name, "Rule name")->required()->type_name("NAME");
+  };
+  CLI::App* rules_list = rules->add_subcommand("list", "List the rules, all pages (ListTopicRules)");
+  rules_list->add_option_function<std::string>(
+      "--topic", [out](const std::string& s) { out->args.rule_topic = s; },
+      "Only rules whose FROM filter is exactly TOPIC")
+      ->type_name("TOPIC");
+  auto* only_enabled = rules_list->add_flag_function(
+      "--enabled", [out](int64_t) { out->args.rule_disabled = false; }, "Only enabled rules");
+  rules_list->add_flag_function("--disabled", [out](int64_t) { out->args.rule_disabled = true; },
+                                "Only disabled rules")
+      ->excludes(only_enabled);
+  rules_list->add_option("--page-size", a.page_size, "Rules per request, 1-10000 (default: server's, 1000)")
+      ->check(CLI::Range(1, 10000))
+      ->type_name("N");
+  rules_list->footer(R"x(Prints one line per rule: name, enabled or disabled, and its FROM filter.
+With --json: {"rules":[{"ruleName":...,"topicPattern":...,"ruleDisabled":...,...}]}.)x");
+  CLI::App* rules_get = rules->add_subcommand("get", "Print a rule (GetTopicRule)");
+  add_rule_name(rules_get);
+  for (const char* verb : {"create", "replace"}) {
+    bool create = verb == std::string("create");
+    CLI::App* cmd = rules->add_subcommand(
+        verb, create ? "Create a rule from a TopicRulePayload (CreateTopicRule)"
+                     : "Replace a rule's definition (ReplaceTopicRule)");
+    add_rule_name(cmd);
+    cmd->add_option_function<std::string>(
+           "-f,--file", [out](const std::string& s) { out->args.file = s; },
+           "The TopicRulePayload JSON ('-': stdin)")
+        ->required()
+        ->type_name("FILE");
+    cmd->footer(R"x(The file holds AWS's TopicRulePayload, as for aws iot create-topic-rule
+--topic-rule-payload file://rule.json:
+  {"sql": "SELECT * FROM 'my/things/+/update'", "awsIotSqlVersion": "2016-03-23",
+   "actions": [{"republish": {"topic": "$$aws/things/${topic(3)}/shadow/update",
+                              "roleArn": "arn:aws:iam::123456789012:role/unused"}}]})x");
+  }
+  for (const auto& [verb, help] : {std::pair{"delete", "Delete a rule (DeleteTopicRule)"},
+                                   std::pair{"enable", "Enable a rule (EnableTopicRule)"},
+                                   std::pair{"disable", "Disable a rule; it is kept but does not run (DisableTopicRule)"}}) {
+    add_rule_name(rules->add_subcommand(verb, help));
+  }
+
   // search
   CLI::App* search = app.add_subcommand(
       "search", "Find things by their shadows (aws iot search-index), or count them");
@@ -324,7 +379,10 @@ Examples:
     return 1;
   }
 
-  for (CLI::App* sub : app.get_subcommands()) out->command = sub->get_name();
+  for (CLI::App* sub : app.get_subcommands()) {
+    out->command = sub->get_name();
+    for (CLI::App* nested : sub->get_subcommands()) out->subcommand = nested->get_name();
+  }
   out->args.from_stdin = stdin_marker == "-";
   return std::nullopt;
 }

@@ -49,6 +49,11 @@ struct CommandArgs {
   int count = 0;         // stop after this many events; 0: no limit
   double timeout = 0;    // stop after this many seconds; 0: no limit
 
+  // rules
+  std::string rule_name;
+  std::optional<std::string> rule_topic;  // rules list --topic
+  std::optional<bool> rule_disabled;      // rules list --enabled / --disabled
+
   // export / import
   std::string out_file;            // export --file; empty: stdout
   std::string things_file;         // export --things
@@ -71,6 +76,7 @@ struct CommandArgs {
 struct Invocation {
   GlobalOptions global;
   std::string command;  // "get", "update", ...
+  std::string subcommand;  // "rules": "list", "get", "create", ...
   CommandArgs args;
 };
 

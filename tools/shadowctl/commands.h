@@ -17,5 +17,6 @@ int cmd_fleet_update(Context& ctx);  // fleet.cc
 int cmd_fleet_status(Context& ctx);  // fleet.cc
 int cmd_fleet_cancel(Context& ctx);  // fleet.cc
 int cmd_history(Context& ctx);       // fleet.cc
+int cmd_rules(Context& ctx);   // rules.cc
 
 }  // namespace shadowctl

@@ -1,6 +1,7 @@
 // The HTTP side of shadowctl: one keep-alive connection to the broker's REST
 // API, every request signed with AWS SigV4 (service "iotdata", or the one a
-// call names) when credentials are set. Knows nothing about shadows;
+// call names: "execute-api" for the rules and fleet search routes, as the AWS
+// CLI signs them) when credentials are set. Knows nothing about shadows;
 // shadow_api.h and fleet_api.h build the paths. Nothing throws: transport
 // failures come back as status 0.
 #pragma once
@@ -71,7 +72,7 @@ class HttpClient {
   // `path` and `query` must already be percent-encoded: they are sent and
   // signed byte for byte. `query` has no leading '?'. `service` is the
   // SigV4 service name: "iotdata" for the iot-data routes, "execute-api"
-  // for the AWS IoT control plane (fleet search).
+  // for the AWS IoT control plane (topic rules, fleet search).
   HttpResponse send(const std::string& method, const std::string& path,
                     const std::string& query = "", const std::string& body = "",
                     const std::string& service = "iotdata");

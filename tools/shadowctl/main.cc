@@ -45,6 +45,7 @@ int run(const Invocation& inv) {
       {"list", cmd_list},     {"watch", cmd_watch},   {"export", cmd_export},
       {"import", cmd_import}, {"search", cmd_search}, {"fleet-update", cmd_fleet_update},
       {"fleet-status", cmd_fleet_status}, {"fleet-cancel", cmd_fleet_cancel}, {"history", cmd_history},
+      {"rules", cmd_rules},
   };
   auto it = commands.find(inv.command);
   if (it == commands.end()) {
