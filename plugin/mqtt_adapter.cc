@@ -76,7 +76,9 @@ bool MqttAdapter::publish(const OutMessage& m) {
     mosquitto_log_printf(MOSQ_LOG_ERR, "shadow: could not publish to '%s' (error %d)", m.topic.c_str(), rc);
     return false;
   }
-  if (observer_ != nullptr) observer_->published(m);
+  // A message for one client (a catch-up delta) repeats the shadow's state
+  // to that client; it was not published on its topic, so rules never see it.
+  if (observer_ != nullptr && m.client_id.empty()) observer_->published(m);
   return true;
 }
 

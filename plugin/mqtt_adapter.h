@@ -20,7 +20,8 @@
 namespace shadow::plugin {
 
 // Told of every message the plugin has the broker publish through the
-// adapter (replies, events, REST-caused messages): the rules engine's input
+// adapter (replies, events, REST-caused messages; not the catch-up deltas
+// sent to one client): the rules engine's input
 // for the service's own messages. Called inside the pipeline, possibly under
 // a shadow lock: it must only take note, never call back into the pipeline.
 class PublishObserver {

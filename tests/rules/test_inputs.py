@@ -62,6 +62,25 @@ class Inputs(RulesTestCase):
         self.assertEqual(sub.take_json("sw/out"), {"v": "two"})
 
 
+class LifecycleEventsAsInput(RulesTestCase):
+    """The presence feature's lifecycle events are the service's own
+    messages, so rules see them as on AWS."""
+    broker_options = {"lifecycle_events": "true"}
+
+    def test_connect_and_disconnect_events_reach_a_rule(self):
+        self.create_rule("presence", payload(
+            "SELECT clientId, eventType, topic(4) AS kind FROM '$aws/events/presence/+/rule-dev'",
+            republish("pres/out")))
+        sub = self.client("sub", "pres/out")
+        dev = self.client("dev", client_id="rule-dev")
+        dev.publish("anything/rule-dev", b"{}")  # activity: the connection is reported
+        self.assertEqual(sub.take_json("pres/out"),
+                         {"clientId": "rule-dev", "eventType": "connected", "kind": "connected"})
+        dev.drop()
+        self.assertEqual(sub.take_json("pres/out"),
+                         {"clientId": "rule-dev", "eventType": "disconnected", "kind": "disconnected"})
+
+
 class RulesFile(unittest.TestCase):
 
     def write(self, directory, name, doc):
