@@ -5,25 +5,16 @@ may read it."""
 
 import unittest
 
+from shadowtest.cases import BrokerTestCase
 from presence_case import PresenceCase, unique
-from shadowtest.broker import Broker
 from shadowtest.mqtt import SUBACK_FAILURE, Client, prefix
 
 OPTIONS = {"delta_on_subscribe": "true", "thing_identity": "client_id", "admin_pattern": "app-*",
            "acl_fallback": "allow", "connect_detection": "activity"}
 
 
-class CatchUp(PresenceCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(options=OPTIONS)
-        cls.broker.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.report_if_exited()
-        cls.broker.cleanup()
+class CatchUp(PresenceCase, BrokerTestCase):
+    broker_options = OPTIONS
 
     def app(self):
         return self.client("app", "$aws/things/+/shadow/update/+", "$aws/things/+/shadow/name/+/update/+",

@@ -4,22 +4,13 @@ version and events, so a stale desired value cannot act again later."""
 
 import unittest
 
+from shadowtest.cases import BrokerTestCase
 from presence_case import PresenceCase, unique
-from shadowtest.broker import Broker
 from shadowtest.mqtt import prefix
 
 
-class ClearOnMatch(PresenceCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(options={"clear_desired_on_match": "true", "event_topics": "aws"})
-        cls.broker.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.report_if_exited()
-        cls.broker.cleanup()
+class ClearOnMatch(PresenceCase, BrokerTestCase):
+    broker_options = {"clear_desired_on_match": "true", "event_topics": "aws"}
 
     def test_matching_report_clears_desired(self):
         thing = unique("lamp")

@@ -5,25 +5,16 @@ version order."""
 
 import unittest
 
+from shadowtest.cases import BrokerTestCase
 from presence_case import PresenceCase, unique
-from shadowtest.broker import Broker
 from shadowtest.mqtt import Client, prefix
 
 OPTIONS = {"presence_field": "connected", "delta_on_subscribe": "true", "sync_writes": "true",
            "acl_fallback": "allow", "event_topics": "aws", "connect_detection": "connect"}
 
 
-class DurablePresence(PresenceCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(options=OPTIONS)
-        cls.broker.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.report_if_exited()
-        cls.broker.cleanup()
+class DurablePresence(PresenceCase, BrokerTestCase):
+    broker_options = OPTIONS
 
     def test_writes_and_catch_up_in_durable_mode(self):
         thing = unique("dev")

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import unittest
 
+from shadowtest.cases import BrokerTestCase
 from presence_case import PresenceCase, Watcher, ordered, unique
 from shadowtest.broker import Broker
 from shadowtest.mqtt import PUBACK_NOT_AUTHORIZED, SUBACK_FAILURE, V5, Client
@@ -29,17 +30,8 @@ DEVICE = textwrap.dedent("""
 """)
 
 
-class LifecycleEvents(PresenceCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(options=OPTIONS)
-        cls.broker.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.report_if_exited()
-        cls.broker.cleanup()
+class LifecycleEvents(PresenceCase, BrokerTestCase):
+    broker_options = OPTIONS
 
     def test_clean_disconnect(self):
         w = self.watcher()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import unittest
 
+from shadowtest.cases import BrokerTestCase
 from presence_case import PresenceCase, unique
 from shadowtest.broker import Broker
 from shadowtest.mqtt import Client, prefix
@@ -17,17 +18,8 @@ OPTIONS = {"presence_field": "connected", "acl_fallback": "allow", "event_topics
            "connect_detection": "connect"}
 
 
-class PresenceField(PresenceCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.broker = Broker(options=OPTIONS)
-        cls.broker.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.report_if_exited()
-        cls.broker.cleanup()
+class PresenceField(PresenceCase, BrokerTestCase):
+    broker_options = OPTIONS
 
     def observer(self, thing):
         """A client (not a thing: its id is no valid thing name) that sees
