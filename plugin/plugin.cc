@@ -51,6 +51,7 @@
 #include "plugin/presence_hooks.h"
 #include "plugin/rest/api.h"
 #include "plugin/rest/server.h"
+#include "plugin/rest/unavailable_routes.h"
 #include "plugin/rules/api/rules_api.h"
 #include "plugin/rules/engine/engine.h"
 #include "plugin/rules/engine/registry.h"
@@ -125,6 +126,8 @@ struct PluginContext {
   std::unique_ptr<shadow::fleet::HistoryApi> history_api;
   std::unique_ptr<shadow::fleet::FleetUpdater> fleet_updater;
   std::unique_ptr<shadow::fleet::FleetUpdateApi> fleet_update_api;
+  // The routes of the features above that do not run on this broker.
+  std::vector<std::unique_ptr<shadow::rest::UnavailableRoutes>> unavailable_routes;
   shadow::plugin::Callbacks callbacks;
   shadow::auth::CredentialStore credentials;
   std::unique_ptr<shadow::rest::RestApi> rest_api;
@@ -586,6 +589,16 @@ Status start_fleet(PluginContext* ctx) {
       ctx->fleet_updater.get());
 }
 
+// Answers the routes of a feature that does not run on this broker with
+// `reason` instead of a bare 404 (rest::UnavailableRoutes).
+void add_unavailable_routes(PluginContext* ctx, std::vector<shadow::rest::UnavailableRoutes::PathMatcher> matchers,
+                            std::string reason) {
+  ctx->unavailable_routes.push_back(std::make_unique<shadow::rest::UnavailableRoutes>(
+      std::move(matchers), std::vector<std::string>{"execute-api", "iotdata", "iotdevicegateway"},
+      std::move(reason)));
+  ctx->rest_api->add_extension(ctx->unavailable_routes.back().get());
+}
+
 // Loads the credentials and starts the HTTP server. Runs after the MQTT
 // side is up.
 Status start_rest(PluginContext* ctx) {
@@ -644,6 +657,13 @@ Status start_rest(PluginContext* ctx) {
     ctx->rest_api->add_extension(ctx->rules_api.get());
     shadow::rules::RulesEngine* engine = ctx->rules_engine.get();
     ctx->rest_api->add_metrics_source([engine] { return engine->render_metrics(); });
+  } else {
+    add_unavailable_routes(ctx, {&shadow::rules::RulesApi::serves_path},
+                           ctx->cluster ? "topic rules are not available with plugin_opt_store redis-cluster yet: "
+                                          "the rules engine runs on a broker with plugin_opt_store rocksdb "
+                                          "(docs/scale-out.md)"
+                                        : "topic rules are off on this broker: set plugin_opt_rules true in its "
+                                          "configuration to manage and run them (docs/rules.md)");
   }
 
   // Fleet search, fleet updates and the history use the RocksDB store and
@@ -651,6 +671,13 @@ Status start_rest(PluginContext* ctx) {
   if (!ctx->cluster) {
     Status st = start_fleet(ctx);
     if (!st.is_ok()) return st;
+  } else {
+    add_unavailable_routes(ctx,
+                           {&shadow::fleet::SearchApi::serves_path, &shadow::fleet::FleetUpdateApi::serves_path,
+                            &shadow::fleet::HistoryApi::serves_path},
+                           "fleet search, fleet updates and the shadow history are not available with "
+                           "plugin_opt_store redis-cluster yet: use a broker with plugin_opt_store rocksdb "
+                           "(docs/scale-out.md)");
   }
 
   shadow::rest::RestServerOptions server_options;

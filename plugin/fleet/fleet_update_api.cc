@@ -42,7 +42,7 @@ HttpResponse from_result(const FleetUpdater::Result& r) {
 
 }  // namespace
 
-bool FleetUpdateApi::serves(std::string_view path) const {
+bool FleetUpdateApi::serves_path(std::string_view path) {
   return path == kPath || (path.starts_with(kPath) && path[kPath.size()] == '/');
 }
 

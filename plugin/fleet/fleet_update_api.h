@@ -27,7 +27,10 @@ class FleetUpdateApi final : public rest::RestExtension {
 
   explicit FleetUpdateApi(FleetUpdater& updater) : updater_(updater) {}
 
-  bool serves(std::string_view path) const override;
+  // Whether `path` is one of these routes; also used to answer them with a
+  // clear error where the feature does not run (rest::UnavailableRoutes).
+  static bool serves_path(std::string_view path);
+  bool serves(std::string_view path) const override { return serves_path(path); }
   std::vector<std::string> signing_services() const override { return {"iotdata", "iotdevicegateway", "execute-api"}; }
   rest::HttpResponse handle(const rest::HttpRequest& request, const rest::RequestContext& context) override;
 

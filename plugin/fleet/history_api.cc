@@ -20,7 +20,7 @@ rest::HttpResponse shadow_error(int status, const std::string& message) {
 
 }  // namespace
 
-bool HistoryApi::serves(std::string_view path) const {
+bool HistoryApi::serves_path(std::string_view path) {
   if (!path.starts_with(kPrefix) || !path.ends_with(kSuffix)) return false;
   std::string_view thing = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
   return !thing.empty() && thing.find('/') == std::string_view::npos;

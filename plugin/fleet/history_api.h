@@ -17,7 +17,10 @@ class HistoryApi final : public rest::RestExtension {
  public:
   explicit HistoryApi(runtime::Pipeline& pipeline) : pipeline_(pipeline) {}
 
-  bool serves(std::string_view path) const override;
+  // Whether `path` is one of these routes; also used to answer them with a
+  // clear error where the feature does not run (rest::UnavailableRoutes).
+  static bool serves_path(std::string_view path);
+  bool serves(std::string_view path) const override { return serves_path(path); }
   std::vector<std::string> signing_services() const override { return {"iotdata", "iotdevicegateway", "execute-api"}; }
   rest::HttpResponse handle(const rest::HttpRequest& request, const rest::RequestContext& context) override;
 

@@ -73,7 +73,7 @@ void write_number(json::Writer& w, const char* key, double v) {
 
 }  // namespace
 
-bool SearchApi::serves(std::string_view path) const { return path == "/indices" || path.starts_with("/indices/"); }
+bool SearchApi::serves_path(std::string_view path) { return path == "/indices" || path.starts_with("/indices/"); }
 
 HttpResponse SearchApi::handle(const rest::HttpRequest& request, const rest::RequestContext& /*context*/) {
   std::string_view path = rest::split_target(request.target).first;

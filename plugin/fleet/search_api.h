@@ -32,7 +32,10 @@ class SearchApi final : public rest::RestExtension {
   // Both must outlive the API.
   SearchApi(FleetSearch& search, runtime::Pipeline& pipeline) : search_(search), pipeline_(pipeline) {}
 
-  bool serves(std::string_view path) const override;
+  // Whether `path` is one of these routes; also used to answer them with a
+  // clear error where the feature does not run (rest::UnavailableRoutes).
+  static bool serves_path(std::string_view path);
+  bool serves(std::string_view path) const override { return serves_path(path); }
   rest::HttpResponse handle(const rest::HttpRequest& request, const rest::RequestContext& context) override;
 
  private:

@@ -8,10 +8,10 @@ any shadow twice."""
 import threading
 import unittest
 
-from shadowtest.fleet import (FLEET_UPDATES, call, describe_update, fill, make_iot_client, start_update,
+from shadowtest.fleet import (FLEET_UPDATES, call, describe_update, fill, start_update,
                               wait_update)
 from shadowtest.mqtt import new_token
-from shadowtest.rest import RestBroker, RestTestCase
+from shadowtest.rest import RestBroker, RestTestCase, make_iot_client
 
 THINGS = 2000
 

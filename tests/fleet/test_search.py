@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import unittest
 
-from shadowtest.fleet import fill, make_iot_client, search_all
-from shadowtest.rest import ACCESS_KEY, SECRET_KEY, ClientError, RestTestCase, raw_request
+from shadowtest.fleet import fill, search_all
+from shadowtest.rest import ACCESS_KEY, ClientError, RestTestCase, SECRET_KEY, make_iot_client, raw_request
 
 AWS_CLI = "/usr/bin/aws"
 CLI_TIMEOUT_S = 60

@@ -10,8 +10,8 @@ import os
 import random
 import unittest
 
-from shadowtest.fleet import fill, make_iot_client, search_all
-from shadowtest.rest import RestTestCase
+from shadowtest.fleet import fill, search_all
+from shadowtest.rest import RestTestCase, make_iot_client
 
 SEED = int(os.environ.get("SHADOW_PROPS_SEED", "0x5eaf"), 0)
 ROUNDS = 2

@@ -6,9 +6,8 @@ whose device never connected (docs/fleet.md#connectivity)."""
 import unittest
 
 from presence_case import unique
-from shadowtest.fleet import make_iot_client
 from shadowtest.mqtt import Client, prefix
-from shadowtest.rest import RestTestCase
+from shadowtest.rest import RestTestCase, make_iot_client
 
 
 class ConnectivityInSearch(RestTestCase):

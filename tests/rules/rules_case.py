@@ -14,10 +14,8 @@ import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import boto3
-from botocore.config import Config
 
-from shadowtest.rest import ACCESS_KEY, HTTP_TIMEOUT_S, REGION, SECRET_KEY, RestBroker, RestTestCase
+from shadowtest.rest import ACCESS_KEY, REGION, SECRET_KEY, RestBroker, RestTestCase, make_iot_client
 
 AWS_CLI = "/usr/bin/aws"
 CLI_TIMEOUT_S = 60
@@ -35,15 +33,6 @@ class RulesBroker(RestBroker):
             opts["rules_http_allow"] = http_allow
         opts.update(options or {})
         super().__init__(options=opts, **kwargs)
-
-
-def iot_client(broker, key=ACCESS_KEY, secret=SECRET_KEY):
-    """boto3's "iot" (control plane) client for `broker`, retries off."""
-    session = boto3.session.Session()
-    return session.client(
-        "iot", endpoint_url=broker.endpoint, region_name=REGION,
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 0}, connect_timeout=5, read_timeout=HTTP_TIMEOUT_S))
 
 
 def aws(broker, *args, home=None):
@@ -182,7 +171,7 @@ class RulesTestCase(RestTestCase):
             raise
         from shadowtest.rest import make_client
         cls.iot = make_client(cls.broker)
-        cls.control = iot_client(cls.broker)
+        cls.control = make_iot_client(cls.broker)
 
     def create_rule(self, name, rule_payload):
         """CreateTopicRule through boto3; deleted after the test."""

@@ -11,8 +11,8 @@ import unittest
 
 from botocore.exceptions import ClientError
 
-from rules_case import RulesTestCase, aws, iot_client, payload, republish, dumps
-from shadowtest.rest import raw_request
+from rules_case import RulesTestCase, aws, payload, republish, dumps
+from shadowtest.rest import make_iot_client, raw_request
 
 
 class AwsCli(RulesTestCase):
@@ -178,7 +178,7 @@ class Boto3Iot(RulesTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertIn("rules", r.json())
         with self.assertRaises(ClientError) as ctx:
-            iot_client(self.broker, secret="wrong").list_topic_rules()
+            make_iot_client(self.broker, secret="wrong").list_topic_rules()
         self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
 
 
@@ -191,12 +191,12 @@ class Restart(unittest.TestCase):
         broker = RulesBroker()
         self.addCleanup(broker.cleanup)
         broker.start()
-        c = iot_client(broker)
+        c = make_iot_client(broker)
         c.create_topic_rule(ruleName="kept", topicRulePayload=payload("SELECT n FROM 'rs/in'", republish("rs/out")))
         c.create_topic_rule(ruleName="kept_off", topicRulePayload=payload("SELECT * FROM 'rs/in'",
                                                                           republish("rs/off"), disabled=True))
         broker.restart()
-        c = iot_client(broker)
+        c = make_iot_client(broker)
         names = [(r["ruleName"], r["ruleDisabled"]) for r in c.list_topic_rules()["rules"]]
         self.assertEqual(names, [("kept", False), ("kept_off", True)])
         sub = Client(broker.port, "rs-sub")
@@ -209,6 +209,31 @@ class Restart(unittest.TestCase):
         sub.echo_barrier("rs/off")
         self.assertEqual(sub.pending("rs/off"), [])
 
+
+
+class RulesOff(unittest.TestCase):
+    """With plugin_opt_rules false the topic-rule routes say why they do not
+    work and what to change, instead of a bare 404."""
+
+    def test_the_aws_cli_is_told_how_to_turn_rules_on(self):
+        from rules_case import RulesBroker
+        broker = RulesBroker(options={"rules": "false"})
+        self.addCleanup(broker.cleanup)
+        broker.start()
+        with tempfile.TemporaryDirectory() as home:
+            rc, out, err = aws(broker, "iot", "list-topic-rules", home=home)
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("(InvalidRequestException)", err)
+        self.assertIn("plugin_opt_rules true", err)
+        with self.assertRaises(ClientError) as ctx:
+            make_iot_client(broker).create_topic_rule(
+                ruleName="off", topicRulePayload=payload("SELECT * FROM 'off/in'", republish("off/out")))
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "InvalidRequestException")
+        self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        # A wrong signature is still refused first: the routes are not open.
+        with self.assertRaises(ClientError) as ctx:
+            make_iot_client(broker, secret="wrong").list_topic_rules()
+        self.assertEqual(ctx.exception.response["ResponseMetadata"]["HTTPStatusCode"], 403)
 
 if __name__ == "__main__":
     unittest.main()

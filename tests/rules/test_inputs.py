@@ -6,10 +6,9 @@ import json
 import os
 import unittest
 
-from rules_case import RulesBroker, RulesTestCase, dumps, iot_client, payload, republish
-from shadowtest.broker import Broker
+from rules_case import RulesBroker, RulesTestCase, dumps, payload, republish
 from shadowtest.mqtt import Client, prefix
-from shadowtest.rest import RestBroker, raw_request
+from shadowtest.rest import RestBroker, make_iot_client
 
 
 class Inputs(RulesTestCase):
@@ -96,7 +95,7 @@ class RulesFile(unittest.TestCase):
                                          "topicRulePayload": payload("SELECT * FROM 'rf/in'", republish("rf/out"))})
         broker.options["rules_file"] = rules_dir
         broker.start()
-        got = iot_client(broker).get_topic_rule(ruleName="from_file")
+        got = make_iot_client(broker).get_topic_rule(ruleName="from_file")
         self.assertEqual(got["rule"]["sql"], "SELECT * FROM 'rf/in'")
         sub = Client(broker.port, "sub")
         self.addCleanup(sub.close)
@@ -116,19 +115,6 @@ class RulesFile(unittest.TestCase):
 
 
 class Switches(unittest.TestCase):
-
-    def test_rules_false_serves_no_rules_routes(self):
-        broker = RestBroker(options={"rules": "false"})
-        self.addCleanup(broker.cleanup)
-        broker.start()
-        # No route takes execute-api signatures: the signature check refuses
-        # them, naming the services this broker serves.
-        r = raw_request(broker, "GET", "/rules", service="execute-api")
-        self.assertEqual(r.status, 403, r)
-        self.assertIn(b"iotdata", r.body)
-        # Signed for iot-data, /rules is no route at all.
-        r = raw_request(broker, "GET", "/rules")
-        self.assertEqual(r.status, 404, r)
 
     def test_without_the_acl_check_the_log_says_wills_are_not_seen(self):
         broker = RestBroker()

@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from rules_case import HookServer, RulesBroker, RulesTestCase, WAIT_S, dumps, http, iot_client, payload, republish
+from rules_case import HookServer, RulesTestCase, WAIT_S, dumps, http, payload, republish
 from shadowtest.mqtt import prefix
 
 MOSQUITTO_SUB = shutil.which("mosquitto_sub") or "/usr/bin/mosquitto_sub"

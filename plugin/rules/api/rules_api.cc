@@ -37,7 +37,7 @@ int64_t epoch_ms(std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-bool RulesApi::serves(std::string_view path) const {
+bool RulesApi::serves_path(std::string_view path) {
   return path == kRoot || (path.size() > kRoot.size() && path.substr(0, kRoot.size() + 1) == "/rules/");
 }
 

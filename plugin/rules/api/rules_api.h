@@ -27,7 +27,10 @@ class RulesApi final : public rest::RestExtension {
   // `registry` must outlive the object.
   explicit RulesApi(RuleRegistry& registry) : registry_(registry) {}
 
-  bool serves(std::string_view path) const override;
+  // Whether `path` is one of these routes; also used to answer them with a
+  // clear error where the feature does not run (rest::UnavailableRoutes).
+  static bool serves_path(std::string_view path);
+  bool serves(std::string_view path) const override { return serves_path(path); }
   rest::HttpResponse handle(const rest::HttpRequest& request, const rest::RequestContext& context) override;
 
  private:

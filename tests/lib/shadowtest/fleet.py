@@ -1,5 +1,5 @@
-"""Fleet features from the outside: a boto3 `iot` (control plane) client for
-search-index and get-statistics, signed calls to our own routes (fleet
+"""Fleet features from the outside (search-index and get-statistics go
+through shadowtest.rest.make_iot_client): signed calls to our own routes (fleet
 updates, shadow history), filling a broker with many shadows over one MQTT
 connection, and bounded waits for fleet updates."""
 
@@ -7,24 +7,11 @@ import json
 import time
 import urllib.parse
 
-import boto3
-from botocore.config import Config
-
 from shadowtest.mqtt import Client
-from shadowtest.rest import ACCESS_KEY, HTTP_TIMEOUT_S, REGION, SECRET_KEY, raw_request
+from shadowtest.rest import raw_request
 
 FLEET_UPDATES = "/api/fleet/updates"
 WAIT_S = 120.0
-
-
-def make_iot_client(broker, key=ACCESS_KEY, secret=SECRET_KEY):
-    """An AWS IoT control-plane client (aws iot ...) for `broker`, retries
-    off. boto3 signs these calls as "execute-api"."""
-    session = boto3.session.Session()
-    return session.client(
-        "iot", endpoint_url=broker.endpoint, region_name=REGION,
-        aws_access_key_id=key, aws_secret_access_key=secret,
-        config=Config(retries={"max_attempts": 0}, connect_timeout=5, read_timeout=HTTP_TIMEOUT_S))
 
 
 def call(broker, method, path, body=None, service="iotdata"):

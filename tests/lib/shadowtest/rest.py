@@ -92,6 +92,17 @@ def make_client(broker, key=ACCESS_KEY, secret=SECRET_KEY, region=REGION, valida
                       connect_timeout=5, read_timeout=HTTP_TIMEOUT_S))
 
 
+def make_iot_client(broker, key=ACCESS_KEY, secret=SECRET_KEY):
+    """An AWS IoT control-plane client (aws iot ...: topic rules,
+    search-index) for `broker`, retries off. boto3 signs these calls as
+    "execute-api"."""
+    session = boto3.session.Session()
+    return session.client(
+        "iot", endpoint_url=broker.endpoint, region_name=REGION,
+        aws_access_key_id=key, aws_secret_access_key=secret,
+        config=Config(retries={"max_attempts": 0}, connect_timeout=5, read_timeout=HTTP_TIMEOUT_S))
+
+
 class RawResponse:
     def __init__(self, status, headers, body):
         self.status = status
