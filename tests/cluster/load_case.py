@@ -212,6 +212,29 @@ class ClusterUnderLoad(unittest.TestCase):
     def replica_of(self, master):
         return next(p for p in self.redis_ports() if self.role(p) == ("slave", master))
 
+    def node_id(self, port):
+        return self.redis_cli(port, "CLUSTER", "MYID").strip()
+
+    def slot_of(self, thing):
+        # Every key of a thing carries it as its hash tag (docs/scale-out.md).
+        return int(self.redis_cli(self.redis_ports()[0], "CLUSTER", "KEYSLOT", thing).strip())
+
+    def slot_owners(self):
+        """slot -> port of the master that serves it, from CLUSTER NODES."""
+        owners = {}
+        for line in self.redis_cli(self.redis_ports()[0], "CLUSTER", "NODES").splitlines():
+            fields = line.split()
+            if len(fields) < 9 or "master" not in fields[2].split(","):
+                continue
+            port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+            for r in fields[8:]:
+                if r.startswith("["):  # a slot being migrated or imported
+                    continue
+                first, _, last = r.partition("-")
+                for slot in range(int(first), int(last or first) + 1):
+                    owners[slot] = port
+        return owners
+
     def check_rejections_are_unavailable(self):
         codes = {k for k in self.recorder.outcomes if k.startswith("rejected")}
         self.assertLessEqual(codes, {"rejected 500", "rejected 503"}, self.recorder.outcomes)

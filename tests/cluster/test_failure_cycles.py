@@ -6,10 +6,14 @@ updates lost and no version used twice:
   other dies) with writers that move to the surviving broker;
 - 10 Redis failovers: `CLUSTER FAILOVER FORCE` on a replica and kill -9 of
   a master, in turn, over the three masters. During one, requests on its
-  slots are answered 500 or 503 (never a wrong accept).
+  slots are answered 500 or 503 (never a wrong accept);
+- 3 reshards (`redis-cli --cluster reshard`, 2,000 slots from one master to
+  the next) while the clients write: requests follow MOVED/ASK and the event
+  subscriptions follow their slots, so answers keep arriving.
 
 Each cycle prints a progress line with the outcomes so far."""
 
+import subprocess
 import sys
 import time
 import unittest
@@ -18,6 +22,8 @@ from load_case import WRITERS_PER_BROKER, ClusterUnderLoad
 
 BROKER_KILL_CYCLES = 20
 REDIS_FAILOVERS = 10
+RESHARDS = 3
+RESHARD_SLOTS = 2000
 
 
 class FailureCycles(ClusterUnderLoad):
@@ -73,6 +79,38 @@ class FailureCycles(ClusterUnderLoad):
         finally:
             self.stop_writers(threads)
         self.check_nothing_acked_was_lost(self.rest_port(1))
+        self.check_rejections_are_unavailable()
+
+
+    def test_resharding_under_load(self):
+        ports = [[self.mqtt_port(1)], [self.mqtt_port(2)]] * WRITERS_PER_BROKER
+        slots = {thing: self.slot_of(thing) for thing in self.things}
+        moved = set()
+        threads = self.start_writers(ports)
+        try:
+            self.wait_accepted(100)
+            started = time.monotonic()
+            for step in range(RESHARDS):
+                masters = self.masters()
+                self.assertEqual(len(masters), 3)
+                source, target = masters[step % 3], masters[(step + 1) % 3]
+                before = self.slot_owners()
+                p = subprocess.run(["redis-cli", "--cluster", "reshard", "127.0.0.1:%d" % source,
+                                    "--cluster-from", self.node_id(source), "--cluster-to", self.node_id(target),
+                                    "--cluster-slots", str(RESHARD_SLOTS), "--cluster-yes"],
+                                   capture_output=True, text=True, timeout=300)
+                self.assertEqual(p.returncode, 0, p.stdout[-2000:] + p.stderr)
+                after = self.slot_owners()
+                moved |= {t for t, slot in slots.items() if before.get(slot) != after.get(slot)}
+                self.wait_accepted(100, timeout=60)
+                sys.stderr.write("[%5.1f s] reshard %d/%d: %d slots from %d to %d, %d of %d shadows moved so far, %r\n"
+                                 % (time.monotonic() - started, step + 1, RESHARDS, RESHARD_SLOTS, source, target,
+                                    len(moved), len(slots), self.recorder.outcomes))
+        finally:
+            self.stop_writers(threads)
+        self.assertGreater(len(moved), 0, "no shadow's slot moved: the test did not test anything")
+        self.check_nothing_acked_was_lost(self.rest_port(1))
+        self.check_nothing_acked_was_lost(self.rest_port(2))
         self.check_rejections_are_unavailable()
 
 
