@@ -19,11 +19,16 @@ TOP_LEVEL_KEYS = {"services", "volumes", "networks", "configs", "secrets"}
 SERVICE_KEYS = {
     "image", "build", "command", "entrypoint", "environment", "volumes", "ports", "depends_on",
     "healthcheck", "restart", "profiles", "network_mode", "user", "working_dir", "init",
-    "stop_signal", "stop_grace_period", "logging", "labels", "expose",
+    "stop_signal", "stop_grace_period", "logging", "labels", "expose", "networks",
 }
 BUILD_KEYS = {"context", "dockerfile", "args", "target"}
 HEALTHCHECK_KEYS = {"test", "interval", "timeout", "retries", "start_period", "start_interval"}
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+REDIS_NODES = ["redis-%d" % i for i in range(1, 7)]
+CLUSTER_BROKERS = ["broker-%d" % i for i in range(1, 4)]
+CLUSTER_SERVICES = REDIS_NODES + ["redis-init"] + CLUSTER_BROKERS + ["cluster-lb"]
+CLUSTER_DIR = os.path.join(stack.DOCKER_DIR, "cluster")
 
 
 def load():
@@ -91,11 +96,13 @@ class ComposeFile(unittest.TestCase):
                 self.assertLessEqual(set(svc["healthcheck"]), HEALTHCHECK_KEYS, name)
 
     def test_the_documented_services_exist(self):
-        self.assertEqual(set(self.services), {"certs", "broker", "device", "application"})
+        self.assertEqual(set(self.services), {"certs", "broker", "device", "application"} | set(CLUSTER_SERVICES))
         for name in ("certs", "broker"):
             self.assertNotIn("profiles", self.services[name], name)
         for name in ("device", "application"):
             self.assertEqual(self.services[name].get("profiles"), ["examples"], name)
+        for name in CLUSTER_SERVICES:
+            self.assertEqual(self.services[name].get("profiles"), ["cluster"], name)
 
     def test_build_contexts_and_dockerfiles_exist(self):
         builds = {}
@@ -221,6 +228,82 @@ class ComposeFile(unittest.TestCase):
             self.assertEqual(args["--endpoint"], "localhost")
             self.assertEqual(args["--port"], "8883")
             self.assertEqual(svc["network_mode"], "service:broker")
+
+
+
+class ClusterProfile(unittest.TestCase):
+    """The `cluster` profile: six Redis nodes on fixed addresses, the
+    one-shot cluster set-up, three brokers on the Redis Cluster and HAProxy,
+    all consistent with the files in docker/cluster."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.doc = load()
+        cls.services = cls.doc["services"]
+        with open(os.path.join(CLUSTER_DIR, "mosquitto.conf")) as f:
+            cls.broker_config = f.read()
+        with open(os.path.join(CLUSTER_DIR, "haproxy.cfg")) as f:
+            cls.haproxy = f.read()
+
+    def test_the_cluster_image_carries_what_the_services_run(self):
+        copied = dockerfile_copy_destinations(os.path.join(CLUSTER_DIR, "Dockerfile"))
+        with open(os.path.join(CLUSTER_DIR, "Dockerfile")) as f:
+            for line in f:
+                words = line.split()
+                if words and words[0] == "COPY":
+                    self.assertTrue(os.path.isfile(os.path.join(CLUSTER_DIR, words[1])), line)
+        for name in REDIS_NODES + ["redis-init", "cluster-lb"]:
+            for word in self.services[name]["command"]:
+                if word.startswith(("/usr/local/bin/", "/etc/shadow-cluster/")):
+                    self.assertIn(word, copied, "%s runs %s, which the cluster image lacks" % (name, word))
+
+    def test_redis_nodes_have_distinct_fixed_addresses_in_the_subnet(self):
+        subnet = expand(self.doc["networks"]["cluster"]["ipam"]["config"][0]["subnet"])
+        self.assertTrue(subnet.endswith(".0/24"), subnet)
+        addresses = [expand(self.services[n]["networks"]["cluster"]["ipv4_address"]) for n in REDIS_NODES]
+        self.assertEqual(len(set(addresses)), 6, addresses)
+        for a in addresses:
+            self.assertEqual(a.rsplit(".", 1)[0], subnet.rsplit(".", 1)[0], a)
+        for name in REDIS_NODES:
+            self.assertIn("redis-%s:/data" % name.split("-")[1], self.services[name]["volumes"])
+
+    def test_brokers_use_the_cluster_config_and_wait_for_the_cluster(self):
+        options = {}
+        for line in self.broker_config.splitlines():
+            words = line.split(None, 1)
+            if words and words[0].startswith("plugin_opt_"):
+                options[words[0]] = words[1]
+        self.assertEqual(options["plugin_opt_store"], "redis-cluster")
+        self.assertNotIn("plugin_opt_db_path", options)  # refused in cluster mode
+        seeds = [n.rsplit(":", 1)[0] for n in options["plugin_opt_redis_nodes"].split(",")]
+        self.assertEqual(seeds, REDIS_NODES)
+        self.assertEqual(sorted(stack.listener_ports(self.broker_config)), [1883, 8080, 8883])
+        for name in CLUSTER_BROKERS:
+            svc = self.services[name]
+            self.assertIn("./cluster/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro", svc["volumes"])
+            self.assertEqual(svc["depends_on"]["redis-init"]["condition"], "service_completed_successfully")
+            self.assertEqual(svc["depends_on"]["certs"]["condition"], "service_completed_successfully")
+            self.assertNotIn("ports", svc, "%s: clients reach the brokers through cluster-lb" % name)
+
+    def test_haproxy_balances_every_broker_on_every_listener(self):
+        binds = sorted(int(m) for m in re.findall(r"(?m)^\s+bind :(\d+)$", self.haproxy))
+        self.assertEqual(binds, sorted(stack.listener_ports(self.broker_config)))
+        servers = re.findall(r"(?m)^\s+server (\S+) (\S+):(\d+) ", self.haproxy)
+        for port in binds:
+            self.assertEqual(sorted(name for name, host, p in servers if int(p) == port), CLUSTER_BROKERS, port)
+        for name, host, _ in servers:
+            self.assertEqual(name, host)
+        published = {}
+        for spec in self.services["cluster-lb"]["ports"]:
+            parts = expand(spec).split(":")
+            published[int(parts[-1])] = parts[0] if len(parts) == 3 else None
+        self.assertEqual(sorted(published), binds)
+        self.assertEqual(published[1883], "127.0.0.1")
+        self.assertEqual(published[8080], "127.0.0.1")
+        moved = {expand(spec, {"SHADOW_CLUSTER_MQTT_PORT": "1", "SHADOW_CLUSTER_MQTTS_PORT": "2",
+                               "SHADOW_CLUSTER_REST_PORT": "3"}).split(":")[-2] for spec in
+                 self.services["cluster-lb"]["ports"]}
+        self.assertEqual(moved, {"1", "2", "3"})
 
 
 if __name__ == "__main__":

@@ -209,6 +209,14 @@ ELSEWHERE = {
     "docker compose -f docker/compose.yml exec broker mosquitto_sub -v -t '$aws/things/dev1/shadow/#'":
         "docker.e2e (exec into the broker; the tour's mosquitto_sub runs on the host there)",
     "docker/make-base-image.sh": "docker.e2e",
+    "docker compose -f docker/compose.yml --profile cluster up -d cluster-lb":
+        "docker.e2e (ClusterProfile: up -d cluster-lb on free ports)",
+    "mosquitto_rr -p 1884 -t '$aws/things/lamp/shadow/update' -e '$aws/things/lamp/shadow/update/accepted' "
+    "-m '{\"state\":{\"reported\":{\"on\":true}}}'":
+        "docker.e2e (ClusterProfile: an update over MQTT through HAProxy)",
+    "docker compose -f docker/compose.yml --profile cluster exec broker-2 mosquitto_rr -t "
+    "'$aws/things/lamp/shadow/get' -e '$aws/things/lamp/shadow/get/accepted' -m '{}'":
+        "docker.e2e (ClusterProfile: mosquitto_rr get inside each broker's container)",
     "docker compose -f docker/compose.yml exec broker shadowctl --credentials-file "
     "/mosquitto/certs/rest-credentials --json update dev1 --desired '{\"color\":\"yellow\"}'": "docker.e2e",
     "docker compose -f docker/compose.yml exec broker shadowctl --credentials-file "

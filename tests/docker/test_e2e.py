@@ -15,6 +15,10 @@
    health check reports healthy and writes nothing to the broker log.
 4. Restart of the broker, then down and up: shadows, versions and keys are
    kept. Finally `down -v` removes containers, volumes and the network.
+5. The `cluster` profile as project mosquitto-shadow-e2e-cluster: six Redis
+   nodes, three brokers and HAProxy; MQTT and REST through HAProxy, every
+   broker sees the same shadow, a broker killed while clients keep going
+   through HAProxy, and the cluster kept across down and up.
 
 Every step has a timeout; the whole test prints each step with its time.
 The Compose command is `docker-compose` (v1, Debian 12's package): the
@@ -31,6 +35,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 import boto3
 import botocore.config
@@ -44,6 +49,8 @@ from shadowtest.broker import free_ports
 from shadowtest.mqtt import ConnectRefused, shadow_request
 
 PROJECT = "mosquitto-shadow-e2e"
+CLUSTER_PROJECT = "mosquitto-shadow-e2e-cluster"
+CLUSTER_BROKERS = ("broker-1", "broker-2", "broker-3")
 DOCKER_README = os.path.join(stack.DOCKER_DIR, "README.md")
 BASE_TIMEOUT_S = 900      # debootstrap of the base image (~5 min here)
 BUILD_TIMEOUT_S = 1500    # the image, cold: ~6 min on 2 cores, more on a slow mirror
@@ -383,6 +390,126 @@ class DockerStack(unittest.TestCase):
         names = client.list_named_shadows_for_thing(thingName="e2e-rest")["results"]
         self.assertEqual(names, ["cfg"])
         say("shadows, versions, CA and REST key kept")
+
+
+class ClusterProfile(unittest.TestCase):
+    """`docker compose --profile cluster up -d cluster-lb`, as docker/README.md
+    shows it. The steps run in the order of their names."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="shadow-e2e-cluster-")
+        cls.stack = Stack(cls.work)
+        cls.stack.prefix = ["docker-compose", "-p", CLUSTER_PROJECT, "-f", stack.COMPOSE_FILE, "--profile", "cluster"]
+        cls.lb = dict(zip(("mqtt", "mqtts", "rest"), free_ports(3)))
+        cls.stack.env.update(SHADOW_CLUSTER_MQTT_PORT=str(cls.lb["mqtt"]), SHADOW_CLUSTER_MQTTS_PORT=str(cls.lb["mqtts"]),
+                             SHADOW_CLUSTER_REST_PORT=str(cls.lb["rest"]))
+        say("cluster profile: removing what an interrupted run may have left (down -v)")
+        cls.stack.compose("down", "-v", "--remove-orphans", timeout=DOWN_TIMEOUT_S)
+        r = subprocess.run([os.path.join(stack.DOCKER_DIR, "make-base-image.sh")], capture_output=True,
+                           text=True, timeout=BASE_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, "make-base-image.sh failed: " + r.stdout + r.stderr
+        started = time.monotonic()
+        cls.stack.compose("build", "broker-1", "cluster-lb", timeout=BUILD_TIMEOUT_S,
+                          log=os.path.join(cls.work, "build.log"))
+        say("cluster profile: images built in %.0f s" % (time.monotonic() - started))
+        cls.up()
+
+    @classmethod
+    def up(cls):
+        say("cluster profile: up -d cluster-lb on ports %s" % cls.lb)
+        started = time.monotonic()
+        cls.stack.compose("up", "-d", "cluster-lb", timeout=UP_TIMEOUT_S)
+        cls.wait_serving()
+        say("cluster profile: 3 brokers healthy and HAProxy answering in %.0f s" % (time.monotonic() - started))
+
+    @classmethod
+    def wait_serving(cls):
+        for name in CLUSTER_BROKERS:
+            cid = cls.stack.container(name)
+            deadline = time.monotonic() + HEALTHY_TIMEOUT_S
+            while docker("inspect", "--format", "{{.State.Health.Status}}", cid).strip() != "healthy":
+                if time.monotonic() > deadline:
+                    raise AssertionError("%s not healthy within %d s:\n%s" % (
+                        name, HEALTHY_TIMEOUT_S, cls.stack.compose("logs", "--tail", "40", name).output))
+                time.sleep(2)
+        deadline = time.monotonic() + HEALTHY_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % cls.lb["rest"], timeout=5) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError("HAProxy's /healthz not 200 within %d s:\n%s" % (
+                    HEALTHY_TIMEOUT_S, cls.stack.compose("logs", "--tail", "40", "cluster-lb").output))
+            time.sleep(1)
+
+    @classmethod
+    def tearDownClass(cls):
+        say("cluster profile: down -v")
+        try:
+            cls.stack.compose("down", "-v", "--remove-orphans", timeout=DOWN_TIMEOUT_S)
+            left = docker("ps", "-aq", "--filter", "label=com.docker.compose.project=" + CLUSTER_PROJECT)
+            left += docker("volume", "ls", "-q", "--filter", "label=com.docker.compose.project=" + CLUSTER_PROJECT)
+            left += docker("network", "ls", "-q", "--filter", "label=com.docker.compose.project=" + CLUSTER_PROJECT)
+            assert not left.strip(), "left after down -v: " + left
+        finally:
+            shutil.rmtree(cls.work, ignore_errors=True)
+
+    def iot_data(self):
+        text = self.stack.compose("exec", "-T", "broker-1", "cat", "/mosquitto/certs/rest-credentials").stdout
+        key, secret = [l.split() for l in text.splitlines() if l.strip() and not l.startswith("#")][0][:2]
+        return boto3.client("iot-data", endpoint_url="http://127.0.0.1:%d" % self.lb["rest"],
+                            region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key=secret,
+                            config=botocore.config.Config(retries={"max_attempts": 1}, connect_timeout=10,
+                                                          read_timeout=10))
+
+    def get_on(self, broker, thing):
+        """`get` from inside one broker's container, on that broker alone."""
+        out = self.stack.compose("exec", "-T", broker, "mosquitto_rr", "-t", "$aws/things/%s/shadow/get" % thing,
+                                 "-e", "$aws/things/%s/shadow/get/accepted" % thing, "-m", "{}", "-W", "10").stdout
+        return json.loads(out)
+
+    def test_1_every_broker_serves_what_haproxy_took(self):
+        say("cluster profile: MQTT and REST through HAProxy, the same shadow on every broker")
+        outcome, doc = shadow_request(self.lb["mqtt"], "c-e2e", "update",
+                                      json.dumps({"state": {"reported": {"temp": 21}}}))
+        self.assertEqual((outcome, doc["version"]), ("accepted", 1))
+        r = self.iot_data().update_thing_shadow(thingName="c-e2e",
+                                                payload=json.dumps({"state": {"desired": {"temp": 19}}}))
+        self.assertEqual(json.loads(r["payload"].read())["version"], 2)
+        for broker in CLUSTER_BROKERS:
+            doc = self.get_on(broker, "c-e2e")
+            self.assertEqual((doc["version"], doc["state"]["delta"]), (2, {"temp": 19}), broker)
+
+    def test_2_a_broker_killed_haproxy_moves_on(self):
+        say("cluster profile: broker-1 killed, clients keep going through HAProxy")
+        self.stack.compose("kill", "broker-1")
+        deadline = time.monotonic() + 60
+        accepted = 0
+        while accepted < 5:
+            self.assertLess(time.monotonic(), deadline, "no updates through HAProxy after broker-1 was killed")
+            try:
+                outcome, doc = shadow_request(self.lb["mqtt"], "c-e2e-kill", "update",
+                                              json.dumps({"state": {"reported": {"n": accepted}}}),
+                                              connect_timeout=5)
+                if outcome == "accepted":
+                    accepted += 1
+            except (OSError, AssertionError, ConnectRefused):
+                time.sleep(1)
+        self.stack.compose("start", "broker-1")
+        self.wait_serving()
+        self.assertEqual(self.get_on("broker-1", "c-e2e-kill")["version"], 5)
+
+    def test_3_down_and_up_keep_the_cluster(self):
+        say("cluster profile: down, then up -d cluster-lb (volumes kept)")
+        self.stack.compose("down", timeout=DOWN_TIMEOUT_S)
+        self.up()
+        self.assertIn("the cluster exists already", self.stack.compose("logs", "redis-init").output)
+        outcome, doc = shadow_request(self.lb["mqtt"], "c-e2e", "get")
+        self.assertEqual((outcome, doc["version"]), ("accepted", 2))
 
 
 def main():
