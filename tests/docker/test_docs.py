@@ -68,13 +68,8 @@ ELSEWHERE = {
         "redis_cluster.cluster_script (the update through broker 1)",
     "curl -s http://127.0.0.1:28852/things/lamp/shadow": "redis_cluster.cluster_script (REST get on broker 2)",
     "scripts/cluster.sh status": "redis_cluster.cluster_script",
-    "B=build/tools/shadow_loadgen": "not run (the scale-out benchmark takes a minute); loadgen.smoke runs shadow_loadgen",
-    "$B --port 28841 --connections 20 --inflight 10 --things 0 --payload-bytes 500 --qos 1 --duration 10":
-        "not run (a benchmark against scripts/cluster.sh); loadgen.smoke runs shadow_loadgen",
-    "$B --port 28830 --connections 20 --inflight 10 --things 0 --payload-bytes 500 --qos 1 --duration 10":
-        "not run (a benchmark against scripts/cluster.sh); loadgen.smoke runs shadow_loadgen",
-    "$B --start-broker --connections 20 --inflight 10 --things 0 --payload-bytes 500 --qos 1 --duration 10":
-        "loadgen.smoke runs shadow_loadgen --start-broker (shorter)",
+    "scripts/cluster-bench.py --brokers 1,2,3 --things 20,200 --duration 10":
+        "not run (a benchmark of several minutes); redis_cluster.cluster_bench runs it short",
     "scripts/cluster.sh stop-broker 1": "redis_cluster.cluster_script (then start-broker 1)",
     "scripts/cluster.sh stop": "redis_cluster.cluster_script",
     "ctest --test-dir build -L redis-cluster --output-on-failure": "CI: scripts/test.sh runs every ctest entry",
