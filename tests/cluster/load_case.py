@@ -9,19 +9,15 @@ version was reused. Every wait is bounded."""
 
 import json
 import os
-import random
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import unittest
 import urllib.request
 
+from cluster_case import SCRIPT, ScriptClusterCase
 from shadowtest.mqtt import Client, new_token, prefix
-from test_cluster_script import BROKERS, PLUGIN, SCRIPT, port_free, ports_of
 SHADOWS = 24
 WRITERS_PER_BROKER = 2
 
@@ -54,26 +50,13 @@ class Recorder:
             return top
 
 
-class ClusterUnderLoad(unittest.TestCase):
+class ClusterUnderLoad(ScriptClusterCase):
     """A fresh cluster per test; writers, Redis roles and the checks."""
-
-    def run_script(self, *args, timeout=180):
-        p = subprocess.run([SCRIPT, *args, "--dir", self.dir], capture_output=True, text=True, timeout=timeout)
-        self.assertEqual(p.returncode, 0, "cluster.sh %s failed:\n%s%s" % (" ".join(args), p.stdout, p.stderr))
-        return p.stdout
+    temp_prefix = "shadow-failover-"
+    port_range = (40000, 50000)
 
     def setUp(self):
-        self.dir = os.path.join(tempfile.mkdtemp(prefix="shadow-failover-"), "cluster")
-        self.addCleanup(shutil.rmtree, os.path.dirname(self.dir), True)
-        for _ in range(50):
-            self.base = random.randrange(40000, 50000, 200)
-            if all(port_free(p) for p in ports_of(self.base)):
-                break
-        else:
-            self.fail("no free port range for cluster.sh")
-        self.addCleanup(lambda: subprocess.run([SCRIPT, "stop", "--dir", self.dir], capture_output=True, timeout=120))
-        self.run_script("start", "--brokers", str(BROKERS), "--http-auth", "none", "--base-port", str(self.base),
-                        "--plugin", PLUGIN)
+        super().setUp()
         self.things = ["fo-%s-%d" % (new_token("t"), i) for i in range(SHADOWS)]
         self.recorder = Recorder()
         self.stop = threading.Event()

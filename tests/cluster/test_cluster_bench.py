@@ -7,7 +7,7 @@ import re
 import subprocess
 import unittest
 
-from test_cluster_script import SCRIPT
+from cluster_case import SCRIPT
 
 BENCH = os.path.join(os.path.dirname(SCRIPT), "cluster-bench.py")
 

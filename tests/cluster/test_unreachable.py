@@ -7,7 +7,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ import unittest
 import urllib.error
 import urllib.request
 
+from cluster_case import port_free
 from shadowtest.broker import free_ports
 from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.mqtt import Client, new_token, prefix
@@ -30,15 +30,6 @@ def healthz(port):
             return r.status, r.read()
     except urllib.error.HTTPError as e:
         return e.code, e.read()
-
-
-def port_free(port):
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class UnreachableRedisTest(BrokerLogOnFailure, unittest.TestCase):

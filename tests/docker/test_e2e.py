@@ -74,6 +74,7 @@ class Stack:
         self.ports = dict(zip(("mqtt", "mqtts", "rest"), free_ports(3)))
         self.env = dict(os.environ, SHADOW_MQTT_PORT=str(self.ports["mqtt"]),
                         SHADOW_MQTTS_PORT=str(self.ports["mqtts"]), SHADOW_REST_PORT=str(self.ports["rest"]))
+        self.project = PROJECT
         self.prefix = ["docker-compose", "-p", PROJECT, "-f", stack.COMPOSE_FILE]
 
     def compose(self, *args, timeout=STEP_TIMEOUT_S, check=True, log=None):
@@ -114,14 +115,24 @@ class Stack:
         r.output = out
         return r
 
+    def down_leaving_nothing(self):
+        """`down -v`, then checks that no container, volume or network of
+        the project is left."""
+        self.compose("down", "-v", "--remove-orphans", timeout=DOWN_TIMEOUT_S)
+        label = "label=com.docker.compose.project=" + self.project
+        left = docker("ps", "-aq", "--filter", label)
+        left += docker("volume", "ls", "-q", "--filter", label)
+        left += docker("network", "ls", "-q", "--filter", label)
+        assert not left.strip(), "left after down -v: " + left
+
     def container(self, service="broker"):
         cid = self.compose("ps", "-q", service).stdout.strip()
         if not cid:
             raise AssertionError("no %s container" % service)
         return cid.splitlines()[0]
 
-    def wait_healthy(self):
-        cid = self.container()
+    def wait_healthy(self, service="broker"):
+        cid = self.container(service)
         deadline = time.monotonic() + HEALTHY_TIMEOUT_S
         status = ""
         while time.monotonic() < deadline:
@@ -130,8 +141,9 @@ class Stack:
                 return cid
             time.sleep(2)
         health = docker("inspect", "--format", "{{json .State.Health}}", cid)
-        raise AssertionError("broker not healthy within %d s (%s):\n%s\n%s"
-                             % (HEALTHY_TIMEOUT_S, status, health, self.compose("logs", "broker").output[-3000:]))
+        raise AssertionError("%s not healthy within %d s (%s):\n%s\n%s"
+                             % (service, HEALTHY_TIMEOUT_S, status, health,
+                                self.compose("logs", service).output[-3000:]))
 
     def documented(self, command):
         """A command of the documents as it runs here: `docker compose -f
@@ -232,11 +244,7 @@ class DockerStack(unittest.TestCase):
     def tearDownClass(cls):
         say("docker-compose down -v")
         try:
-            cls.stack.compose("down", "-v", "--remove-orphans", timeout=DOWN_TIMEOUT_S)
-            left = docker("ps", "-aq", "--filter", "label=com.docker.compose.project=" + PROJECT)
-            left += docker("volume", "ls", "-q", "--filter", "label=com.docker.compose.project=" + PROJECT)
-            left += docker("network", "ls", "-q", "--filter", "label=com.docker.compose.project=" + PROJECT)
-            assert not left.strip(), "left after down -v: " + left
+            cls.stack.down_leaving_nothing()
             # Anonymous volumes carry no project label: none may be new.
             new = set(docker("volume", "ls", "-q").split()) - cls.volumes_before
             assert not new, "volumes left after down -v: %s" % sorted(new)
@@ -400,6 +408,7 @@ class ClusterProfile(unittest.TestCase):
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="shadow-e2e-cluster-")
         cls.stack = Stack(cls.work)
+        cls.stack.project = CLUSTER_PROJECT
         cls.stack.prefix = ["docker-compose", "-p", CLUSTER_PROJECT, "-f", stack.COMPOSE_FILE, "--profile", "cluster"]
         cls.lb = dict(zip(("mqtt", "mqtts", "rest"), free_ports(3)))
         cls.stack.env.update(SHADOW_CLUSTER_MQTT_PORT=str(cls.lb["mqtt"]), SHADOW_CLUSTER_MQTTS_PORT=str(cls.lb["mqtts"]),
@@ -426,13 +435,7 @@ class ClusterProfile(unittest.TestCase):
     @classmethod
     def wait_serving(cls):
         for name in CLUSTER_BROKERS:
-            cid = cls.stack.container(name)
-            deadline = time.monotonic() + HEALTHY_TIMEOUT_S
-            while docker("inspect", "--format", "{{.State.Health.Status}}", cid).strip() != "healthy":
-                if time.monotonic() > deadline:
-                    raise AssertionError("%s not healthy within %d s:\n%s" % (
-                        name, HEALTHY_TIMEOUT_S, cls.stack.compose("logs", "--tail", "40", name).output))
-                time.sleep(2)
+            cls.stack.wait_healthy(name)
         deadline = time.monotonic() + HEALTHY_TIMEOUT_S
         while True:
             try:
@@ -450,11 +453,7 @@ class ClusterProfile(unittest.TestCase):
     def tearDownClass(cls):
         say("cluster profile: down -v")
         try:
-            cls.stack.compose("down", "-v", "--remove-orphans", timeout=DOWN_TIMEOUT_S)
-            left = docker("ps", "-aq", "--filter", "label=com.docker.compose.project=" + CLUSTER_PROJECT)
-            left += docker("volume", "ls", "-q", "--filter", "label=com.docker.compose.project=" + CLUSTER_PROJECT)
-            left += docker("network", "ls", "-q", "--filter", "label=com.docker.compose.project=" + CLUSTER_PROJECT)
-            assert not left.strip(), "left after down -v: " + left
+            cls.stack.down_leaving_nothing()
         finally:
             shutil.rmtree(cls.work, ignore_errors=True)
 
