@@ -2,7 +2,9 @@
 // format for devices connecting over MQTT 3.1.1 and MQTT 5, the connected
 // state in the shadow, and the catch-up delta a device gets from the SDK's
 // own delta stream after it was offline while the desired state changed; a
-// device process killed with SIGKILL; a broker restart under an SDK device.
+// second connection with the same client id taking the session over; a
+// device process killed with SIGKILL, and one stopped until its keep-alive
+// expires; a broker restart under an SDK device.
 'use strict';
 
 const { spawn } = require('node:child_process');
@@ -14,7 +16,7 @@ const { mqtt_request_response } = require('aws-crt');
 const { Broker } = require('./lib/broker');
 const { useBroker } = require('./lib/fixture');
 const { connect } = require('./lib/v2clients');
-const { EventQueue, withTimeout } = require('./lib/wait');
+const { EventQueue, sleep, withTimeout } = require('./lib/wait');
 const { uniqueThing } = require('./lib/names');
 
 const EVENT_MS = 8000;
@@ -75,9 +77,9 @@ async function getOwnShadow(link, thing) {
   }
 }
 
-function presenceEvent(kind, clientId) {
+function presenceEvent(kind, clientId, ms = EVENT_MS) {
   const topic = `$aws/events/presence/${kind}/${clientId}`;
-  return events.next((e) => e.topic === topic, EVENT_MS, `${kind} event of ${clientId}`).then((e) => e.doc);
+  return events.next((e) => e.topic === topic, ms, `${kind} event of ${clientId}`).then((e) => e.doc);
 }
 
 for (const protocol of ['mqtt311', 'mqtt5']) {
@@ -157,13 +159,57 @@ describe('a device that was offline', () => {
   });
 });
 
+describe('a second SDK connection with the same client id', () => {
+  it('takes the session over: the first is reported disconnected, the second stays connected', async () => {
+    const clientId = uniqueThing('takeover');
+    const first = await connect(fixture.broker, { protocol: 'mqtt311', transport: 'plain', clientId });
+    // The SDK reconnects an interrupted connection by itself; a device that
+    // was replaced would then take the session back. Stop it instead.
+    const interrupted = new Promise((resolve) => first.conn.once('interrupt', resolve));
+    let second;
+    let up2Session;
+    try {
+      await getOwnShadow(first, clientId);
+      const up1 = await presenceEvent('connected', clientId);
+      second = await connect(fixture.broker, { protocol: 'mqtt311', transport: 'plain', clientId });
+      await withTimeout(interrupted, EVENT_MS, 'the first connection interrupted by the takeover');
+      await first.close().catch(() => {});
+      await getOwnShadow(second, clientId);
+      const down1 = await presenceEvent('disconnected', clientId);
+      assert.equal(down1.versionNumber, up1.versionNumber);
+      assert.equal(down1.sessionIdentifier, up1.sessionIdentifier);
+      // Connections seen at their first activity (the default) give no
+      // reason here; DUPLICATE_CLIENTID needs connect_detection connect,
+      // which the paho suite covers (docs/mqtt-api.md).
+      assert.deepEqual(Object.keys(down1), DISCONNECTED_KEYS);
+      const up2 = await presenceEvent('connected', clientId);
+      assert.ok(up2.versionNumber > up1.versionNumber, `${up2.versionNumber} > ${up1.versionNumber}`);
+      assert.notEqual(up2.sessionIdentifier, up1.sessionIdentifier);
+      up2Session = up2.sessionIdentifier;
+      // The second session stays connected: no disconnected event for it,
+      // and the shadow says so, while it is still open.
+      await sleep(1000);
+      const online = await appShadow.getShadow({ thingName: clientId });
+      assert.equal(online.state.reported.connected, true);
+      assert.deepEqual(events.pending((e) => e.topic === `$aws/events/presence/disconnected/${clientId}`), []);
+    } finally {
+      if (second) await second.close();
+      await first.close().catch(() => {});
+    }
+    const down2 = await presenceEvent('disconnected', clientId);
+    assert.equal(down2.sessionIdentifier, up2Session);
+  });
+});
+
 // A device in its own process (MQTT 3.1.1, with a Will, as AWS recommends),
-// so that it can be killed: it gets its shadow, then prints "ready".
+// so that it can be killed or stopped: it gets its shadow, then prints
+// "ready". Arguments: port, client id, keep-alive in seconds.
 const KILLED_DEVICE = `
 const { mqtt, io, iotshadow } = require('aws-iot-device-sdk-v2');
-const [port, clientId] = process.argv.slice(1);
+const [port, clientId, keepAlive] = process.argv.slice(1);
 const conn = new mqtt.MqttClient().new_connection({
-  client_id: clientId, host_name: '127.0.0.1', port: Number(port), clean_session: true, keep_alive: 30,
+  client_id: clientId, host_name: '127.0.0.1', port: Number(port), clean_session: true,
+  keep_alive: Number(keepAlive), ping_timeout: 1000,
   socket_options: new io.SocketOptions(),
   will: new mqtt.MqttWill('devices/' + clientId + '/status', mqtt.QoS.AtLeastOnce, 'offline', false),
 });
@@ -176,23 +222,58 @@ const conn = new mqtt.MqttClient().new_connection({
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
 
+// The device process of KILLED_DEVICE; `ready` settles once it has its shadow.
+function startDevice(clientId, keepAliveSeconds) {
+  const child = spawn(process.execPath, ['-e', KILLED_DEVICE, String(fixture.broker.port), clientId,
+    String(keepAliveSeconds)], { cwd: __dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+  child.ready = withTimeout(new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('ready')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`device process exited with ${code} before it was ready`)));
+  }), EVENT_MS * 2, `device process ${clientId}`);
+  return child;
+}
+
+describe('a device process stopped (SIGSTOP) until its keep-alive expires', () => {
+  it('is reported disconnected once the broker drops it, and its shadow shows it offline', async () => {
+    const clientId = uniqueThing('stalled');
+    const child = startDevice(clientId, 2);
+    try {
+      await child.ready;
+      const up = await presenceEvent('connected', clientId);
+      const online = await appShadow.getShadow({ thingName: clientId });
+      assert.equal(online.state.reported.connected, true);
+      // The process keeps its TCP connection but sends nothing more: the
+      // broker drops it after 1.5 keep-alive periods (3 s).
+      // Mosquitto checks keep-alives only every few seconds, so allow more
+      // than the 3 s.
+      child.kill('SIGSTOP');
+      const down = await presenceEvent('disconnected', clientId, 20000);
+      assert.equal(down.versionNumber, up.versionNumber);
+      assert.equal(down.clientInitiatedDisconnect, false);
+      // Mosquitto 2.0.11 does not tell a keep-alive expiry from another
+      // lost connection (docs/mqtt-api.md).
+      assert.equal(down.disconnectReason, 'CONNECTION_LOST');
+      const offline = await appShadow.getShadow({ thingName: clientId });
+      assert.equal(offline.state.reported.connected, false);
+      assert.equal(offline.version, online.version + 1);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('a device process killed with SIGKILL', () => {
   it('is reported disconnected with CONNECTION_LOST, and its shadow shows it offline', async () => {
     const clientId = uniqueThing('killed');
-    const child = spawn(process.execPath, ['-e', KILLED_DEVICE, String(fixture.broker.port), clientId],
-      { cwd: __dirname, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = startDevice(clientId, 30);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     let onlineVersion;
     try {
-      const ready = new Promise((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (chunk) => {
-          out += chunk;
-          if (out.includes('ready')) resolve();
-        });
-        child.once('exit', (code) => reject(new Error(`device process exited with ${code} before it was ready`)));
-      });
-      await withTimeout(ready, EVENT_MS * 2, `device process ${clientId}`);
+      await child.ready;
       const up = await presenceEvent('connected', clientId);
       const online = await appShadow.getShadow({ thingName: clientId });
       assert.equal(online.state.reported.connected, true);
