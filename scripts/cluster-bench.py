@@ -57,14 +57,15 @@ def port_free(port):
 
 
 def free_base_port():
-    # cluster.sh uses P, P+1, P+11.., P+21.. and P+100..P+105 (+10000 for the cluster bus).
+    # cluster.sh uses P, P+1, P+11.., P+21.. and P+100..P+105 (+10000 for the cluster bus),
+    # all below Linux's ephemeral ports (32768 and up), where clients get theirs.
     for _ in range(100):
-        base = random.randrange(30000, 40000, 200)
+        base = random.randrange(12000, 22400, 200)
         ports = [base, base + 1] + [base + 10 + i for i in range(1, 10)] + [base + 20 + i for i in range(1, 10)]
         ports += [base + 100 + i for i in range(6)] + [base + 10100 + i for i in range(6)]
         if all(port_free(p) for p in ports):
             return base
-    raise SystemExit("cluster-bench: no free port range between 30000 and 40000")
+    raise SystemExit("cluster-bench: no free port range between 12000 and 22400")
 
 
 def loadgen(args, *target):

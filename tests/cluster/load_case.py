@@ -53,7 +53,7 @@ class Recorder:
 class ClusterUnderLoad(ScriptClusterCase):
     """A fresh cluster per test; writers, Redis roles and the checks."""
     temp_prefix = "shadow-failover-"
-    port_range = (40000, 50000)
+    port_range = (17000, 22400)
 
     def setUp(self):
         super().setUp()
