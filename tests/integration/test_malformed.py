@@ -158,6 +158,8 @@ class MalformedPublishes(BrokerTestCase):
                      "+/shadow/", "+/shadow/name/+/"):
             watch.subscribe(*[form + op + "/+" for op in ("update", "get", "delete")])
         sender = self.client("sender")
+        # In cluster mode sender and watch are on different brokers.
+        self.wait_until_answers_reach(watch, sender, [q for p in EXISTING + MISSING for q in (p, short_form(p))])
 
         rng = random.Random(SEED)
         gen = Generator(rng)

@@ -6,7 +6,7 @@ import time
 import unittest
 
 from shadowtest.broker import Broker
-from shadowtest.mqtt import Client
+from shadowtest.mqtt import Client, new_token, token_of
 
 
 def answer_topics(p, op):
@@ -41,6 +41,32 @@ class ShadowTestCase(BrokerLogOnFailure, unittest.TestCase):
         if topics:
             c.subscribe(*topics)
         return c
+
+    def wait_until_answers_reach(self, watch, sender, prefixes, timeout=30):
+        """Returns once `watch` receives the answers to gets that `sender`
+        publishes on each of `prefixes` (watch must be subscribed to their
+        get answers, directly or through a wildcard).
+
+        In cluster mode the two clients may be on different brokers, and the
+        watcher's broker receives the other's answers only once Redis has
+        confirmed the event subscription that watch's SUBSCRIBE caused. The
+        SUBACK waits for that at most 200 ms; a wildcard subscription means
+        16,384 channels, which a slow machine (sanitizer builds) may not
+        confirm in time, and answers published before then are lost for that
+        broker. Each attempt has its own clientToken and waits long enough
+        that an attempt's answer does not turn up later among the test's."""
+        deadline = time.monotonic() + timeout
+        for p in prefixes:
+            while True:
+                token = new_token("ready")
+                sender.publish(p + "/get", {"clientToken": token})
+                try:
+                    watch.take_one(answer_topics(p, "get"), timeout=5,
+                                   match=lambda m, token=token: token_of(m) == token)
+                    break
+                except AssertionError:
+                    if time.monotonic() > deadline:
+                        raise
 
     # --- request helpers (a fresh client per call keeps tests independent) ---
     def request(self, p, op, payload):
