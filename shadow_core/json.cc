@@ -12,9 +12,11 @@
 
 namespace shadow::json {
 
-bool is_valid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+size_t invalid_utf8_at(std::string_view s) {
+  const auto* begin = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* p = begin;
   const auto* end = p + s.size();
+  auto here = [&] { return static_cast<size_t>(p - begin); };
   while (p < end) {
     unsigned char c = *p;
     if (c < 0x80) {
@@ -33,19 +35,21 @@ bool is_valid_utf8(std::string_view s) {
       len = 4;
       cp = c & 0x07;
     } else {
-      return false;
+      return here();
     }
-    if (static_cast<size_t>(end - p) < len) return false;
+    if (static_cast<size_t>(end - p) < len) return here();
     for (size_t i = 1; i < len; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
+      if ((p[i] & 0xC0) != 0x80) return here();
       cp = (cp << 6) | (p[i] & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return here();
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return here();
     p += len;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+bool is_valid_utf8(std::string_view s) { return invalid_utf8_at(s) == std::string_view::npos; }
 
 namespace {
 

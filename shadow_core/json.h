@@ -21,6 +21,9 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // Strict UTF-8 check (no overlong forms, no surrogates, nothing above U+10FFFF).
 bool is_valid_utf8(std::string_view bytes);
+// The same check, saying where: the offset of the first byte that does not
+// start a valid sequence, or std::string_view::npos when `bytes` is UTF-8.
+size_t invalid_utf8_at(std::string_view bytes);
 
 // Parses `text` without recursion, so any nesting depth is safe. Returns
 // false for invalid JSON, trailing garbage, numbers out of double range, or

@@ -542,6 +542,29 @@ TEST_CASE("payloads that are not JSON objects", "[rules]") {
   CHECK(r.run("SELECT a FROM 'a/b'", deep) == "{}");
 }
 
+TEST_CASE("text that is not UTF-8 never reaches a JSON output", "[rules]") {
+  Runner r;
+  // A statement or a template must be UTF-8; the error says where it is not.
+  CHECK(compile_error("SELECT 'a\xed\xa0\x80' AS s FROM 'a/b'") ==
+        "SQL syntax error at line 1, column 10: the statement is not valid UTF-8");
+  CHECK(compile_error("SELECT a\nFROM 'x\xff'") == "SQL syntax error at line 2, column 8: the statement is not valid UTF-8");
+  CHECK(compile_error("SELECT '\xc3\xa9' AS s FROM 'a/b'") == "<compiled>");
+  auto t = SubstitutionTemplate::compile("dev/\xc0\xaf/${topic()}");
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.status().message() == "substitution template error at line 1, column 5: the template is not valid UTF-8");
+
+  // A payload with bytes that are not UTF-8 is binary, even if it looks like JSON.
+  CHECK(r.run("SELECT s FROM 'a/b'", "{\"s\":\"\xed\xa0\x80\"}") == "{}");
+  CHECK(r.run("SELECT * FROM 'a/b'", "{\"s\":\"\xff\"}") == "{\"s\":\"\xff\"}");
+  CHECK(r.output.kind() == Output::Kind::kPayload);
+  CHECK(r.run("SELECT s FROM 'a/b'", "{\"s\":\"\xc3\xa9\"}") == "{\"s\":\"\xc3\xa9\"}");
+
+  // decode() of bytes that are not UTF-8: U+FFFD for each bad byte.
+  CHECK(r.value("decode('/2E=', 'base64')") == "\"\xef\xbf\xbd" "a\"");  // FF 61
+  CHECK(replace_invalid_utf8("a\xed\xa0\x80" "b") == "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b");
+  CHECK(replace_invalid_utf8("\xc3\xa9") == "\xc3\xa9");
+}
+
 TEST_CASE("FROM topic filters", "[rules]") {
   auto matches = [](const char* filter, const char* topic) { return TopicFilter::topic_matches(filter, topic); };
   CHECK(matches("a/b", "a/b"));

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "shadow_core/json.h"
+
 namespace shadow::rules::sql {
 
 namespace {
@@ -101,6 +103,19 @@ bool base64_decode(std::string_view text, std::string* out) {
     if (bytes > 2) out->push_back(static_cast<char>(v & 0xFF));
   }
   return true;
+}
+
+std::string replace_invalid_utf8(std::string_view bytes) {
+  std::string out;
+  for (;;) {
+    size_t bad = json::invalid_utf8_at(bytes);
+    if (bad == std::string_view::npos) break;
+    out.append(bytes.substr(0, bad));
+    out.append("\xEF\xBF\xBD");
+    bytes.remove_prefix(bad + 1);
+  }
+  out.append(bytes);
+  return out;
 }
 
 }  // namespace shadow::rules::sql

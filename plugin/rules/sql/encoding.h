@@ -20,6 +20,10 @@ size_t count_chars(std::string_view text);
 // text has fewer characters.
 size_t char_offset(std::string_view text, size_t index);
 
+// `bytes` with every byte that does not start a valid UTF-8 sequence
+// replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view bytes);
+
 // Standard base64 (RFC 4648, with padding).
 std::string base64_encode(std::string_view bytes);
 // Decodes standard base64; false if `text` is not valid base64.

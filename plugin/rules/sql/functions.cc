@@ -318,12 +318,15 @@ Datum encode_of(const Datum& value, const Datum& scheme, CallEnv& env) {
 
 // A decoded JSON document becomes a value the SQL can address
 // (decode(x, 'base64').temperature); other bytes a String; invalid base64 Null.
+// Bytes that are not UTF-8 become U+FFFD, one per byte, as a JVM decoding
+// them would: a string must be able to go into a JSON output.
 Datum decode_of(const Datum& value, const Datum& scheme, CallEnv& env) {
   if (!is_base64_scheme(scheme)) return Datum();
   std::optional<std::string_view> s = text_of(value, env);
   if (!s) return Datum();
   std::string decoded;
   if (!base64_decode(*s, &decoded)) return Datum::null();
+  decoded = replace_invalid_utf8(decoded);
   json::Document doc(&env.arena);
   if (!decoded.empty() && json::parse(decoded, &doc) && within_depth(doc, kMaxPayloadDepth)) {
     auto* root = new (env.arena.Malloc(sizeof(json::Value))) json::Value();

@@ -57,7 +57,10 @@ Payload PayloadParser::parse(std::string_view bytes) {
   // In-situ parsing decodes strings inside a copy of the bytes instead of
   // copying each one into the pool.
   text_.assign(bytes);
-  if (!bytes.empty() && json::parse_in_place(text_, &*doc_) && within_depth(*doc_, kMaxPayloadDepth))
+  // JSON is UTF-8: other bytes make a binary payload, whose strings could
+  // otherwise reach a rule's JSON output.
+  if (!bytes.empty() && json::is_valid_utf8(bytes) && json::parse_in_place(text_, &*doc_) &&
+      within_depth(*doc_, kMaxPayloadDepth))
     payload.json = &*doc_;
   return payload;
 }

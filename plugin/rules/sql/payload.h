@@ -1,7 +1,8 @@
 // A message payload as rules see it: its bytes and, when the bytes are a
-// JSON document, its parsed value. A payload that is not JSON (or nests
-// deeper than kMaxPayloadDepth) has no value: its fields are Undefined and
-// SELECT * passes its bytes on unchanged, as AWS does with binary payloads.
+// JSON document, its parsed value. A payload that is not JSON (not UTF-8,
+// or nesting deeper than kMaxPayloadDepth) has no value: its fields are
+// Undefined and SELECT * passes its bytes on unchanged, as AWS does with
+// binary payloads.
 #pragma once
 
 #include <optional>

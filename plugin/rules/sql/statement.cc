@@ -6,6 +6,7 @@
 #include "plugin/rules/sql/evaluator.h"
 #include "plugin/rules/sql/operators.h"
 #include "plugin/rules/sql/parser.h"
+#include "shadow_core/json.h"
 
 namespace shadow::rules::sql {
 
@@ -56,6 +57,9 @@ Statement& Statement::operator=(Statement&&) noexcept = default;
 Statement::~Statement() = default;
 
 StatusOr<Statement> Statement::compile(std::string_view sql) {
+  // A string literal would carry the bytes into a JSON output.
+  if (size_t bad = json::invalid_utf8_at(sql); bad != std::string_view::npos)
+    return Status::invalid_argument("SQL syntax error at " + position_of(sql, bad) + ": the statement is not valid UTF-8");
   ParseError error;
   std::unique_ptr<Query> query = parse_query(sql, &error);
   if (!query) return Status::invalid_argument("SQL syntax error at " + position_of(sql, error.offset) + ": " + error.message);

@@ -5,6 +5,7 @@
 #include "plugin/rules/sql/ast.h"
 #include "plugin/rules/sql/evaluator.h"
 #include "plugin/rules/sql/parser.h"
+#include "shadow_core/json.h"
 
 namespace shadow::rules::sql {
 
@@ -39,6 +40,9 @@ SubstitutionTemplate& SubstitutionTemplate::operator=(SubstitutionTemplate&&) no
 SubstitutionTemplate::~SubstitutionTemplate() = default;
 
 StatusOr<SubstitutionTemplate> SubstitutionTemplate::compile(std::string_view text) {
+  if (size_t bad = json::invalid_utf8_at(text); bad != std::string_view::npos)
+    return Status::invalid_argument("substitution template error at " + position_of(text, bad) +
+                                    ": the template is not valid UTF-8");
   SubstitutionTemplate t;
   t.text_ = std::string(text);
   size_t pos = 0;
