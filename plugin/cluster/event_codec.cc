@@ -79,6 +79,14 @@ std::string encode_event(std::string_view origin, const ShadowId& id, const std:
   return out;
 }
 
+std::optional<std::string_view> event_origin(std::string_view data) {
+  if (data.substr(0, kMagic.size()) != kMagic) return std::nullopt;
+  data.remove_prefix(kMagic.size());
+  std::string_view origin;
+  if (!take(&data, &origin)) return std::nullopt;
+  return origin;
+}
+
 StatusOr<ClusterEvent> decode_event(std::string_view data) {
   if (data.substr(0, kMagic.size()) != kMagic) return malformed("unknown format (a broker of another version?)");
   data.remove_prefix(kMagic.size());

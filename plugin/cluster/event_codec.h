@@ -38,4 +38,9 @@ std::string encode_event(std::string_view origin, const ShadowId& id, const std:
 // event, a bad stamp).
 StatusOr<ClusterEvent> decode_event(std::string_view data);
 
+// The origin broker of an event, read from its header only (nullopt when the
+// header is malformed): a broker drops its own events, which come back to it
+// whenever it listens to the thing, before paying for a full decode.
+std::optional<std::string_view> event_origin(std::string_view data);
+
 }  // namespace shadow::cluster

@@ -15,6 +15,7 @@ using shadow::ShadowId;
 using shadow::WrittenStamps;
 using shadow::cluster::decode_event;
 using shadow::cluster::encode_event;
+using shadow::cluster::event_origin;
 using shadow::cluster::FilterInterest;
 using shadow::cluster::interest_of;
 using shadow::cluster::InterestTable;
@@ -74,6 +75,18 @@ TEST_CASE("cluster events: malformed events are refused, never half-read", "[clu
   CHECK_FALSE(decode_event("SE11:b1:t0:1:w0:17:00000000000000zz01:0").ok());  // bad stamp
   CHECK_FALSE(decode_event("SE11:b0:0:0:1:0").ok());                   // no thing
   CHECK_FALSE(decode_event("SE11:b1:t0:0:99999999999:0").ok());        // absurd count
+}
+
+TEST_CASE("cluster events: the origin is read from the header alone", "[cluster]") {
+  std::string data = encode_event("host/123/abcd", ShadowId{"t", "cfg"}, std::nullopt,
+                                  {{"t/shadow/name/cfg/get/accepted", "{}"}});
+  REQUIRE(event_origin(data) == std::optional<std::string_view>("host/123/abcd"));
+  // The header is enough: the rest is not read.
+  CHECK(event_origin(data.substr(0, 19)) == std::optional<std::string_view>("host/123/abcd"));
+  CHECK_FALSE(event_origin(data.substr(0, 10)));
+  CHECK_FALSE(event_origin("SE2" + data.substr(3)));
+  CHECK_FALSE(event_origin(""));
+  CHECK_FALSE(event_origin("SE1x:b"));
 }
 
 TEST_CASE("cluster interest: which filters want which things' events", "[cluster]") {
