@@ -181,19 +181,22 @@ Service::Stats Service::stats() const {
   return Stats{write_retries_.load(std::memory_order_relaxed), write_gave_up_.load(std::memory_order_relaxed)};
 }
 
-bool Service::retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started) {
+bool Service::retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started, bool pause) {
   auto deadline = started + std::chrono::milliseconds(config_.write_conflict_deadline_ms);
   // Jittered exponential pause (0.5..1 x 1 ms, 2 ms, ... capped at 64 ms), so
   // that writers on several brokers that collided do not collide again.
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  int64_t cap_us = int64_t{1000} << std::min(attempt, 6);
-  auto pause = std::chrono::microseconds(cap_us / 2 + static_cast<int64_t>(rng() % (cap_us / 2 + 1)));
-  if (std::chrono::steady_clock::now() + pause > deadline) {
+  std::chrono::microseconds wait{0};
+  if (pause) {
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    int64_t cap_us = int64_t{1000} << std::min(attempt, 6);
+    wait = std::chrono::microseconds(cap_us / 2 + static_cast<int64_t>(rng() % (cap_us / 2 + 1)));
+  }
+  if (std::chrono::steady_clock::now() + wait > deadline) {
     write_gave_up_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   write_retries_.fetch_add(1, std::memory_order_relaxed);
-  std::this_thread::sleep_for(pause);
+  if (pause) std::this_thread::sleep_for(wait);
   return true;
 }
 
@@ -201,8 +204,10 @@ namespace {
 
 
 // Reads the record of `id` and interprets tombstones and their retention.
-Status read_current(Store& store, const ShadowId& id, int64_t now, const Config& config, Current* out) {
-  Status st = store.get(key_of(id), &out->record);
+// `for_update`: Store::get_for_update, whose answer may be stale.
+Status read_current(Store& store, const ShadowId& id, int64_t now, const Config& config, Current* out,
+                    bool for_update = false) {
+  Status st = for_update ? store.get_for_update(key_of(id), &out->record) : store.get(key_of(id), &out->record);
   if (st.is_not_found()) return Status::ok();
   if (!st.is_ok()) return st;
   out->stamp = stamp_of(out->record);
@@ -253,15 +258,25 @@ ServiceResponse Service::update(const ServiceRequest& request) {
   if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
 
   const auto started = std::chrono::steady_clock::now();
+  // The first read may come from the store's cache (Store::get_for_update):
+  // the write refuses a stale base, and a rejection decided from it is
+  // checked again with a fresh read. A versioned update reads fresh at once:
+  // its version check is a decision.
+  bool fresh = parsed.version.has_value();
   for (int attempt = 0;; ++attempt) {
     Current current;
-    if (!read_current(store_, request.id, request.now, config_, &current).is_ok())
+    const bool cached = !fresh;
+    fresh = true;
+    if (!read_current(store_, request.id, request.now, config_, &current, cached).is_ok())
       return reply.reject(internal_error(), token);
     if (parsed.version && *parsed.version != current.version)
       return reply.reject(Rejection{409, messages::kVersionConflict}, token);
 
     ShadowDocument doc;
-    if (current.exists && !doc.load(current.record.document)) return reply.reject(internal_error(), token);
+    if (current.exists && !doc.load(current.record.document)) {
+      if (cached) continue;
+      return reply.reject(internal_error(), token);
+    }
     // The delta before this update, only needed to suppress an unchanged one.
     std::optional<json::Document> before_pool;
     Delta before;
@@ -275,7 +290,10 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     next.version = doc.version();
     size_t state_bytes = 0;
     next.document = responses::snapshot(doc, &state_bytes);
-    if (state_bytes > config_.max_document_bytes) return reply.reject(Rejection{413, messages::kTooLarge}, token);
+    if (state_bytes > config_.max_document_bytes) {
+      if (cached) continue;
+      return reply.reject(Rejection{413, messages::kTooLarge}, token);
+    }
 
     // The history entry of this version goes in the same write, after the
     // deletes that keep the newest history_versions entries.
@@ -307,7 +325,9 @@ ServiceResponse Service::update(const ServiceRequest& request) {
     r.written = WrittenStamps{current.stamp, stamp_of(next)};
 
     Status st = write(request.id, *r.written, next, r.messages, items);
-    if (st.is_conflict() && retry_after_conflict(attempt, started)) continue;
+    // A stale cached base is retried at once with a fresh read; a conflict
+    // with another writer backs off first.
+    if (st.is_conflict() && retry_after_conflict(attempt, started, /*pause=*/!cached)) continue;
     if (!st.is_ok()) return reply.reject(internal_error(), token);
     if (config_.clear_desired_on_match) clear_matched_desired(request, doc, stamp_of(next), r);
     return r;

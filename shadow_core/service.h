@@ -250,8 +250,10 @@ class Service {
                const std::vector<OutMessage>& messages, const std::vector<ItemChange>& items);
 
   // Re-read and recompute after a conflict? Sleeps a jittered, growing pause
-  // first; false once the deadline has passed (counted).
-  bool retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started);
+  // first (unless `pause` is false: the write's base came from the store's
+  // cache, and a fresh read is the remedy); false once the deadline has
+  // passed (counted).
+  bool retry_after_conflict(int attempt, std::chrono::steady_clock::time_point started, bool pause = true);
 
   Config config_;
   Store& store_;

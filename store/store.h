@@ -81,6 +81,15 @@ class Store {
   // Tombstones are returned (deleted == true).
   virtual Status get(const StoreKey& key, ShadowRecord* out) = 0;
 
+  // get() for a read-modify-write: the record a following compare_and_set
+  // will be asked to replace. A store whose reads are network round trips
+  // may answer from what it last read or wrote for `key` (RedisStore); the
+  // answer may then be stale, but compare_and_set refuses a stale base as a
+  // conflict, so a caller that retries after a conflict with get() writes
+  // nothing wrong. Anything else decided from this answer (a rejection) must
+  // be checked again with get().
+  virtual Status get_for_update(const StoreKey& key, ShadowRecord* out) { return get(key, out); }
+
   // Atomically replaces the record of `key` with `next` if the stored record
   // matches `expected` (std::nullopt: nothing may be stored). A conflict when
   // it does not match; nothing is written then. Deleting a shadow is a

@@ -135,13 +135,15 @@ const std::string& commit_script() {
 -- ARGV[4] tombstone TTL in ms, '0' to keep tombstones
 -- ARGV[5] thing name            ARGV[6] event channel, '' for no event
 -- ARGV[7] event payload         ARGV[8] the slot's firehose channel, '' for none
--- Returns 1 when written, 0 when the stamp did not match (nothing written).
+-- ARGV[9] the whole expected record, '' to compare the stamp only
+-- Returns 1 when written, 0 when the record did not match (nothing written).
 local cur = redis.call('GET', KEYS[1])
 if cur then
   if string.len(cur) < 34 or string.sub(cur, 1, 1) ~= '1' then
     return redis.error_reply('SHADOWCORRUPT the stored record is not in format 1')
   end
   if string.sub(cur, 1, 18) ~= ARGV[1] then return 0 end
+  if ARGV[9] ~= '' and cur ~= ARGV[9] then return 0 end
 elseif ARGV[1] ~= '' then
   return 0
 end

@@ -58,7 +58,7 @@ StatusOr<std::unique_ptr<RedisStore>> RedisStore::open(const RedisStoreOptions& 
 }
 
 RedisStore::RedisStore(const RedisStoreOptions& options, std::unique_ptr<redis::ClusterClient> client)
-    : options_(options), client_(std::move(client)) {}
+    : options_(options), client_(std::move(client)), cache_(options.record_cache_entries) {}
 
 RedisStore::~RedisStore() = default;
 
@@ -69,9 +69,22 @@ Status RedisStore::get(const StoreKey& key, ShadowRecord* out) {
   Status s = client_->run(redis::key_slot(k), {{"GET", k}}, &replies, Mode::kRead);
   if (!s.is_ok()) return s;
   const Reply& r = replies[0];
-  if (r.is_nil()) return Status::not_found();
+  if (r.is_nil()) {
+    cache_.erase(k);
+    return Status::not_found();
+  }
   if (r.type != Reply::Type::kString) return unexpected("GET", r);
-  return redis_format::decode_record(r.str, out).with_context(k);
+  Status d = redis_format::decode_record(r.str, out).with_context(k);
+  if (d.is_ok()) cache_.put(k, r.str);
+  return d;
+}
+
+Status RedisStore::get_for_update(const StoreKey& key, ShadowRecord* out) {
+  if (!redis_format::valid_thing(key.thing)) return bad_thing(key.thing);
+  std::string k = redis_format::shadow_key(options_.key_prefix, key.thing, key.shadow);
+  std::optional<std::string> cached = cache_.find(k);
+  if (cached && redis_format::decode_record(*cached, out).is_ok()) return Status::ok();
+  return get(key, out);
 }
 
 Status RedisStore::compare_and_set(const StoreKey& key, const std::optional<RecordStamp>& expected,
@@ -130,18 +143,29 @@ Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::op
   std::string ttl_ms =
       next.deleted && options_.tombstone_ttl_s > 0 ? std::to_string(options_.tombstone_ttl_s * 1000) : "0";
   static const std::string sha1 = redis_format::script_sha1(redis_format::commit_script());
+  std::string expected_stamp = expected ? redis_format::encode_stamp(*expected) : std::string();
+  // The cached record with the expected stamp is what the caller most likely
+  // read (get_for_update): the script then compares it whole (record_cache.h).
+  std::optional<std::string> base = expected ? cache_.find(record_key) : std::nullopt;
+  if (base && base->compare(0, expected_stamp.size(), expected_stamp) != 0) base.reset();
+  std::string encoded = redis_format::encode_record(next);
   Reply result;
   Status s = run_script(slot, redis_format::commit_script(), sha1,
                         {record_key, redis_format::index_key(p, key.thing), redis_format::things_key(p, slot),
                          redis_format::shadow_key(p, key.thing, "")},
-                        {expected ? redis_format::encode_stamp(*expected) : std::string(),
-                         redis_format::encode_record(next), key.shadow, ttl_ms, key.thing,
+                        {expected_stamp, encoded, key.shadow, ttl_ms, key.thing,
                          event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
                          std::string(event),
-                         event.empty() ? std::string() : redis_format::firehose_channel(p, slot)},
+                         event.empty() ? std::string() : redis_format::firehose_channel(p, slot),
+                         base ? std::move(*base) : std::string()},
                         record_key, &result);
-  if (!s.is_ok()) return s;
-  if (result.integer != 1) return Status::conflict();
+  if (!s.is_ok() || result.integer != 1) {
+    // Unknown outcome, or someone else's record is there now.
+    cache_.erase(record_key);
+    if (!s.is_ok()) return s;
+    return Status::conflict();
+  }
+  cache_.put(record_key, std::move(encoded));
   for (const ItemChange& change : items) {
     s = change.value ? put_item(change.space, change.key, *change.value) : delete_item(change.space, change.key);
     if (!s.is_ok()) return s.with_context("the record of '" + key.thing + "'/'" + key.shadow + "' is written, an item is not");

@@ -26,7 +26,9 @@
 // over several spaces.
 //
 // Writes. compare_and_set runs one Lua script on the slot's master that
-// compares the stored (version, deleted) stamp with the expected one, writes
+// compares the stored (version, deleted) stamp with the expected one (and,
+// when the record cache holds the record with that stamp, the whole record
+// with the cached one: see record_cache.h), writes
 // the record (a tombstone with a TTL if tombstone_ttl_s is set), updates both
 // indexes and, if asked, publishes an event, all atomically: Redis runs one
 // script at a time and a script's writes replicate as one unit. Every check
@@ -52,6 +54,7 @@
 // its replicas refuses writes instead of accepting ones WAIT cannot confirm.
 //
 // Reads go to the slot's master, so a read after a kOk write sees it.
+// get_for_update may answer from the record cache instead (store.h).
 // list_shadows is not a snapshot: see its comment.
 //
 // Errors. Connection errors, failovers (CLUSTERDOWN, a dead master),
@@ -71,6 +74,7 @@
 
 #include "common/status.h"
 #include "store/redis/cluster_client.h"
+#include "store/redis/record_cache.h"
 #include "store/store.h"
 
 namespace shadow {
@@ -87,6 +91,8 @@ struct RedisStoreOptions {
   // the engine's tombstone retention: after that the engine ignores them
   // anyway, and Redis memory is the expensive kind.
   int64_t tombstone_ttl_s = 0;
+  // Shadow records kept for get_for_update (record_cache.h); 0 turns it off.
+  size_t record_cache_entries = 10000;
 };
 
 // Reads a password from the first line of `path` (without the line end).
@@ -105,6 +111,8 @@ class RedisStore final : public Store {
 
   // Store interface.
   Status get(const StoreKey& key, ShadowRecord* out) override;
+  // From the record cache when it has the key (no round trip), else get().
+  Status get_for_update(const StoreKey& key, ShadowRecord* out) override;
   // `items` are written after the record, once the record's write is
   // confirmed, one WAIT-gated write each: not atomically with it (they live
   // in their space's slot, not the thing's). A failure in between leaves the
@@ -201,6 +209,7 @@ class RedisStore final : public Store {
 
   RedisStoreOptions options_;
   std::unique_ptr<redis::ClusterClient> client_;
+  redis::RecordCache cache_;
   std::atomic<uint64_t> unconfirmed_writes_{0};
   std::atomic<uint64_t> script_loads_{0};
 };

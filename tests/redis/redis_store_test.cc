@@ -276,6 +276,53 @@ TEST_CASE("redis store: events go out with the write, in version order, never on
   CHECK(none.code() == Status::Code::kUnavailable);  // nothing else arrived
 }
 
+TEST_CASE("redis store: get_for_update may be stale, and a stale base is never written over", "[contract]") {
+  // Two brokers on one cluster: A caches what it read and wrote, B writes.
+  RedisStoreOptions o = cluster().store_options();
+  auto a = cluster().open_store(o);
+  auto b = cluster().open_store(o);
+  const StoreKey k{"cached", ""};
+  const std::string key = redis_format::shadow_key(o.key_prefix, k.thing, k.shadow);
+  REQUIRE(a->compare_and_set(k, std::nullopt, store_contract::live(1, "{\"a\":1}")).is_ok());
+  ShadowRecord r;
+  REQUIRE(a->get_for_update(k, &r).is_ok());
+  CHECK(r.version == 1);
+
+  // B writes version 2: A's cached base is stale, and A's write on it is a conflict.
+  REQUIRE(b->compare_and_set(k, RecordStamp{1, false}, store_contract::live(2, "{\"b\":2}")).is_ok());
+  REQUIRE(a->get_for_update(k, &r).is_ok());
+  CHECK(r.version == 1);
+  CHECK(a->compare_and_set(k, RecordStamp{1, false}, store_contract::live(2, "{\"a\":2}")).is_conflict());
+  // The conflict dropped the entry; get() reads and caches the truth.
+  REQUIRE(a->get_for_update(k, &r).is_ok());
+  CHECK(r.version == 2);
+  CHECK(r.document == "{\"b\":2}");
+
+  // A different record under the same stamp (what a failover that lost an
+  // acknowledged write leaves: the version is handed out again) is a
+  // conflict too: the script compares the whole cached record.
+  REQUIRE(b->compare_and_set(k, RecordStamp{2, false}, store_contract::live(2, "{\"other\":2}")).is_ok());
+  REQUIRE(a->get_for_update(k, &r).is_ok());
+  CHECK(r.document == "{\"b\":2}");
+  CHECK(a->compare_and_set(k, RecordStamp{2, false}, store_contract::live(3, "{\"a\":3}")).is_conflict());
+  int master = cluster().master_of_slot(redis::key_slot(key));
+  CHECK(redis_format::decode_record(cluster().command(master, {"GET", key}).str, &r).is_ok());
+  CHECK(r.document == "{\"other\":2}");
+
+  // Without a cache entry, the stamp alone decides, as before.
+  RedisStoreOptions off = o;
+  off.record_cache_entries = 0;
+  auto c = cluster().open_store(off);
+  REQUIRE(c->get_for_update(k, &r).is_ok());
+  CHECK(r.document == "{\"other\":2}");
+  CHECK(c->compare_and_set(k, RecordStamp{2, false}, store_contract::live(3, "{\"c\":3}")).is_ok());
+  // A deleted record: get() forgets the entry, get_for_update reads not-found.
+  REQUIRE(b->compare_and_set(k, RecordStamp{3, false}, store_contract::tombstone(4, 100)).is_ok());
+  REQUIRE(cluster().command(master, {"DEL", key}).integer == 1);
+  CHECK(a->get(k, &r).is_not_found());
+  CHECK(a->get_for_update(k, &r).is_not_found());
+}
+
 TEST_CASE("redis store: a corrupt record is an error and is not overwritten", "[contract]") {
   RedisStoreOptions o = cluster().store_options();
   auto store = cluster().open_store(o);

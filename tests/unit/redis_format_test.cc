@@ -174,3 +174,24 @@ TEST_CASE("redis store: password files", "[redis]") {
 }
 
 }  // namespace shadow
+
+TEST_CASE("redis record cache: keeps, replaces, forgets, and stays within its capacity", "[redis]") {
+  shadow::redis::RecordCache cache(64);
+  CHECK_FALSE(cache.find("k"));
+  cache.put("k", "one");
+  cache.put("k", "two");
+  REQUIRE(cache.find("k"));
+  CHECK(*cache.find("k") == "two");
+  cache.erase("k");
+  CHECK_FALSE(cache.find("k"));
+  for (int i = 0; i < 1000; ++i) cache.put("key-" + std::to_string(i), std::to_string(i));
+  CHECK(cache.size() <= 64);
+  CHECK(cache.size() >= 16);  // every stripe keeps some
+  // The newest entry of a stripe is never the one dropped.
+  CHECK(*cache.find("key-999") == "999");
+
+  shadow::redis::RecordCache off(0);
+  off.put("k", "v");
+  CHECK_FALSE(off.find("k"));
+  CHECK(off.size() == 0);
+}

@@ -334,6 +334,53 @@ TEST_CASE("a write that another process raced is recomputed on the fresh record"
   CHECK(s.stats().write_gave_up == 0);
 }
 
+namespace {
+
+// A store whose get_for_update answers from a snapshot (what a RedisStore's
+// record cache holds after another broker wrote the shadow).
+class StaleCacheStore final : public ForwardingStore {
+ public:
+  Status get_for_update(const StoreKey& k, ShadowRecord* out) override {
+    ++reads_for_update;
+    if (!snapshot) return inner_.get(k, out);
+    *out = *snapshot;
+    return Status::ok();
+  }
+  void take_snapshot(const StoreKey& k) {
+    snapshot.emplace();
+    REQUIRE(inner_.get(k, &*snapshot).is_ok());
+  }
+  std::optional<ShadowRecord> snapshot;
+  int reads_for_update = 0;
+};
+
+}  // namespace
+
+TEST_CASE("an update on a stale cached record is redone on a fresh read", "[service]") {
+  StaleCacheStore store;
+  Service s(Config{}, store);
+  const char* topic = "$aws/things/c/shadow/update";
+  REQUIRE(s.handle_mqtt(topic, R"({"state":{"reported":{"a":1}}})", 1)->ok());
+  store.take_snapshot({"c", ""});  // version 1
+  REQUIRE(s.handle_mqtt(topic, R"({"state":{"reported":{"b":2}}})", 2)->ok());
+  CHECK(s.stats().write_retries == 0);  // the snapshot was still current
+
+  // Version 2 is stored, the cache says 1: the write conflicts and is redone.
+  auto r = s.handle_mqtt(topic, R"({"state":{"reported":{"c":3}}})", 3);
+  REQUIRE(r->ok());
+  CHECK(r->body.find("\"version\":3") != std::string::npos);
+  CHECK(s.stats().write_retries == 1);
+  auto doc = s.handle_mqtt("$aws/things/c/shadow/get", "", 4);
+  CHECK(doc->body.find(R"("reported":{"a":1,"b":2,"c":3})") != std::string::npos);
+
+  // A versioned update decides on the version: it reads fresh at once.
+  int before = store.reads_for_update;
+  CHECK(s.handle_mqtt(topic, R"({"state":{"reported":{"d":4}},"version":3})", 5)->ok());
+  CHECK(store.reads_for_update == before);
+  auto stale_version = s.handle_mqtt(topic, R"({"state":{"reported":{"d":5}},"version":1})", 6);
+  CHECK(stale_version->status == 409);
+}
+
 TEST_CASE("conflicts that go on past the deadline end in a 500, counted", "[service]") {
   SharedStore store(-1);
   Config config;
