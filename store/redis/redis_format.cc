@@ -153,22 +153,27 @@ if deleted and ARGV[4] ~= '0' then
 else
   redis.call('SET', KEYS[1], ARGV[2])
 end
-if ARGV[3] ~= '' then
-  if deleted then
-    redis.call('ZREM', KEYS[2], ARGV[3])
-  else
-    redis.call('ZADD', KEYS[2], 0, ARGV[3])
+-- A live record replacing a live one changes neither index (the common
+-- update): the name and the thing are in them already.
+local was_live = cur and string.sub(cur, 18, 18) == '0'
+if deleted or not was_live then
+  if ARGV[3] ~= '' then
+    if deleted then
+      redis.call('ZREM', KEYS[2], ARGV[3])
+    else
+      redis.call('ZADD', KEYS[2], 0, ARGV[3])
+    end
   end
-end
-local live = redis.call('ZCARD', KEYS[2]) > 0
-if not live then
-  local classic = redis.call('GET', KEYS[4])
-  live = classic and string.sub(classic, 18, 18) == '0'
-end
-if live then
-  redis.call('ZADD', KEYS[3], 0, ARGV[5])
-else
-  redis.call('ZREM', KEYS[3], ARGV[5])
+  local live = redis.call('ZCARD', KEYS[2]) > 0
+  if not live then
+    local classic = redis.call('GET', KEYS[4])
+    live = classic and string.sub(classic, 18, 18) == '0'
+  end
+  if live then
+    redis.call('ZADD', KEYS[3], 0, ARGV[5])
+  else
+    redis.call('ZREM', KEYS[3], ARGV[5])
+  end
 end
 if ARGV[6] ~= '' then
   redis.call('SPUBLISH', ARGV[6], ARGV[7])
