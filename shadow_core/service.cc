@@ -258,15 +258,13 @@ ServiceResponse Service::update(const ServiceRequest& request) {
   if (auto e = validate_id(request.id, config_)) return reply.reject(*e, token);
 
   const auto started = std::chrono::steady_clock::now();
-  // The first read may come from the store's cache (Store::get_for_update):
-  // the write refuses a stale base, and a rejection decided from it is
-  // checked again with a fresh read. A versioned update reads fresh at once:
-  // its version check is a decision.
-  bool fresh = parsed.version.has_value();
   for (int attempt = 0;; ++attempt) {
+    // The first read may come from the store's cache (Store::get_for_update):
+    // the write refuses a stale base, and a rejection decided from it is
+    // checked again with a fresh read. A versioned update reads fresh at
+    // once: its version check is a decision.
+    const bool cached = attempt == 0 && !parsed.version;
     Current current;
-    const bool cached = !fresh;
-    fresh = true;
     if (!read_current(store_, request.id, request.now, config_, &current, cached).is_ok())
       return reply.reject(internal_error(), token);
     if (parsed.version && *parsed.version != current.version)
