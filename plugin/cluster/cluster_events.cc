@@ -194,6 +194,13 @@ std::string ClusterEvents::metrics_text(const runtime::ShadowOrder::Counters& or
           "Writes made on a master that WAIT did not confirm in time (answered 500).", redis.unconfirmed_writes);
   counter("shadow_redis_script_loads_total", "Scripts sent again after NOSCRIPT (new or promoted masters).",
           redis.script_loads);
+  counter("shadow_redis_write_batches_total", "Pipelines of script writes sent to a master, each with one WAIT.",
+          redis.batches.batches);
+  counter("shadow_redis_batched_writes_total", "Script writes those pipelines carried.", redis.batches.writes);
+  gauge("shadow_redis_largest_write_batch", "Most script writes in one pipeline since start.", redis.batches.largest);
+  counter("shadow_redis_unbatched_writes_total",
+          "Script writes sent alone instead (no slot map yet, redirected or refused in a batch).",
+          redis.batches.fallbacks);
   counter("shadow_redis_moved_total", "MOVED redirects followed.", redis.cluster.moved);
   counter("shadow_redis_ask_total", "ASK redirects followed.", redis.cluster.ask);
   counter("shadow_redis_retries_total", "Commands retried (refused, failover, resharding).", redis.cluster.retries);

@@ -155,12 +155,19 @@ Status ClusterClient::run_on_node(const NodeAddress& node, const std::vector<Com
   return run_on_node(node, pipeline, replies, Clock::now() + options_.request_timeout);
 }
 
+Status ClusterClient::run_once(const NodeAddress& node, const std::vector<Command>& pipeline,
+                               std::vector<Reply>* replies, bool* maybe_executed) {
+  return run_on_node(node, pipeline, replies, Clock::now() + options_.request_timeout, maybe_executed);
+}
+
 Status ClusterClient::run_on_node(const NodeAddress& node, const std::vector<Command>& pipeline,
-                                  std::vector<Reply>* replies, Clock::time_point deadline) {
+                                  std::vector<Reply>* replies, Clock::time_point deadline, bool* maybe_executed) {
+  bool sent = false;
+  if (maybe_executed == nullptr) maybe_executed = &sent;
+  *maybe_executed = false;
   StatusOr<std::unique_ptr<Connection>> c = acquire(node, deadline);
   if (!c.ok()) return c.status();
-  bool maybe_executed = false;
-  Status s = c.value()->run(pipeline, replies, deadline, &maybe_executed);
+  Status s = c.value()->run(pipeline, replies, deadline, maybe_executed);
   release(std::move(c.value()));
   return s;
 }

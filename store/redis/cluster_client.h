@@ -82,6 +82,11 @@ class ClusterClient {
   // caller looks at each reply (used to read many slots in one round trip).
   Status run_on_node(const NodeAddress& node, const std::vector<Command>& pipeline, std::vector<Reply>* replies);
 
+  // Runs `pipeline` on `node` once: no redirects followed, nothing retried
+  // (WriteBatcher's batches). *maybe_executed as for Connection::run.
+  Status run_once(const NodeAddress& node, const std::vector<Command>& pipeline, std::vector<Reply>* replies,
+                  bool* maybe_executed);
+
   // The current slot map, loading it if none is known yet.
   StatusOr<std::shared_ptr<const SlotMap>> slot_map();
 
@@ -119,7 +124,7 @@ class ClusterClient {
   std::shared_ptr<const SlotMap> current_map();
   Status refresh_topology(Clock::time_point deadline);
   Status run_on_node(const NodeAddress& node, const std::vector<Command>& pipeline, std::vector<Reply>* replies,
-                     Clock::time_point deadline);
+                     Clock::time_point deadline, bool* maybe_executed = nullptr);
   void note_moved(int slot, const NodeAddress& node);
   void sleep_backoff(int attempt, Clock::time_point deadline);
 

@@ -334,6 +334,7 @@ Status Connection::fill(Clock::time_point deadline) {
       return Status::unavailable(where() + ": recv: " + std::strerror(errno) + hint);
     }
     received_any_ = true;
+    if (low_water_ != 1) set_low_water(1);  // what is still missing may be shorter
     if (ssl_) {
       BIO_write(SSL_get_rbio(ssl_), buf, static_cast<int>(n));
     } else {
@@ -341,6 +342,10 @@ Status Connection::fill(Clock::time_point deadline) {
       return Status::ok();
     }
   }
+}
+
+void Connection::set_low_water(int bytes) {
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) == 0) low_water_ = bytes;
 }
 
 Status Connection::read(Reply* reply, Clock::time_point deadline) {
@@ -410,6 +415,12 @@ Status Connection::run(const std::vector<Command>& commands, std::vector<Reply>*
                        bool* maybe_executed) {
   *maybe_executed = false;
   deadline = std::min(deadline, Clock::now() + options_.command_timeout);
+  // The replies to a pipeline often come in parts (WAIT answers only once a
+  // replica confirmed). Every RESP reply is at least 3 bytes, so the kernel
+  // may hold the wake-up until 3 bytes per command are there: one wake-up
+  // instead of one per part, which matters when threads are many and CPUs
+  // few. Plain TCP only: TLS records are longer than what they carry.
+  if (!ssl_ && commands.size() > 1) set_low_water(static_cast<int>(3 * commands.size()));
   Status s = write_commands(commands, deadline, maybe_executed);
   if (!s.is_ok()) return s;
   replies->clear();

@@ -117,6 +117,7 @@ class Connection {
   Status flush_tls(Clock::time_point deadline, bool* wrote_any);
   Status fill(Clock::time_point deadline);  // reads more bytes into the reader
   Status wait_fd(short events, Clock::time_point deadline, const char* what);
+  void set_low_water(int bytes);  // SO_RCVLOWAT; best effort
   Status fail(Status s);
   std::string where() const { return "Redis node " + node_.to_string(); }
 
@@ -128,6 +129,7 @@ class Connection {
   bool broken_ = false;
   bool timed_out_ = false;     // the last wait_fd() hit its deadline
   bool received_any_ = false;  // a byte has come from the node
+  int low_water_ = 1;          // the socket's SO_RCVLOWAT
 };
 
 }  // namespace shadow::redis

@@ -58,7 +58,14 @@ StatusOr<std::unique_ptr<RedisStore>> RedisStore::open(const RedisStoreOptions& 
 }
 
 RedisStore::RedisStore(const RedisStoreOptions& options, std::unique_ptr<redis::ClusterClient> client)
-    : options_(options), client_(std::move(client)), cache_(options.record_cache_entries) {}
+    : options_(options),
+      client_(std::move(client)),
+      writes_(*client_,
+              options.wait_replicas > 0
+                  ? std::optional<redis::Command>(redis::Command{"WAIT", std::to_string(options.wait_replicas),
+                                                                 std::to_string(options.wait_timeout.count())})
+                  : std::nullopt),
+      cache_(options.record_cache_entries) {}
 
 RedisStore::~RedisStore() = default;
 
@@ -98,18 +105,19 @@ Status RedisStore::run_script(int slot, const std::string& script, const std::st
   Command call{"EVALSHA", sha1, std::to_string(keys.size())};
   call.insert(call.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
   call.insert(call.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-  std::vector<Command> pipeline{std::move(call)};
-  if (options_.wait_replicas > 0)
-    pipeline.push_back({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout.count())});
-
   std::vector<Reply> replies;
-  Status s = client_->run(slot, pipeline, &replies, Mode::kWrite);
+  // Batched with the concurrent writes to the same master (write_batcher.h);
+  // `call` stays ours for the rare EVAL below.
+  Status s = writes_.run(slot, call, &replies);
   if (s.is_ok() && replies[0].error_code() == "NOSCRIPT") {
     // A master that has not seen the script yet (new, restarted or just
     // promoted: the script cache is not replicated). EVAL runs and caches it.
     ++script_loads_;
-    pipeline[0][0] = "EVAL";
-    pipeline[0][1] = script;
+    call[0] = "EVAL";
+    call[1] = script;
+    std::vector<Command> pipeline{std::move(call)};
+    if (options_.wait_replicas > 0)
+      pipeline.push_back({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout.count())});
     s = client_->run(slot, pipeline, &replies, Mode::kWrite);
   }
   if (!s.is_ok()) return s;
@@ -534,6 +542,7 @@ RedisStore::Counters RedisStore::counters() {
   c.cluster = client_->counters();
   c.unconfirmed_writes = unconfirmed_writes_.load();
   c.script_loads = script_loads_.load();
+  c.batches = writes_.counters();
   return c;
 }
 

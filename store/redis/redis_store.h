@@ -75,6 +75,7 @@
 #include "common/status.h"
 #include "store/redis/cluster_client.h"
 #include "store/redis/record_cache.h"
+#include "store/redis/write_batcher.h"
 #include "store/store.h"
 
 namespace shadow {
@@ -183,6 +184,7 @@ class RedisStore final : public Store {
     redis::ClusterClient::Counters cluster;
     uint64_t unconfirmed_writes = 0;  // written, but WAIT did not confirm in time
     uint64_t script_loads = 0;        // NOSCRIPT answered with EVAL (new or failed-over master)
+    redis::WriteBatcher::Counters batches;
   };
   Counters counters();
 
@@ -209,6 +211,7 @@ class RedisStore final : public Store {
 
   RedisStoreOptions options_;
   std::unique_ptr<redis::ClusterClient> client_;
+  redis::WriteBatcher writes_;  // every script write goes through it
   redis::RecordCache cache_;
   std::atomic<uint64_t> unconfirmed_writes_{0};
   std::atomic<uint64_t> script_loads_{0};

@@ -64,6 +64,7 @@ TEST_CASE("redis reshard: a slot migrated step by step gives ASK, TRYAGAIN, then
   // The classic record has moved: the source answers ASK, the client asks
   // the target with ASKING.
   auto before = store->counters().cluster;
+  auto batches_before = store->counters().batches;
   ShadowRecord r;
   REQUIRE(store->get({thing, ""}, &r).is_ok());
   CHECK(r.document == "classic-1");
@@ -89,6 +90,8 @@ TEST_CASE("redis reshard: a slot migrated step by step gives ASK, TRYAGAIN, then
   INFO(w.message());
   REQUIRE(w.is_ok());
   CHECK(store->counters().cluster.ask >= before.ask + 2);
+  // The write was refused in its batch (TRYAGAIN) and retried alone.
+  CHECK(store->counters().batches.fallbacks > batches_before.fallbacks);
 
   // The slot now belongs to the target everywhere: the client's map is
   // stale, the source answers MOVED, and the client updates its map.
