@@ -7,10 +7,11 @@ against broker 1 (one broker) or HAProxy (several), and reads the CPU time
 of every process of the cluster from /proc before and after. It prints one
 table row per run: updates/s, latency, and CPU microseconds per acknowledged
 update for the brokers, the Redis masters, the Redis replicas and HAProxy,
-each as the sum over the processes of that kind and per process. A RocksDB
-row (the same load against one broker started by shadow_loadgen) comes first
-for comparison. docs/scale-out.md#throughput explains how to read and project
-the figures.
+each as the sum over the processes of that kind and per process. RocksDB
+rows (the same load against one broker started by shadow_loadgen, in the
+default mode and in durable mode, plugin_opt_sync_writes true) come first
+for comparison, and the single-broker ratios last. docs/scale-out.md#throughput
+explains how to read and project the figures.
 
 Usage: scripts/cluster-bench.py [--brokers 1,2,3] [--things 20,200]
                                 [--duration 10] [--connections 20] [--inflight 10]
@@ -167,13 +168,20 @@ def main():
     row(["Setup", "Things", "Updates/s", "p50 ms", "p99 ms", "brokers sum (/p)", "Redis masters sum (/p)",
          "Redis replicas sum (/p)", "HAProxy"])
     row(["---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"])
+    rocksdb = {}  # (setup, things) -> updates/s
+    cluster1 = {}  # things -> updates/s of one cluster-mode broker
     if not args.no_rocksdb:
-        for things in thing_counts:
-            say("RocksDB, 1 broker, %d things" % things)
-            run = loadgen(args, "--start-broker", "--plugin", args.plugin, "--things", str(things))
-            cpu = run["broker_cpu_s_per_1000"] * 1000
-            row(["RocksDB, 1 broker", str(things), "{:,.0f}".format(run["throughput"]),
-                 "%.1f" % run["latency_ms"]["p50"], "%.1f" % run["latency_ms"]["p99"], "%.0f" % cpu, "-", "-", "-"])
+        # Durable mode answers only once the write-ahead log is fsynced: the
+        # RocksDB counterpart of cluster mode answering once a replica holds
+        # the write.
+        for setup, extra in (("RocksDB, 1 broker", []), ("RocksDB durable, 1 broker", ["--sync-writes"])):
+            for things in thing_counts:
+                say("%s, %d things" % (setup, things))
+                run = loadgen(args, "--start-broker", "--plugin", args.plugin, *extra, "--things", str(things))
+                rocksdb[(setup, things)] = run["throughput"]
+                cpu = run["broker_cpu_s_per_1000"] * 1000
+                row([setup, str(things), "{:,.0f}".format(run["throughput"]), "%.1f" % run["latency_ms"]["p50"],
+                     "%.1f" % run["latency_ms"]["p99"], "%.0f" % cpu, "-", "-", "-"])
     for brokers in broker_counts:
         with Cluster(args, brokers) as cluster:
             for things in thing_counts:
@@ -188,6 +196,14 @@ def main():
                 row([setup, str(things), "{:,.0f}".format(run["throughput"]), "%.1f" % run["latency_ms"]["p50"],
                      "%.1f" % run["latency_ms"]["p99"], cell("broker"), cell("master"), cell("replica"),
                      "%.0f" % us_per_update(cpu["haproxy"], run) if brokers > 1 else "-"])
+                if brokers == 1:
+                    cluster1[things] = run["throughput"]
+    if rocksdb and cluster1:
+        print("\nOne cluster-mode broker against one RocksDB-mode broker, same load:")
+        for things, updates in cluster1.items():
+            ratios = ["%s %.0f %%" % (setup.split(",")[0], 100.0 * updates / rocksdb[(setup, things)])
+                      for setup in ("RocksDB, 1 broker", "RocksDB durable, 1 broker") if rocksdb.get((setup, things))]
+            print("  %d things: %s" % (things, ", ".join(ratios)))
 
 
 if __name__ == "__main__":

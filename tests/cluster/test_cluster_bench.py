@@ -21,18 +21,27 @@ class ClusterBench(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         rows = [[c.strip() for c in line.strip("|").split("|")] for line in p.stdout.splitlines()
                 if line.startswith("| ") and not line.startswith("| Setup") and not line.startswith("| ---")]
-        self.assertEqual([r[0] for r in rows], ["RocksDB, 1 broker", "Redis Cluster, 1 broker",
-                                                 "Redis Cluster, 2 brokers via HAProxy"], p.stdout)
+        self.assertEqual([r[0] for r in rows], ["RocksDB, 1 broker", "RocksDB durable, 1 broker",
+                                                 "Redis Cluster, 1 broker", "Redis Cluster, 2 brokers via HAProxy"],
+                         p.stdout)
         for r in rows:
             self.assertGreater(float(r[2].replace(",", "")), 0, r)  # updates/s
             self.assertGreater(float(r[5].split()[0]), 0, r)          # broker CPU per update
-        for r in rows[1:]:
+        # The single-broker ratios, computed from the rows above.
+        ratios = re.search(r"20 things: RocksDB (\d+) %, RocksDB durable (\d+) %", p.stdout)
+        self.assertIsNotNone(ratios, p.stdout)
+        def updates(r):
+            return float(r[2].replace(",", ""))
+        self.assertAlmostEqual(int(ratios.group(1)), 100 * updates(rows[2]) / updates(rows[0]), delta=1)
+        self.assertAlmostEqual(int(ratios.group(2)), 100 * updates(rows[2]) / updates(rows[1]), delta=1)
+        one_broker, two_brokers = rows[2], rows[3]
+        for r in (one_broker, two_brokers):
             # Redis masters and replicas did work; per process = sum / count.
             total, per = re.fullmatch(r"(\d+) \((\d+)\)", r[6]).groups()
             self.assertGreater(int(total), 0, r)
             self.assertLessEqual(int(per), int(total), r)
-        self.assertEqual(rows[1][8], "-")          # one broker: HAProxy bypassed
-        self.assertGreater(float(rows[2][8]), 0)   # two brokers: through HAProxy
+        self.assertEqual(one_broker[8], "-")          # one broker: HAProxy bypassed
+        self.assertGreater(float(two_brokers[8]), 0)  # two brokers: through HAProxy
         # Every cluster it started is stopped again.
         left = subprocess.run(["pgrep", "-f", "shadow-cluster-bench-"], capture_output=True, text=True)
         self.assertEqual(left.stdout, "", "processes left running")
