@@ -199,7 +199,7 @@ std::string ClusterEvents::metrics_text(const runtime::ShadowOrder::Counters& or
   counter("shadow_redis_batched_writes_total", "Script writes those pipelines carried.", redis.batches.writes);
   gauge("shadow_redis_largest_write_batch", "Most script writes in one pipeline since start.", redis.batches.largest);
   counter("shadow_redis_unbatched_writes_total",
-          "Script writes sent alone instead (no slot map yet, redirected or refused in a batch).",
+          "Script writes sent alone instead (slot without a master, batch not sent, or refused in a batch).",
           redis.batches.fallbacks);
   counter("shadow_redis_moved_total", "MOVED redirects followed.", redis.cluster.moved);
   counter("shadow_redis_ask_total", "ASK redirects followed.", redis.cluster.ask);

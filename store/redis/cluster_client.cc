@@ -20,6 +20,11 @@ long long ms_since(Clock::time_point start) {
 
 }  // namespace
 
+Status outcome_unknown(const Status& cause) {
+  return Status::unavailable("outcome unknown: the write was sent but no reply came (" + cause.message() +
+                             "); it may or may not have been applied");
+}
+
 StatusOr<std::unique_ptr<ClusterClient>> ClusterClient::create(ClusterOptions options) {
   if (options.seeds.empty())
     return Status::invalid_argument("no Redis node given: list at least one host:port of the cluster");
@@ -231,9 +236,7 @@ Status ClusterClient::run(int slot, const std::vector<Command>& pipeline, std::v
     Status s = conn.value()->run(commands, &out, deadline, &maybe_executed);
     if (!s.is_ok()) {
       // The connection is broken; it is not returned to the pool.
-      if (mode == Mode::kWrite && maybe_executed)
-        return Status::unavailable("outcome unknown: the write was sent but no reply came (" + s.message() +
-                                   "); it may or may not have been applied");
+      if (mode == Mode::kWrite && maybe_executed) return outcome_unknown(s);
       last_error = s.message();
       ask.reset();
       (void)refresh_topology(deadline);

@@ -60,6 +60,10 @@ struct ClusterOptions {
   size_t max_idle_per_node = 8;  // idle connections kept per node
 };
 
+// The error for a write that was sent but got no reply (`cause`): it may
+// or may not have run, so it is never retried.
+Status outcome_unknown(const Status& cause);
+
 class ClusterClient {
  public:
   enum class Mode { kRead, kWrite };

@@ -106,8 +106,7 @@ Status RedisStore::run_script(int slot, const std::string& script, const std::st
   call.insert(call.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
   call.insert(call.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
   std::vector<Reply> replies;
-  // Batched with the concurrent writes to the same master (write_batcher.h);
-  // `call` stays ours for the rare EVAL below.
+  // Batched with the concurrent writes to the same master (write_batcher.h).
   Status s = writes_.run(slot, call, &replies);
   if (s.is_ok() && replies[0].error_code() == "NOSCRIPT") {
     // A master that has not seen the script yet (new, restarted or just
@@ -115,10 +114,7 @@ Status RedisStore::run_script(int slot, const std::string& script, const std::st
     ++script_loads_;
     call[0] = "EVAL";
     call[1] = script;
-    std::vector<Command> pipeline{std::move(call)};
-    if (options_.wait_replicas > 0)
-      pipeline.push_back({"WAIT", std::to_string(options_.wait_replicas), std::to_string(options_.wait_timeout.count())});
-    s = client_->run(slot, pipeline, &replies, Mode::kWrite);
+    s = writes_.run(slot, call, &replies);
   }
   if (!s.is_ok()) return s;
   *result = std::move(replies[0]);

@@ -20,8 +20,8 @@
 // - A reply that says the command did not run (MOVED, ASK, TRYAGAIN,
 //   CLUSTERDOWN, ...; cluster_routing.h) sends that one write down the
 //   normal path (ClusterClient::run), which follows redirects and waits out
-//   failovers. So does a write whose slot has no master in the slot map
-//   and a batch that could not be sent at all (no connection).
+//   failovers. So does a write whose slot has no master in the slot map,
+//   and every write of a batch that could not be sent at all (no connection).
 // - No slot map can be loaded (no node answers): the error, at once.
 // - A batch that was sent but got no complete answer may or may not have
 //   run: every write in it is answered kUnavailable "outcome unknown" and
@@ -52,7 +52,7 @@ class WriteBatcher {
   // Runs `command`, a write to keys of `slot`. On success *replies holds its
   // reply and, when a wait command is set, the wait's reply: the same shape
   // as ClusterClient::run(slot, {command, wait}, ...).
-  Status run(int slot, Command command, std::vector<Reply>* replies);
+  Status run(int slot, const Command& command, std::vector<Reply>* replies);
 
   struct Counters {
     uint64_t batches = 0;      // pipelines sent by a leader
@@ -64,7 +64,7 @@ class WriteBatcher {
 
  private:
   struct Entry {
-    Command command;
+    const Command* command = nullptr;  // the caller's, alive until run() returns
     bool done = false;
     bool fallback = false;  // not run: the writer takes the normal path
     Status status;
@@ -78,6 +78,8 @@ class WriteBatcher {
 
   // The leader's work for `batch`, outside the lock; fills each entry.
   void send(const NodeAddress& node, const std::vector<Entry*>& batch);
+  // The normal path (ClusterClient::run) for one write.
+  Status run_alone(int slot, const Command& command, std::vector<Reply>* replies);
 
   ClusterClient& client_;
   const std::optional<Command> wait_;
