@@ -184,6 +184,18 @@ shadow::Store& active_store(PluginContext* ctx) {
   return *ctx->store;
 }
 
+// A name for this broker process in the events it publishes and in the
+// listener sets of the channels it subscribes to, unique among the brokers
+// of a cluster: its host, process id and a random number.
+std::string make_broker_id() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  std::random_device rd;
+  char tail[32];
+  std::snprintf(tail, sizeof tail, "%08x", rd());
+  return std::string(host) + "/" + std::to_string(getpid()) + "/" + tail;
+}
+
 // plugin_opt_store redis-cluster: the options become RedisStoreOptions. Only
 // bad options fail here; a cluster that is down is not a start-up failure
 // (start_cluster).
@@ -211,6 +223,7 @@ Status open_redis(PluginContext* ctx) {
   // keep that many idle rather than reconnecting under load.
   o.cluster.max_idle_per_node = static_cast<size_t>(r.workers + ctx->config.http.threads + 4);
   o.key_prefix = r.key_prefix;
+  o.listener_id = make_broker_id();
   o.wait_replicas = r.wait_replicas;
   o.wait_timeout = std::chrono::milliseconds(r.wait_timeout_ms);
   // Tombstones the engine would ignore need not stay in RAM.
@@ -221,21 +234,9 @@ Status open_redis(PluginContext* ctx) {
   return Status::ok();
 }
 
-// A name for this broker process in the events it publishes, unique among
-// the brokers of a cluster: its host, process id and a random number.
-std::string make_broker_id() {
-  char host[256] = {0};
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  std::random_device rd;
-  char tail[32];
-  std::snprintf(tail, sizeof tail, "%08x", rd());
-  return std::string(host) + "/" + std::to_string(getpid()) + "/" + tail;
-}
-
 // Cluster mode, before the pipeline exists: the events other brokers see.
 void prepare_cluster(PluginContext* ctx) {
   shadow::cluster::ClusterEventsOptions options;
-  options.broker_id = make_broker_id();
   options.short_topics = ctx->config.engine.short_topics;
   shadow::cluster::ClusterEvents::Sinks sinks;
   sinks.event = [ctx](shadow::runtime::RemoteEvent e) { ctx->pipeline->remote_event(std::move(e)); };

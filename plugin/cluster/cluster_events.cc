@@ -13,7 +13,7 @@ ClusterEvents::ClusterEvents(RedisStore& store, ClusterEventsOptions options, Si
       sinks_(std::move(sinks)),
       prefix_(store.options().key_prefix),
       interest_(options_.short_topics),
-      subscriber_(store.client(),
+      subscriber_(store.client(), store.options().listener_id,
                   EventSubscriber::Handlers{
                       [this](std::string_view channel, std::string_view payload) { received(channel, payload); },
                       [this](const std::vector<std::string>& channels) { resubscribed(channels); },
@@ -36,7 +36,7 @@ int ClusterEvents::slot_of(std::string_view thing) const {
 }
 
 std::string ClusterEvents::encode_commit(const Service::Commit& commit) const {
-  return encode_event(options_.broker_id, commit.id, commit.stamps, commit.messages);
+  return encode_event(store_.options().listener_id, commit.id, commit.stamps, commit.messages);
 }
 
 bool ClusterEvents::listening(std::string_view thing) const {
@@ -45,7 +45,7 @@ bool ClusterEvents::listening(std::string_view thing) const {
 }
 
 void ClusterEvents::share_replies(const ShadowId& id, const std::vector<OutMessage>& messages) {
-  Status s = store_.publish_event(id.thing, encode_event(options_.broker_id, id, std::nullopt, messages));
+  Status s = store_.publish_event(id.thing, encode_event(store_.options().listener_id, id, std::nullopt, messages));
   if (s.is_ok()) return;
   // Other brokers' subscribers miss this answer; the requester got it.
   if (share_failures_.fetch_add(1, std::memory_order_relaxed) % 1000 == 0 && sinks_.log) {
@@ -55,10 +55,10 @@ void ClusterEvents::share_replies(const ShadowId& id, const std::vector<OutMessa
 }
 
 void ClusterEvents::received(std::string_view channel, std::string_view payload) {
-  if (std::optional<std::string_view> origin = event_origin(payload); origin && *origin == options_.broker_id) {
-    // Our own write or answer, already published here by the request. With
-    // one broker, or clients that mostly talk to their own broker, most
-    // events are these: they cost no decode.
+  if (std::optional<std::string_view> origin = event_origin(payload); origin && *origin == store_.options().listener_id) {
+    // Our own write or answer, already published here by the request. It
+    // is published at all only because another broker listens to the
+    // channel too (listener sets), and then reaches every subscriber.
     received_.fetch_add(1, std::memory_order_relaxed);
     own_.fetch_add(1, std::memory_order_relaxed);
     return;

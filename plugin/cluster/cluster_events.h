@@ -16,9 +16,13 @@
 //   broker's ACL checks), and to every slot's firehose channel while a
 //   client holds a wildcard subscription over thing names.
 // - A received event goes to the pipeline's ShadowOrder, which publishes it
-//   in order with this broker's own answers. An event this broker published
-//   itself comes back too and is dropped: the request that made it already
-//   published its messages here (after the store confirmed the write).
+//   in order with this broker's own answers. Each broker is named in the
+//   listener set of every channel it subscribes to (the store's
+//   listener_id, also the origin in every event it publishes), and a write
+//   publishes only when another name is there: nothing goes out for things
+//   only the writing broker watches. When another broker watches too, the
+//   event also comes back to the writer and is dropped there: the request
+//   that made it already published its messages.
 #pragma once
 
 #include <atomic>
@@ -41,7 +45,6 @@
 namespace shadow::cluster {
 
 struct ClusterEventsOptions {
-  std::string broker_id;   // unique per running broker: tells our own events apart
   bool short_topics = true;
   // How long a SUBSCRIBE waits on the broker thread for Redis to confirm the
   // event subscription it caused, so that the client's SUBACK means "events
@@ -62,7 +65,8 @@ class ClusterEvents {
     std::function<void(bool error, std::string line)> log;
   };
 
-  // `store` must outlive the object.
+  // `store` must outlive the object; its options' listener_id names this
+  // broker in events and listener sets.
   ClusterEvents(RedisStore& store, ClusterEventsOptions options, Sinks sinks);
   ~ClusterEvents();
 

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <deque>
 
+#include "store/redis/redis_store.h"
+
 namespace shadow::cluster {
 
 using Clock = std::chrono::steady_clock;
@@ -35,8 +37,8 @@ struct EventSubscriber::Node {
   std::unordered_set<std::string> channels;  // placed on this node
 };
 
-EventSubscriber::EventSubscriber(redis::ClusterClient& client, Handlers handlers)
-    : client_(client), handlers_(std::move(handlers)) {}
+EventSubscriber::EventSubscriber(redis::ClusterClient& client, std::string listener_id, Handlers handlers)
+    : client_(client), listener_id_(std::move(listener_id)), handlers_(std::move(handlers)) {}
 
 EventSubscriber::~EventSubscriber() {
   stop();
@@ -138,7 +140,7 @@ void EventSubscriber::run() {
   for (;;) {
     {
       std::lock_guard<std::mutex> g(mu_);
-      if (stop_) return;
+      if (stop_) break;
     }
     take_requests();
     Clock::time_point now = Clock::now();
@@ -177,6 +179,52 @@ void EventSubscriber::run() {
       if (it != nodes_.end()) read_node(*it->second);
     }
   }
+  unregister_all();
+}
+
+std::vector<std::string> EventSubscriber::register_on(const redis::NodeAddress& node,
+                                                      const std::vector<std::string>& channels, Status* failure) {
+  std::vector<redis::Command> commands;
+  commands.reserve(channels.size());
+  for (const std::string& c : channels) commands.push_back({"SADD", redis_format::listeners_key(c), listener_id_});
+  std::vector<Reply> replies;
+  bool maybe_executed = false;
+  Status s = client_.run_once(node, commands, &replies, &maybe_executed);
+  if (!s.is_ok()) {
+    *failure = s;
+    return {};
+  }
+  std::vector<std::string> registered;
+  for (size_t i = 0; i < channels.size(); i++) {
+    if (replies[i].type == Reply::Type::kInteger) {
+      registered.push_back(channels[i]);
+    } else {
+      // MOVED (the slot left this node), CLUSTERDOWN, ...: placed again later.
+      *failure = Status::unavailable("Redis node " + node.to_string() + " refused to register a listener of " +
+                                     channels[i] + ": " + replies[i].str);
+    }
+  }
+  return registered;
+}
+
+void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels) {
+  if (listener_id_.empty() || channels.empty()) return;
+  std::vector<redis::Command> commands;
+  commands.reserve(channels.size());
+  for (const std::string& c : channels) commands.push_back({"SREM", redis_format::listeners_key(c), listener_id_});
+  std::vector<Reply> replies;
+  bool maybe_executed = false;
+  (void)client_.run_once(node, commands, &replies, &maybe_executed);
+}
+
+void EventSubscriber::unregister_all() {
+  std::map<redis::NodeAddress, std::vector<std::string>> by_node;
+  for (const auto& [channel, address] : placed_) by_node[address].push_back(channel);
+  for (const auto& [address, channels] : by_node) {
+    auto node = nodes_.find(address);
+    if (node == nodes_.end() || !node->second->conn) continue;  // its connection broke: likely down
+    unregister_on(address, channels);
+  }
 }
 
 void EventSubscriber::take_requests() {
@@ -186,6 +234,7 @@ void EventSubscriber::take_requests() {
     requests.swap(requests_);
   }
   std::map<redis::NodeAddress, std::vector<redis::Command>> unsubscribes;
+  std::map<redis::NodeAddress, std::vector<std::string>> unregisters;
   for (auto& [op, channel] : requests) {
     if (op == Op::kSubscribe) {
       if (!placed_.count(channel)) unplaced_.insert(channel);
@@ -202,6 +251,7 @@ void EventSubscriber::take_requests() {
     if (node->second->conn) {
       unsubscribes[node->first].push_back({"SUNSUBSCRIBE", channel});
       node->second->inflight.push_back({Op::kUnsubscribe, channel});
+      unregisters[node->first].push_back(channel);
     }
   }
   for (auto& [address, commands] : unsubscribes) {
@@ -210,6 +260,7 @@ void EventSubscriber::take_requests() {
     Status s = node->second->conn->send(commands, Clock::now() + client_.options().connection.command_timeout);
     if (!s.is_ok()) drop_node(address, s);
   }
+  for (const auto& [address, channels] : unregisters) unregister_on(address, channels);
 }
 
 void EventSubscriber::place_unplaced() {
@@ -255,21 +306,25 @@ void EventSubscriber::place_unplaced() {
       node->conn = std::move(c).value();
     }
     for (size_t start = 0; start < channels.size(); start += kBatch) {
+      auto first = channels.begin() + static_cast<std::ptrdiff_t>(start);
+      std::vector<std::string> batch(first, first + static_cast<std::ptrdiff_t>(std::min(kBatch, channels.size() - start)));
+      // Listed first, subscribed after, both on this node: a write that
+      // runs after the subscription sees our name and publishes.
+      if (!listener_id_.empty()) batch = register_on(address, batch, &failure);
+      if (batch.empty()) continue;
       std::vector<redis::Command> commands;
-      for (size_t i = start; i < std::min(channels.size(), start + kBatch); i++) {
-        commands.push_back({"SSUBSCRIBE", channels[i]});
-      }
+      for (const std::string& c : batch) commands.push_back({"SSUBSCRIBE", c});
       Status s = node->conn->send(commands, Clock::now() + client_.options().connection.command_timeout);
       if (!s.is_ok()) {
         failure = s;
         drop_node(address, s);
         break;
       }
-      for (size_t i = start; i < std::min(channels.size(), start + kBatch); i++) {
-        node->inflight.push_back({Op::kSubscribe, channels[i]});
-        node->channels.insert(channels[i]);
-        placed_[channels[i]] = address;
-        unplaced_.erase(channels[i]);
+      for (const std::string& c : batch) {
+        node->inflight.push_back({Op::kSubscribe, c});
+        node->channels.insert(c);
+        placed_[c] = address;
+        unplaced_.erase(c);
       }
     }
   }

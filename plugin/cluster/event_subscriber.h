@@ -2,6 +2,12 @@
 // 7.0): one thread, one connection to each master that serves a wanted
 // channel, each channel subscribed on the master of its slot.
 //
+// Before a channel is subscribed on a master, this broker's name
+// (`listener_id`) is added to the channel's listeners set on that master
+// (redis_store.h, Listeners): writes publish only when another broker is
+// there. The name is removed when the channel is no longer wanted, and for
+// every channel when the subscriber stops.
+//
 // What it keeps right when the cluster changes:
 // - a dropped connection (a master died, a network fault): its channels are
 //   subscribed again, on whatever master serves their slots by then (the
@@ -51,8 +57,9 @@ class EventSubscriber {
   };
 
   // `client` gives the slot map and the connection settings (TLS, AUTH,
-  // timeouts); it must outlive the subscriber.
-  EventSubscriber(redis::ClusterClient& client, Handlers handlers);
+  // timeouts); it must outlive the subscriber. `listener_id` is this
+  // broker's name in listener sets.
+  EventSubscriber(redis::ClusterClient& client, std::string listener_id, Handlers handlers);
   // Stops the thread.
   ~EventSubscriber();
   EventSubscriber(const EventSubscriber&) = delete;
@@ -99,6 +106,15 @@ class EventSubscriber {
   // node, checks the slot map, reads what arrived.
   void take_requests();
   void place_unplaced();
+  // Adds (SADD) or removes (SREM) our name in the listener sets of
+  // `channels` on `node`. Registering returns the channels whose set now
+  // holds it (the others stay unplaced, *failure says why); unregistering
+  // is best effort: a name left behind only costs events sent to nobody.
+  std::vector<std::string> register_on(const redis::NodeAddress& node, const std::vector<std::string>& channels,
+                                       Status* failure);
+  void unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels);
+  // On stop: unregisters every placed channel.
+  void unregister_all();
   void check_topology();
   void read_node(Node& node);
   void drop_node(const redis::NodeAddress& address, const Status& why);
@@ -108,6 +124,7 @@ class EventSubscriber {
   void note_error(const Status& s);
 
   redis::ClusterClient& client_;
+  const std::string listener_id_;
   Handlers handlers_;
   int wake_fd_ = -1;
   std::thread thread_;

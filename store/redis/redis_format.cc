@@ -68,6 +68,8 @@ std::string firehose_channel(std::string_view prefix, int slot) {
   return tagged(prefix, "fh", redis::slot_tags()[static_cast<size_t>(slot)]);
 }
 
+std::string listeners_key(std::string_view channel) { return std::string(channel) + ":in"; }
+
 std::string item_values_key(std::string_view prefix, std::string_view space) { return tagged(prefix, "ih", space); }
 
 std::string item_index_key(std::string_view prefix, std::string_view space) { return tagged(prefix, "iz", space); }
@@ -130,12 +132,16 @@ const std::string& commit_script() {
 -- mosquitto-shadow: compare-and-set of one shadow record (store/redis/redis_store.h).
 -- KEYS[1] the record            KEYS[2] the thing's named-shadow index
 -- KEYS[3] the slot's things     KEYS[4] the thing's classic record
+-- KEYS[5] listeners of the event channel   KEYS[6] listeners of the firehose channel
+--         (both only with an event)
 -- ARGV[1] expected stamp (first 18 bytes of the record), '' when nothing may be stored
 -- ARGV[2] the new record        ARGV[3] shadow name, '' for the classic shadow
 -- ARGV[4] tombstone TTL in ms, '0' to keep tombstones
 -- ARGV[5] thing name            ARGV[6] event channel, '' for no event
 -- ARGV[7] event payload         ARGV[8] the slot's firehose channel, '' for none
 -- ARGV[9] the whole expected record, '' to compare the stamp only
+-- ARGV[10] the writer's listener name: an event goes out on a channel only
+--          when someone else is in its listeners set
 -- Returns 1 when written, 0 when the record did not match (nothing written).
 local cur = redis.call('GET', KEYS[1])
 if cur then
@@ -175,13 +181,35 @@ if deleted or not was_live then
     redis.call('ZREM', KEYS[3], ARGV[5])
   end
 end
-if ARGV[6] ~= '' then
+local function others(listeners)
+  return redis.call('SCARD', listeners) > redis.call('SISMEMBER', listeners, ARGV[10])
+end
+if ARGV[6] ~= '' and others(KEYS[5]) then
   redis.call('SPUBLISH', ARGV[6], ARGV[7])
 end
-if ARGV[8] ~= '' then
+if ARGV[8] ~= '' and others(KEYS[6]) then
   redis.call('SPUBLISH', ARGV[8], ARGV[7])
 end
 return 1
+)lua";
+  return script;
+}
+
+const std::string& publish_script() {
+  static const std::string script = R"lua(#!lua
+-- mosquitto-shadow: publish an event outside a write (store/redis/redis_store.h).
+-- KEYS[1] listeners of the event channel   KEYS[2] listeners of the firehose channel
+-- ARGV[1] event channel   ARGV[2] firehose channel   ARGV[3] payload
+-- ARGV[4] the publisher's listener name (not counted as a listener)
+-- Returns how many channels it published on.
+local sent = 0
+for i = 1, 2 do
+  if redis.call('SCARD', KEYS[i]) > redis.call('SISMEMBER', KEYS[i], ARGV[4]) then
+    redis.call('SPUBLISH', ARGV[i], ARGV[3])
+    sent = sent + 1
+  end
+end
+return sent
 )lua";
   return script;
 }

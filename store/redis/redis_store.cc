@@ -153,15 +153,24 @@ Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::op
   std::optional<std::string> base = expected ? cache_.find(record_key) : std::nullopt;
   if (base && base->compare(0, expected_stamp.size(), expected_stamp) != 0) base.reset();
   std::string encoded = redis_format::encode_record(next);
+  std::string channel = redis_format::event_channel(p, key.thing);
+  std::string firehose = redis_format::firehose_channel(p, slot);
+  std::vector<std::string> keys{record_key, redis_format::index_key(p, key.thing), redis_format::things_key(p, slot),
+                                redis_format::shadow_key(p, key.thing, "")};
+  if (event.empty()) {
+    // No event: the script publishes on no channel and reads no listeners
+    // (keys that do not exist make a migrating slot answer TRYAGAIN).
+    channel.clear();
+    firehose.clear();
+  } else {
+    keys.push_back(redis_format::listeners_key(channel));
+    keys.push_back(redis_format::listeners_key(firehose));
+  }
   Reply result;
-  Status s = run_script(slot, redis_format::commit_script(), sha1,
-                        {record_key, redis_format::index_key(p, key.thing), redis_format::things_key(p, slot),
-                         redis_format::shadow_key(p, key.thing, "")},
-                        {expected_stamp, encoded, key.shadow, ttl_ms, key.thing,
-                         event.empty() ? std::string() : redis_format::event_channel(p, key.thing),
-                         std::string(event),
-                         event.empty() ? std::string() : redis_format::firehose_channel(p, slot),
-                         base ? std::move(*base) : std::string()},
+  Status s = run_script(slot, redis_format::commit_script(), sha1, std::move(keys),
+                        {expected_stamp, encoded, key.shadow, ttl_ms, key.thing, std::move(channel),
+                         std::string(event), std::move(firehose), base ? std::move(*base) : std::string(),
+                         options_.listener_id},
                         record_key, &result);
   if (!s.is_ok() || result.integer != 1) {
     // Unknown outcome, or someone else's record is there now.
@@ -182,14 +191,21 @@ Status RedisStore::publish_event(std::string_view thing, std::string_view event)
   const std::string& p = options_.key_prefix;
   std::string channel = redis_format::event_channel(p, thing);
   int slot = redis::key_slot(channel);
+  std::string firehose = redis_format::firehose_channel(p, slot);
+  static const std::string sha1 = redis_format::script_sha1(redis_format::publish_script());
+  Command call{"EVALSHA", sha1, "2", redis_format::listeners_key(channel), redis_format::listeners_key(firehose),
+               channel, firehose, std::string(event), options_.listener_id};
   std::vector<Reply> replies;
-  Status s = client_->run(slot,
-                          {{"SPUBLISH", channel, std::string(event)},
-                           {"SPUBLISH", redis_format::firehose_channel(p, slot), std::string(event)}},
-                          &replies, Mode::kWrite);
+  Status s = client_->run(slot, {call}, &replies, Mode::kWrite);
+  if (s.is_ok() && replies[0].error_code() == "NOSCRIPT") {
+    // Nothing ran: safe to send again, with the script (see run_script).
+    ++script_loads_;
+    call[0] = "EVAL";
+    call[1] = redis_format::publish_script();
+    s = client_->run(slot, {call}, &replies, Mode::kWrite);
+  }
   if (!s.is_ok()) return s;
-  for (const Reply& r : replies)
-    if (r.type != Reply::Type::kInteger) return unexpected("SPUBLISH", r);
+  if (replies[0].type != Reply::Type::kInteger) return unexpected("publish script", replies[0]);
   return Status::ok();
 }
 

@@ -13,6 +13,9 @@
 //                              (list_shadows merges the 16384 of them)
 //   <p>ev:{T}          shard channel for events (compare_and_set_with_event)
 //   <p>fh:{tag(s)}     shard channel: the events of every thing of slot s
+//   <channel>:in       set     listeners of a channel: the names of the
+//                              processes subscribed to it (<p>ev:{T}:in,
+//                              <p>fh:{tag(s)}:in; see "Listeners" below)
 //   <p>ih:{S}          hash    the items of space S: key -> value
 //   <p>iz:{S}          zset    the item keys of space S (score 0, byte order)
 // <p> is the key prefix (empty by default; tests give each store its own).
@@ -52,6 +55,16 @@
 //   gone): callers must treat an error as "unknown", as after any 500.
 // Run the masters with min-replicas-to-write 1 so that a master cut off from
 // its replicas refuses writes instead of accepting ones WAIT cannot confirm.
+//
+// Listeners. A process that subscribes to an event channel first adds its
+// name (RedisStoreOptions::listener_id) to the channel's listeners set, on
+// the node it then subscribes on, and removes it when it unsubscribes. A
+// write publishes its event on a channel only when the set holds a name
+// other than the writer's own: a process never receives its own events, and
+// nothing is published for things nobody else watches. A name left behind
+// (a process killed before it could remove it) only costs events published
+// to nobody. Subscribing after the name is in the set keeps this exact: a
+// script that runs after the subscription sees the name (docs/scale-out.md).
 //
 // Reads go to the slot's master, so a read after a kOk write sees it.
 // get_for_update may answer from the record cache instead (store.h).
@@ -94,6 +107,10 @@ struct RedisStoreOptions {
   int64_t tombstone_ttl_s = 0;
   // Shadow records kept for get_for_update (record_cache.h); 0 turns it off.
   size_t record_cache_entries = 10000;
+  // This process's name in listener sets (see Listeners above): events of
+  // its writes are published only when another name is in the set. Empty:
+  // published whenever anyone listens.
+  std::string listener_id;
 };
 
 // Reads a password from the first line of `path` (without the line end).
@@ -159,8 +176,9 @@ class RedisStore final : public Store {
   // compare_and_set that, when it writes, also publishes `event` on the
   // thing's shard channel (redis_format::event_channel) and on its slot's
   // firehose channel (redis_format::firehose_channel) inside the same
-  // script: the event goes out if and only if the write happened, and
-  // events of one thing leave in commit (version) order. Note that the
+  // script, each only if another process listens (see Listeners): the
+  // event goes out if and only if the write happened, and events of one
+  // thing leave in commit (version) order. Note that the
   // event is published before WAIT confirms the write (see the plugin
   // integration notes in docs/scale-out.md). An empty event publishes
   // nothing.
@@ -170,7 +188,7 @@ class RedisStore final : public Store {
                                     const std::vector<ItemChange>& items = {}) override;
 
   // Publishes `event` on the thing's shard channel and its slot's firehose
-  // channel, outside any write: for messages that answer a request without
+  // channel (each only if another process listens), outside any write: for messages that answer a request without
   // writing (get/accepted, rejections), which other brokers' subscribers
   // see too. Never retried once sent (a retry could deliver it twice).
   Status publish_event(std::string_view thing, std::string_view event);
@@ -233,6 +251,9 @@ std::string event_channel(std::string_view prefix, std::string_view thing);
 // too, for brokers with wildcard subscribers (a shard channel has no
 // patterns). Tagged like things_key, so it lives in the slot it serves.
 std::string firehose_channel(std::string_view prefix, int slot);
+// The listeners set of a channel: the channel's name and ":in", so it lives
+// in the channel's slot, next to the keys whose writes publish on it.
+std::string listeners_key(std::string_view channel);
 
 // Value, format '1': a fixed ASCII header, then the document bytes.
 //   [0]       '1'
@@ -262,6 +283,7 @@ std::pair<std::string, std::string> item_range(std::string_view prefix, std::str
 const std::string& commit_script();
 const std::string& item_put_script();
 const std::string& item_delete_script();
+const std::string& publish_script();
 std::string script_sha1(const std::string& script);
 
 }  // namespace redis_format

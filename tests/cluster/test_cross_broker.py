@@ -8,9 +8,13 @@ the two brokers get a key prefix of their own on it. Broker A is
 """
 
 import json
+import subprocess
 import threading
+import time
 import unittest
+import urllib.request
 
+from shadowtest.broker import redis_nodes
 from shadowtest.cases import BrokerLogOnFailure
 from shadowtest.mqtt import Client, new_token, prefix
 from shadowtest.rest import RestBroker, make_client, rest_endpoint
@@ -21,7 +25,8 @@ EVENTS = ("update/accepted", "update/delta", "update/documents")
 class CrossBrokerTest(BrokerLogOnFailure, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.broker = RestBroker(auth="sigv4")
+        # /metrics unsigned: the echo test reads a counter.
+        cls.broker = RestBroker(auth="sigv4", options={"http_metrics_auth": "false"})
         cls.broker.cluster = True  # whatever SHADOW_TEST_STORE says: this suite is about clusters
         cls.broker.start()
         cls.a_mqtt, cls.a_http = cls.broker.ports[0], cls.broker.ports[1]
@@ -45,6 +50,28 @@ class CrossBrokerTest(BrokerLogOnFailure, unittest.TestCase):
 
     def versions(self, client, topic, count):
         return [m.json()["version"] for m in client.take(topic, count)]
+
+    def metric(self, http_port, name):
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % http_port, timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " "):
+                    return int(line.split()[1])
+        self.fail("%s not in /metrics" % name)
+
+    def listener_pids(self, thing):
+        """The brokers (by process id) in the listener set of the thing's
+        event channel: a broker's name is host/pid/random."""
+        host, port = redis_nodes().split(",")[0].rsplit(":", 1)
+        key = self.broker.key_prefix + "ev:{%s}:in" % thing
+        out = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "SMEMBERS", key],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        return sorted(int(m.split("/")[1]) for m in out.split())
+
+    def wait_listener_pids(self, thing, want):
+        deadline = time.monotonic() + 10
+        while self.listener_pids(thing) != want and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.listener_pids(thing), want)
 
     def test_update_through_a_reaches_a_subscriber_on_b(self):
         thing = "xb-" + new_token("one")
@@ -183,6 +210,40 @@ class CrossBrokerTest(BrokerLogOnFailure, unittest.TestCase):
         app.request(p, "get", {}, token=token)
         got = watcher.take_one(p + "/get/accepted").json()
         self.assertEqual((got["version"], got["clientToken"]), (1, token))
+
+    def test_events_go_only_to_other_brokers_that_watch(self):
+        thing = "xb-" + new_token("echo")
+        p = prefix(thing)
+        a_pid, b_pid = self.broker.proc.pid, self.broker.peer.proc.pid
+        # Only A's clients watch: A alone is listed, and its writes publish
+        # nothing (no echo comes back to it).
+        watcher_a = self.client(self.a_mqtt, "watch-a", p + "/update/accepted")
+        app = self.client(self.a_mqtt, "app-a", p + "/update/accepted", p + "/update/rejected")
+        self.assertEqual(self.listener_pids(thing), [a_pid])
+        echoes = self.metric(self.a_http, "shadow_cluster_events_own_total")
+        for i in range(5):
+            self.assertEqual(app.request(p, "update", {"state": {"reported": {"i": i}}}, token=new_token())[0],
+                             "accepted")
+        self.assertEqual(self.versions(watcher_a, p + "/update/accepted", 5), [1, 2, 3, 4, 5])
+        self.assertEqual(self.metric(self.a_http, "shadow_cluster_events_own_total"), echoes)
+
+        # A client of B watches too: B is listed, and gets A's writes.
+        watcher_b = Client(self.b_mqtt, "watch-b")
+        try:
+            watcher_b.subscribe(p + "/update/accepted")
+            self.assertEqual(self.listener_pids(thing), sorted([a_pid, b_pid]))
+            self.assertEqual(app.request(p, "update", {"state": {"reported": {"i": 5}}}, token=new_token())[0],
+                             "accepted")
+            self.assertEqual(self.versions(watcher_b, p + "/update/accepted", 1), [6])
+            self.assertEqual(self.versions(watcher_a, p + "/update/accepted", 1), [6])
+            self.assertEqual(watcher_a.pending(p + "/update/accepted"), [])
+        finally:
+            watcher_b.close()
+        # B's watcher left: B leaves the set; then A's clients leave too.
+        self.wait_listener_pids(thing, [a_pid])
+        watcher_a.close()
+        app.close()
+        self.wait_listener_pids(thing, [])
 
     def test_wildcard_subscriber_on_b_sees_every_thing(self):
         things = ["xb-" + new_token("wild%d" % i) for i in range(3)]

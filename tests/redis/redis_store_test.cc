@@ -241,11 +241,19 @@ TEST_CASE("redis store: a write that WAIT cannot confirm is an error, never kOk"
 
 TEST_CASE("redis store: events go out with the write, in version order, never on a conflict", "[contract]") {
   RedisStoreOptions o = cluster().store_options();
+  o.listener_id = "writer";
   auto store = cluster().open_store(o);
   const std::string channel = redis_format::event_channel(o.key_prefix, "bulb");
-  int master = cluster().master_of_slot(redis::key_slot(channel));
+  const int slot = redis::key_slot(channel);
+  int master = cluster().master_of_slot(slot);
   redis::ConnectionOptions co = o.cluster.connection;
   auto deadline = redis::Clock::now() + std::chrono::seconds(10);
+  // A listener registers its name, then subscribes (redis_store.h, Listeners).
+  std::vector<Reply> replies;
+  REQUIRE(store->client()
+              .run(slot, {{"SADD", redis_format::listeners_key(channel), "watcher"}}, &replies,
+                   redis::ClusterClient::Mode::kWrite)
+              .is_ok());
   auto sub = redis::Connection::open({"127.0.0.1", master}, co, deadline);
   REQUIRE(sub.ok());
   REQUIRE(sub.value()->send({{"SSUBSCRIBE", channel}}, deadline).is_ok());
@@ -264,17 +272,78 @@ TEST_CASE("redis store: events go out with the write, in version order, never on
   }
   // A plain compare_and_set publishes nothing.
   REQUIRE(store->compare_and_set({"bulb", ""}, expected, store_contract::live(6)).is_ok());
-  for (uint64_t v = 1; v <= 5; ++v) {
+  // An answer outside a write goes to the listener too.
+  REQUIRE(store->publish_event("bulb", "answer").is_ok());
+  // The listener's own writes and answers do not come back to it.
+  RedisStoreOptions own = o;
+  own.listener_id = "watcher";
+  auto watcher = cluster().open_store(own);
+  REQUIRE(watcher->compare_and_set_with_event({"bulb", ""}, RecordStamp{6, false}, store_contract::live(7), "own")
+              .is_ok());
+  REQUIRE(watcher->publish_event("bulb", "own answer").is_ok());
+  // The writer listening too does not silence the other listener...
+  REQUIRE(store->client()
+              .run(slot, {{"SADD", redis_format::listeners_key(channel), "writer"}}, &replies,
+                   redis::ClusterClient::Mode::kWrite)
+              .is_ok());
+  REQUIRE(store->compare_and_set_with_event({"bulb", ""}, RecordStamp{7, false}, store_contract::live(8), "event-8")
+              .is_ok());
+  // ...and once the listener has left, the writer alone hears nothing.
+  REQUIRE(store->client()
+              .run(slot, {{"SREM", redis_format::listeners_key(channel), "watcher"}}, &replies,
+                   redis::ClusterClient::Mode::kWrite)
+              .is_ok());
+  REQUIRE(store->compare_and_set_with_event({"bulb", ""}, RecordStamp{8, false}, store_contract::live(9), "unheard")
+              .is_ok());
+  REQUIRE(store->publish_event("bulb", "unheard answer").is_ok());
+
+  for (std::string want : {"event-1", "event-2", "event-3", "event-4", "event-5", "answer", "event-8"}) {
     Reply m;
     REQUIRE(sub.value()->read(&m, deadline).is_ok());
     REQUIRE(m.elements.size() == 3);
     CHECK(m.elements[0].str == "smessage");
     CHECK(m.elements[1].str == channel);
-    CHECK(m.elements[2].str == "event-" + std::to_string(v));
+    CHECK(m.elements[2].str == want);
   }
   Reply extra;
   Status none = sub.value()->read(&extra, redis::Clock::now() + std::chrono::milliseconds(300));
   CHECK(none.code() == Status::Code::kUnavailable);  // nothing else arrived
+}
+
+TEST_CASE("redis store: the firehose of a slot carries its things' events only while someone listens to it",
+          "[contract]") {
+  RedisStoreOptions o = cluster().store_options();
+  o.listener_id = "writer";
+  auto store = cluster().open_store(o);
+  const std::string channel = redis_format::event_channel(o.key_prefix, "lamp");
+  const int slot = redis::key_slot(channel);
+  const std::string firehose = redis_format::firehose_channel(o.key_prefix, slot);
+  REQUIRE(redis::key_slot(redis_format::listeners_key(firehose)) == slot);
+  REQUIRE(redis::key_slot(redis_format::listeners_key(channel)) == slot);
+  auto deadline = redis::Clock::now() + std::chrono::seconds(10);
+  auto sub = redis::Connection::open({"127.0.0.1", cluster().master_of_slot(slot)}, o.cluster.connection, deadline);
+  REQUIRE(sub.ok());
+  REQUIRE(sub.value()->send({{"SSUBSCRIBE", firehose}}, deadline).is_ok());
+  Reply confirm;
+  REQUIRE(sub.value()->read(&confirm, deadline).is_ok());
+  // Subscribed but not registered: nobody is known to listen, nothing comes.
+  REQUIRE(store->compare_and_set_with_event({"lamp", ""}, std::nullopt, store_contract::live(1), "unregistered")
+              .is_ok());
+  std::vector<Reply> replies;
+  REQUIRE(store->client()
+              .run(slot, {{"SADD", redis_format::listeners_key(firehose), "fire-watcher"}}, &replies,
+                   redis::ClusterClient::Mode::kWrite)
+              .is_ok());
+  REQUIRE(store->compare_and_set_with_event({"lamp", ""}, RecordStamp{1, false}, store_contract::live(2), "v2")
+              .is_ok());
+  Reply m;
+  REQUIRE(sub.value()->read(&m, deadline).is_ok());
+  REQUIRE(m.elements.size() == 3);
+  CHECK(m.elements[1].str == firehose);
+  CHECK(m.elements[2].str == "v2");
+  Reply extra;
+  CHECK(sub.value()->read(&extra, redis::Clock::now() + std::chrono::milliseconds(300)).code() ==
+        Status::Code::kUnavailable);
 }
 
 TEST_CASE("redis store: get_for_update may be stale, and a stale base is never written over", "[contract]") {
