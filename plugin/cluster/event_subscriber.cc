@@ -32,7 +32,8 @@ std::chrono::milliseconds placement_backoff(int failures) {
 
 struct EventSubscriber::Node {
   redis::NodeAddress address;
-  std::unique_ptr<redis::Connection> conn;
+  std::unique_ptr<redis::Connection> conn;     // subscribed: takes no other commands
+  std::unique_ptr<redis::Connection> control;  // listener sets
   std::deque<Sent> inflight;                  // commands sent, replies not yet read
   std::unordered_set<std::string> channels;  // placed on this node
 };
@@ -123,15 +124,19 @@ void EventSubscriber::note_error(const Status& s) {
   last_error_ = s.message();
 }
 
-void EventSubscriber::set_confirmed(const std::string& channel, bool confirmed) {
+void EventSubscriber::unconfirm(const std::string& channel) {
   std::lock_guard<std::mutex> g(mu_);
-  if (confirmed) {
-    if (wanted_.count(channel)) confirmed_.insert(channel);
-  } else {
-    confirmed_.erase(channel);
-  }
+  confirmed_.erase(channel);
   counters_.subscribed = confirmed_.size();
-  if (confirmed) confirmed_cv_.notify_all();
+}
+
+void EventSubscriber::confirm(const std::vector<std::string>& channels) {
+  if (channels.empty()) return;
+  std::lock_guard<std::mutex> g(mu_);
+  for (const std::string& c : channels)
+    if (wanted_.count(c)) confirmed_.insert(c);
+  counters_.subscribed = confirmed_.size();
+  confirmed_cv_.notify_all();
 }
 
 // --- the subscriber thread -----------------------------------------------------------
@@ -182,29 +187,67 @@ void EventSubscriber::run() {
   unregister_all();
 }
 
-std::vector<std::string> EventSubscriber::register_on(const redis::NodeAddress& node,
-                                                      const std::vector<std::string>& channels, Status* failure) {
-  std::vector<redis::Command> commands;
-  commands.reserve(channels.size());
-  for (const std::string& c : channels) commands.push_back({"SADD", redis_format::listeners_key(c), listener_id_});
-  std::vector<Reply> replies;
-  bool maybe_executed = false;
-  Status s = client_.run_once(node, commands, &replies, &maybe_executed);
-  if (!s.is_ok()) {
-    *failure = s;
-    return {};
+EventSubscriber::Node* EventSubscriber::open_node(const redis::NodeAddress& address, Status* failure) {
+  std::unique_ptr<Node>& node = nodes_[address];
+  if (!node) {
+    node = std::make_unique<Node>();
+    node->address = address;
   }
-  std::vector<std::string> registered;
-  for (size_t i = 0; i < channels.size(); i++) {
-    if (replies[i].type == Reply::Type::kInteger) {
-      registered.push_back(channels[i]);
-    } else {
-      // MOVED (the slot left this node), CLUSTERDOWN, ...: placed again later.
-      *failure = Status::unavailable("Redis node " + node.to_string() + " refused to register a listener of " +
-                                     channels[i] + ": " + replies[i].str);
+  for (std::unique_ptr<redis::Connection>* c : {&node->conn, &node->control}) {
+    if (*c) continue;
+    StatusOr<std::unique_ptr<redis::Connection>> opened = redis::Connection::open(
+        address, client_.options().connection, Clock::now() + client_.options().connection.connect_timeout);
+    if (!opened.ok()) {
+      *failure = opened.status();
+      if (!node->conn) nodes_.erase(address);
+      return nullptr;
+    }
+    *c = std::move(opened).value();
+  }
+  return node.get();
+}
+
+std::map<redis::NodeAddress, std::vector<std::string>> EventSubscriber::register_all(
+    const std::map<redis::NodeAddress, std::vector<std::string>>& by_node, Status* failure) {
+  auto deadline = Clock::now() + client_.options().connection.command_timeout;
+  std::map<redis::NodeAddress, std::vector<std::string>> listed;
+  // Send every node its SADDs first, so that the nodes work at the same
+  // time, then read the answers node by node.
+  std::vector<const redis::NodeAddress*> sent;
+  for (const auto& [address, channels] : by_node) {
+    Node* node = nodes_.count(address) ? nodes_[address].get() : nullptr;
+    if (node == nullptr || !node->control) continue;
+    std::vector<redis::Command> commands;
+    commands.reserve(channels.size());
+    for (const std::string& c : channels) commands.push_back({"SADD", redis_format::listeners_key(c), listener_id_});
+    Status s = node->control->send(commands, deadline);
+    if (!s.is_ok()) {
+      *failure = s;
+      node->control.reset();
+      continue;
+    }
+    sent.push_back(&address);
+  }
+  for (const redis::NodeAddress* address : sent) {
+    Node& node = *nodes_[*address];
+    for (const std::string& channel : by_node.at(*address)) {
+      Reply r;
+      Status s = node.control->read(&r, deadline);
+      if (!s.is_ok()) {
+        *failure = s;
+        node.control.reset();
+        break;
+      }
+      if (r.type == Reply::Type::kInteger) {
+        listed[*address].push_back(channel);
+      } else {
+        // MOVED (the slot left this node), CLUSTERDOWN, ...: placed again later.
+        *failure = Status::unavailable("Redis node " + address->to_string() +
+                                       " refused to register a listener of " + channel + ": " + r.str);
+      }
     }
   }
-  return registered;
+  return listed;
 }
 
 void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels) {
@@ -212,9 +255,19 @@ void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::v
   std::vector<redis::Command> commands;
   commands.reserve(channels.size());
   for (const std::string& c : channels) commands.push_back({"SREM", redis_format::listeners_key(c), listener_id_});
-  std::vector<Reply> replies;
-  bool maybe_executed = false;
-  (void)client_.run_once(node, commands, &replies, &maybe_executed);
+  // Twice: the plain connection may have been idle long enough to be closed.
+  for (int attempt = 0; attempt < 2; attempt++) {
+    Status ignored;
+    Node* n = open_node(node, &ignored);
+    if (n == nullptr) return;
+    std::vector<Reply> replies;
+    bool maybe_executed = false;
+    if (n->control->run(commands, &replies, Clock::now() + client_.options().connection.command_timeout,
+                        &maybe_executed)
+            .is_ok())
+      return;
+    n->control.reset();
+  }
 }
 
 void EventSubscriber::unregister_all() {
@@ -289,40 +342,31 @@ void EventSubscriber::place_unplaced() {
       by_node[*master].push_back(channel);
     }
   }
-  for (auto& [address, channels] : by_node) {
-    std::unique_ptr<Node>& node = nodes_[address];
-    if (!node) {
-      node = std::make_unique<Node>();
-      node->address = address;
-    }
-    if (!node->conn) {
-      StatusOr<std::unique_ptr<redis::Connection>> c = redis::Connection::open(
-          address, client_.options().connection, Clock::now() + client_.options().connection.connect_timeout);
-      if (!c.ok()) {
-        failure = c.status();
-        nodes_.erase(address);
-        continue;
-      }
-      node->conn = std::move(c).value();
-    }
+  for (auto it = by_node.begin(); it != by_node.end();) {
+    it = open_node(it->first, &failure) != nullptr ? std::next(it) : by_node.erase(it);
+  }
+  // Listed first, subscribed after, both on the slot's master: a write that
+  // runs after the subscription sees our name and publishes.
+  std::map<redis::NodeAddress, std::vector<std::string>> listed =
+      listener_id_.empty() ? by_node : register_all(by_node, &failure);
+  for (auto& [address, channels] : listed) {
     for (size_t start = 0; start < channels.size(); start += kBatch) {
+      auto node = nodes_.find(address);
+      if (node == nodes_.end()) break;  // dropped below
       auto first = channels.begin() + static_cast<std::ptrdiff_t>(start);
-      std::vector<std::string> batch(first, first + static_cast<std::ptrdiff_t>(std::min(kBatch, channels.size() - start)));
-      // Listed first, subscribed after, both on this node: a write that
-      // runs after the subscription sees our name and publishes.
-      if (!listener_id_.empty()) batch = register_on(address, batch, &failure);
-      if (batch.empty()) continue;
+      std::vector<std::string> batch(first,
+                                     first + static_cast<std::ptrdiff_t>(std::min(kBatch, channels.size() - start)));
       std::vector<redis::Command> commands;
       for (const std::string& c : batch) commands.push_back({"SSUBSCRIBE", c});
-      Status s = node->conn->send(commands, Clock::now() + client_.options().connection.command_timeout);
+      Status s = node->second->conn->send(commands, Clock::now() + client_.options().connection.command_timeout);
       if (!s.is_ok()) {
         failure = s;
         drop_node(address, s);
         break;
       }
       for (const std::string& c : batch) {
-        node->inflight.push_back({Op::kSubscribe, c});
-        node->channels.insert(c);
+        node->second->inflight.push_back({Op::kSubscribe, c});
+        node->second->channels.insert(c);
         placed_[c] = address;
         unplaced_.erase(c);
       }
@@ -384,7 +428,7 @@ void EventSubscriber::unplace(const std::string& channel) {
     if (node != nodes_.end()) node->second->channels.erase(channel);
     placed_.erase(it);
   }
-  set_confirmed(channel, false);
+  unconfirm(channel);
   unplaced_.insert(channel);
 }
 
@@ -392,7 +436,7 @@ void EventSubscriber::read_node(Node& node) {
   std::vector<Reply> replies;
   Status s = node.conn->read_available(&replies);
   redis::NodeAddress address = node.address;
-  std::vector<std::string> resubscribed;
+  std::vector<std::string> confirmed, resubscribed;
   for (Reply& r : replies) {
     if (r.type == Reply::Type::kArray && r.elements.size() >= 3 && r.elements[0].type == Reply::Type::kString) {
       const std::string& kind = r.elements[0].str;
@@ -411,7 +455,7 @@ void EventSubscriber::read_node(Node& node) {
           node.inflight.pop_front();
         auto it = placed_.find(channel);
         if (it == placed_.end() || it->second != address) continue;  // unsubscribed or moved meanwhile
-        set_confirmed(channel, true);
+        confirmed.push_back(channel);
         if (!ever_confirmed_.insert(channel).second) resubscribed.push_back(channel);
         continue;
       }
@@ -454,6 +498,13 @@ void EventSubscriber::read_node(Node& node) {
       }
     }
   }
+  // Only what is still placed here: a later reply of the same read may
+  // have taken a channel away again (a pushed SUNSUBSCRIBE, an error).
+  std::erase_if(confirmed, [&](const std::string& c) {
+    auto it = placed_.find(c);
+    return it == placed_.end() || it->second != address;
+  });
+  confirm(confirmed);
   if (!resubscribed.empty()) {
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -476,7 +527,7 @@ void EventSubscriber::drop_node(const redis::NodeAddress& address, const Status&
   }
   for (const std::string& channel : channels) {
     placed_.erase(channel);
-    set_confirmed(channel, false);
+    unconfirm(channel);
     unplaced_.insert(channel);
   }
   if (handlers_.log) {

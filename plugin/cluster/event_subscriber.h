@@ -106,12 +106,17 @@ class EventSubscriber {
   // node, checks the slot map, reads what arrived.
   void take_requests();
   void place_unplaced();
-  // Adds (SADD) or removes (SREM) our name in the listener sets of
-  // `channels` on `node`. Registering returns the channels whose set now
-  // holds it (the others stay unplaced, *failure says why); unregistering
-  // is best effort: a name left behind only costs events sent to nobody.
-  std::vector<std::string> register_on(const redis::NodeAddress& node, const std::vector<std::string>& channels,
-                                       Status* failure);
+  // The node's entry with its subscription connection and its plain one
+  // (listener sets: a subscribed connection takes no other command),
+  // opened if missing; null when one cannot be opened (*failure says why).
+  Node* open_node(const redis::NodeAddress& address, Status* failure);
+  // Adds our name to the listener sets of each node's channels, all nodes
+  // at once; returns, per node, the channels whose set now holds it (the
+  // others stay unplaced, *failure says why).
+  std::map<redis::NodeAddress, std::vector<std::string>> register_all(
+      const std::map<redis::NodeAddress, std::vector<std::string>>& by_node, Status* failure);
+  // Removes our name from the listener sets of `channels` on `node`; best
+  // effort: a name left behind only costs events sent to nobody.
   void unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels);
   // On stop: unregisters every placed channel.
   void unregister_all();
@@ -120,7 +125,10 @@ class EventSubscriber {
   void drop_node(const redis::NodeAddress& address, const Status& why);
   // Marks a channel as needing a (new) subscription.
   void unplace(const std::string& channel);
-  void set_confirmed(const std::string& channel, bool confirmed);
+  void unconfirm(const std::string& channel);
+  // Marks `channels` confirmed with one lock and one wake-up of the waiters
+  // (a wildcard subscription confirms 16,384 at once).
+  void confirm(const std::vector<std::string>& channels);
   void note_error(const Status& s);
 
   redis::ClusterClient& client_;
