@@ -187,7 +187,8 @@ void EventSubscriber::run() {
   unregister_all();
 }
 
-EventSubscriber::Node* EventSubscriber::open_node(const redis::NodeAddress& address, Status* failure) {
+EventSubscriber::Node* EventSubscriber::open_node(const redis::NodeAddress& address, Status* failure,
+                                                  Clock::time_point deadline) {
   std::unique_ptr<Node>& node = nodes_[address];
   if (!node) {
     node = std::make_unique<Node>();
@@ -195,8 +196,8 @@ EventSubscriber::Node* EventSubscriber::open_node(const redis::NodeAddress& addr
   }
   for (std::unique_ptr<redis::Connection>* c : {&node->conn, &node->control}) {
     if (*c) continue;
-    StatusOr<std::unique_ptr<redis::Connection>> opened = redis::Connection::open(
-        address, client_.options().connection, Clock::now() + client_.options().connection.connect_timeout);
+    StatusOr<std::unique_ptr<redis::Connection>> opened =
+        redis::Connection::open(address, client_.options().connection, deadline);
     if (!opened.ok()) {
       *failure = opened.status();
       if (!node->conn) nodes_.erase(address);
@@ -250,7 +251,8 @@ std::map<redis::NodeAddress, std::vector<std::string>> EventSubscriber::register
   return listed;
 }
 
-void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels) {
+void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels,
+                                    Clock::time_point deadline) {
   if (listener_id_.empty() || channels.empty()) return;
   std::vector<redis::Command> commands;
   commands.reserve(channels.size());
@@ -258,25 +260,24 @@ void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::v
   // Twice: the plain connection may have been idle long enough to be closed.
   for (int attempt = 0; attempt < 2; attempt++) {
     Status ignored;
-    Node* n = open_node(node, &ignored);
+    Node* n = open_node(node, &ignored, deadline);
     if (n == nullptr) return;
     std::vector<Reply> replies;
     bool maybe_executed = false;
-    if (n->control->run(commands, &replies, Clock::now() + client_.options().connection.command_timeout,
-                        &maybe_executed)
-            .is_ok())
-      return;
+    if (n->control->run(commands, &replies, deadline, &maybe_executed).is_ok()) return;
     n->control.reset();
+    if (Clock::now() >= deadline) return;
   }
 }
 
 void EventSubscriber::unregister_all() {
+  auto deadline = Clock::now() + std::chrono::seconds(1);
   std::map<redis::NodeAddress, std::vector<std::string>> by_node;
   for (const auto& [channel, address] : placed_) by_node[address].push_back(channel);
   for (const auto& [address, channels] : by_node) {
     auto node = nodes_.find(address);
     if (node == nodes_.end() || !node->second->conn) continue;  // its connection broke: likely down
-    unregister_on(address, channels);
+    unregister_on(address, channels, deadline);
   }
 }
 
@@ -313,7 +314,10 @@ void EventSubscriber::take_requests() {
     Status s = node->second->conn->send(commands, Clock::now() + client_.options().connection.command_timeout);
     if (!s.is_ok()) drop_node(address, s);
   }
-  for (const auto& [address, channels] : unregisters) unregister_on(address, channels);
+  // Best effort, one second for all nodes: a stalled node costs a name left
+  // behind, not a subscriber (or a broker shutdown) held up.
+  auto deadline = Clock::now() + std::chrono::seconds(1);
+  for (const auto& [address, channels] : unregisters) unregister_on(address, channels, deadline);
 }
 
 void EventSubscriber::place_unplaced() {
@@ -343,7 +347,9 @@ void EventSubscriber::place_unplaced() {
     }
   }
   for (auto it = by_node.begin(); it != by_node.end();) {
-    it = open_node(it->first, &failure) != nullptr ? std::next(it) : by_node.erase(it);
+    it = open_node(it->first, &failure, Clock::now() + client_.options().connection.connect_timeout) != nullptr
+             ? std::next(it)
+             : by_node.erase(it);
   }
   // Listed first, subscribed after, both on the slot's master: a write that
   // runs after the subscription sees our name and publishes.

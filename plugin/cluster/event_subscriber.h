@@ -108,17 +108,21 @@ class EventSubscriber {
   void place_unplaced();
   // The node's entry with its subscription connection and its plain one
   // (listener sets: a subscribed connection takes no other command),
-  // opened if missing; null when one cannot be opened (*failure says why).
-  Node* open_node(const redis::NodeAddress& address, Status* failure);
+  // opened if missing (by `deadline`); null when one cannot be opened
+  // (*failure says why).
+  Node* open_node(const redis::NodeAddress& address, Status* failure, redis::Clock::time_point deadline);
   // Adds our name to the listener sets of each node's channels, all nodes
   // at once; returns, per node, the channels whose set now holds it (the
   // others stay unplaced, *failure says why).
   std::map<redis::NodeAddress, std::vector<std::string>> register_all(
       const std::map<redis::NodeAddress, std::vector<std::string>>& by_node, Status* failure);
-  // Removes our name from the listener sets of `channels` on `node`; best
-  // effort: a name left behind only costs events sent to nobody.
-  void unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels);
-  // On stop: unregisters every placed channel.
+  // Removes our name from the listener sets of `channels` on `node`, giving
+  // up at `deadline`; best effort: a name left behind only costs events
+  // sent to nobody.
+  void unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels,
+                     redis::Clock::time_point deadline);
+  // On stop: unregisters every placed channel, within a second in all (a
+  // stalled node must not hold up the broker's shutdown).
   void unregister_all();
   void check_topology();
   void read_node(Node& node);
