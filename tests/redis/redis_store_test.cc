@@ -248,12 +248,15 @@ TEST_CASE("redis store: events go out with the write, in version order, never on
   int master = cluster().master_of_slot(slot);
   redis::ConnectionOptions co = o.cluster.connection;
   auto deadline = redis::Clock::now() + std::chrono::seconds(10);
+  // SADD / SREM of a name in the channel's listener set.
+  auto listeners = [&](const char* op, const char* name) {
+    std::vector<Reply> replies;
+    return store->client()
+        .run(slot, {{op, redis_format::listeners_key(channel), name}}, &replies, redis::ClusterClient::Mode::kWrite)
+        .is_ok();
+  };
   // A listener registers its name, then subscribes (redis_store.h, Listeners).
-  std::vector<Reply> replies;
-  REQUIRE(store->client()
-              .run(slot, {{"SADD", redis_format::listeners_key(channel), "watcher"}}, &replies,
-                   redis::ClusterClient::Mode::kWrite)
-              .is_ok());
+  REQUIRE(listeners("SADD", "watcher"));
   auto sub = redis::Connection::open({"127.0.0.1", master}, co, deadline);
   REQUIRE(sub.ok());
   REQUIRE(sub.value()->send({{"SSUBSCRIBE", channel}}, deadline).is_ok());
@@ -282,17 +285,11 @@ TEST_CASE("redis store: events go out with the write, in version order, never on
               .is_ok());
   REQUIRE(watcher->publish_event("bulb", "own answer").is_ok());
   // The writer listening too does not silence the other listener...
-  REQUIRE(store->client()
-              .run(slot, {{"SADD", redis_format::listeners_key(channel), "writer"}}, &replies,
-                   redis::ClusterClient::Mode::kWrite)
-              .is_ok());
+  REQUIRE(listeners("SADD", "writer"));
   REQUIRE(store->compare_and_set_with_event({"bulb", ""}, RecordStamp{7, false}, store_contract::live(8), "event-8")
               .is_ok());
   // ...and once the listener has left, the writer alone hears nothing.
-  REQUIRE(store->client()
-              .run(slot, {{"SREM", redis_format::listeners_key(channel), "watcher"}}, &replies,
-                   redis::ClusterClient::Mode::kWrite)
-              .is_ok());
+  REQUIRE(listeners("SREM", "watcher"));
   REQUIRE(store->compare_and_set_with_event({"bulb", ""}, RecordStamp{8, false}, store_contract::live(9), "unheard")
               .is_ok());
   REQUIRE(store->publish_event("bulb", "unheard answer").is_ok());
