@@ -60,8 +60,9 @@
 // name (RedisStoreOptions::listener_id) to the channel's listeners set, on
 // the node it then subscribes on, and removes it when it unsubscribes. A
 // write publishes its event on a channel only when the set holds a name
-// other than the writer's own: a process never receives its own events, and
-// nothing is published for things nobody else watches. A name left behind
+// other than the writer's own: nothing is published for things nobody else
+// watches (a process that alone listens never gets its own events back; with
+// others listening it does, and must drop them itself). A name left behind
 // (a process killed before it could remove it) only costs events published
 // to nobody. Subscribing after the name is in the set keeps this exact: a
 // script that runs after the subscription sees the name (docs/scale-out.md).
@@ -178,19 +179,19 @@ class RedisStore final : public Store {
   // firehose channel (redis_format::firehose_channel) inside the same
   // script, each only if another process listens (see Listeners): the
   // event goes out if and only if the write happened, and events of one
-  // thing leave in commit (version) order. Note that the
-  // event is published before WAIT confirms the write (see the plugin
-  // integration notes in docs/scale-out.md). An empty event publishes
-  // nothing.
+  // thing leave in commit (version) order. Note that the event is published
+  // before WAIT confirms the write (see the plugin integration notes in
+  // docs/scale-out.md). An empty event publishes nothing.
   // `items` are written after the record, as by compare_and_set.
   Status compare_and_set_with_event(const StoreKey& key, const std::optional<RecordStamp>& expected,
                                     const ShadowRecord& next, std::string_view event,
                                     const std::vector<ItemChange>& items = {}) override;
 
   // Publishes `event` on the thing's shard channel and its slot's firehose
-  // channel (each only if another process listens), outside any write: for messages that answer a request without
-  // writing (get/accepted, rejections), which other brokers' subscribers
-  // see too. Never retried once sent (a retry could deliver it twice).
+  // channel (each only if another process listens), outside any write: for
+  // messages that answer a request without writing (get/accepted,
+  // rejections), which other brokers' subscribers see too. Never retried
+  // once sent (a retry could deliver it twice).
   Status publish_event(std::string_view thing, std::string_view event);
 
   // For /healthz and start-up logs: every slot has a reachable master, and
