@@ -195,25 +195,6 @@ return 1
   return script;
 }
 
-const std::string& publish_script() {
-  static const std::string script = R"lua(#!lua
--- mosquitto-shadow: publish an event outside a write (store/redis/redis_store.h).
--- KEYS[1] listeners of the event channel   KEYS[2] listeners of the firehose channel
--- ARGV[1] event channel   ARGV[2] firehose channel   ARGV[3] payload
--- ARGV[4] the publisher's listener name (not counted as a listener)
--- Returns how many channels it published on.
-local sent = 0
-for i = 1, 2 do
-  if redis.call('SCARD', KEYS[i]) > redis.call('SISMEMBER', KEYS[i], ARGV[4]) then
-    redis.call('SPUBLISH', ARGV[i], ARGV[3])
-    sent = sent + 1
-  end
-end
-return sent
-)lua";
-  return script;
-}
-
 const std::string& item_put_script() {
   static const std::string script = R"lua(#!lua
 -- mosquitto-shadow: put one item (store/redis/redis_store.h).

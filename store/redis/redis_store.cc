@@ -191,21 +191,14 @@ Status RedisStore::publish_event(std::string_view thing, std::string_view event)
   const std::string& p = options_.key_prefix;
   std::string channel = redis_format::event_channel(p, thing);
   int slot = redis::key_slot(channel);
-  std::string firehose = redis_format::firehose_channel(p, slot);
-  static const std::string sha1 = redis_format::script_sha1(redis_format::publish_script());
-  Command call{"EVALSHA", sha1, "2", redis_format::listeners_key(channel), redis_format::listeners_key(firehose),
-               channel, firehose, std::string(event), options_.listener_id};
   std::vector<Reply> replies;
-  Status s = client_->run(slot, {call}, &replies, Mode::kWrite);
-  if (s.is_ok() && replies[0].error_code() == "NOSCRIPT") {
-    // Nothing ran: safe to send again, with the script (see run_script).
-    ++script_loads_;
-    call[0] = "EVAL";
-    call[1] = redis_format::publish_script();
-    s = client_->run(slot, {call}, &replies, Mode::kWrite);
-  }
+  Status s = client_->run(slot,
+                          {{"SPUBLISH", channel, std::string(event)},
+                           {"SPUBLISH", redis_format::firehose_channel(p, slot), std::string(event)}},
+                          &replies, Mode::kWrite);
   if (!s.is_ok()) return s;
-  if (replies[0].type != Reply::Type::kInteger) return unexpected("publish script", replies[0]);
+  for (const Reply& r : replies)
+    if (r.type != Reply::Type::kInteger) return unexpected("SPUBLISH", r);
   return Status::ok();
 }
 

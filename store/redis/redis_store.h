@@ -62,7 +62,8 @@
 // write publishes its event on a channel only when the set holds a name
 // other than the writer's own: nothing is published for things nobody else
 // watches (a process that alone listens never gets its own events back; with
-// others listening it does, and must drop them itself). A name left behind
+// others listening it does, and must drop them itself). publish_event does
+// not look at the sets (see there). A name left behind
 // (a process killed before it could remove it) only costs events published
 // to nobody. Subscribing after the name is in the set keeps this exact: a
 // script that runs after the subscription sees the name (docs/scale-out.md).
@@ -188,10 +189,13 @@ class RedisStore final : public Store {
                                     const std::vector<ItemChange>& items = {}) override;
 
   // Publishes `event` on the thing's shard channel and its slot's firehose
-  // channel (each only if another process listens), outside any write: for
-  // messages that answer a request without writing (get/accepted,
-  // rejections), which other brokers' subscribers see too. Never retried
-  // once sent (a retry could deliver it twice).
+  // channel, outside any write, whoever listens: for messages that answer a
+  // request without writing (get/accepted, rejections), which other
+  // brokers' subscribers see too. Plain SPUBLISH rather than a script that
+  // checks the listener sets: a master without its replica
+  // (min-replicas-to-write) refuses every script that may write, and a
+  // read-only script cannot publish. Never retried once sent (a retry could
+  // deliver it twice).
   Status publish_event(std::string_view thing, std::string_view event);
 
   // For /healthz and start-up logs: every slot has a reachable master, and
@@ -284,7 +288,6 @@ std::pair<std::string, std::string> item_range(std::string_view prefix, std::str
 const std::string& commit_script();
 const std::string& item_put_script();
 const std::string& item_delete_script();
-const std::string& publish_script();
 std::string script_sha1(const std::string& script);
 
 }  // namespace redis_format
