@@ -154,6 +154,7 @@ void EventSubscriber::run() {
       next_topology_check_ = Clock::now() + kTopologyInterval;
     }
     if (!unplaced_.empty() && Clock::now() >= next_placement_) place_unplaced();
+    if (!to_unregister_.empty()) unregister_some(2048, Clock::now() + std::chrono::seconds(1));
 
     std::vector<pollfd> fds{{wake_fd_, POLLIN, 0}};
     std::vector<redis::NodeAddress> polled;
@@ -166,7 +167,7 @@ void EventSubscriber::run() {
     if (!unplaced_.empty()) {
       wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(next_placement_ - Clock::now()));
     }
-    int timeout = static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 1000));
+    int timeout = to_unregister_.empty() ? static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 1000)) : 0;
     int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
       note_error(Status::internal(std::string("poll: ") + std::strerror(errno)));
@@ -271,14 +272,8 @@ void EventSubscriber::unregister_on(const redis::NodeAddress& node, const std::v
 }
 
 void EventSubscriber::unregister_all() {
-  auto deadline = Clock::now() + std::chrono::seconds(1);
-  std::map<redis::NodeAddress, std::vector<std::string>> by_node;
-  for (const auto& [channel, address] : placed_) by_node[address].push_back(channel);
-  for (const auto& [address, channels] : by_node) {
-    auto node = nodes_.find(address);
-    if (node == nodes_.end() || !node->second->conn) continue;  // its connection broke: likely down
-    unregister_on(address, channels, deadline);
-  }
+  for (const auto& [channel, address] : placed_) to_unregister_[address].insert(channel);
+  unregister_some(SIZE_MAX, Clock::now() + std::chrono::seconds(1));
 }
 
 void EventSubscriber::take_requests() {
@@ -288,7 +283,6 @@ void EventSubscriber::take_requests() {
     requests.swap(requests_);
   }
   std::map<redis::NodeAddress, std::vector<redis::Command>> unsubscribes;
-  std::map<redis::NodeAddress, std::vector<std::string>> unregisters;
   for (auto& [op, channel] : requests) {
     if (op == Op::kSubscribe) {
       if (!placed_.count(channel)) unplaced_.insert(channel);
@@ -305,7 +299,7 @@ void EventSubscriber::take_requests() {
     if (node->second->conn) {
       unsubscribes[node->first].push_back({"SUNSUBSCRIBE", channel});
       node->second->inflight.push_back({Op::kUnsubscribe, channel});
-      unregisters[node->first].push_back(channel);
+      to_unregister_[node->first].insert(channel);
     }
   }
   for (auto& [address, commands] : unsubscribes) {
@@ -314,10 +308,25 @@ void EventSubscriber::take_requests() {
     Status s = node->second->conn->send(commands, Clock::now() + client_.options().connection.command_timeout);
     if (!s.is_ok()) drop_node(address, s);
   }
-  // Best effort, one second for all nodes: a stalled node costs a name left
-  // behind, not a subscriber (or a broker shutdown) held up.
-  auto deadline = Clock::now() + std::chrono::seconds(1);
-  for (const auto& [address, channels] : unregisters) unregister_on(address, channels, deadline);
+}
+
+void EventSubscriber::unregister_some(size_t max, Clock::time_point deadline) {
+  for (auto it = to_unregister_.begin(); it != to_unregister_.end() && max > 0;) {
+    auto node = nodes_.find(it->first);
+    if (node == nodes_.end() || !node->second->conn) {  // its connection broke: likely down
+      it = to_unregister_.erase(it);
+      continue;
+    }
+    std::vector<std::string> chunk;
+    while (!it->second.empty() && chunk.size() < max) {
+      chunk.push_back(std::move(it->second.extract(it->second.begin()).value()));
+    }
+    max -= chunk.size();
+    // Best effort, bounded: a stalled node costs a name left behind, not a
+    // subscriber held up.
+    unregister_on(it->first, chunk, deadline);
+    it = it->second.empty() ? to_unregister_.erase(it) : std::next(it);
+  }
 }
 
 void EventSubscriber::place_unplaced() {
@@ -345,6 +354,12 @@ void EventSubscriber::place_unplaced() {
       }
       by_node[*master].push_back(channel);
     }
+  }
+  // Wanted again: a queued removal of our name must not follow the SADD.
+  for (const auto& [address, channels] : by_node) {
+    auto pending = to_unregister_.find(address);
+    if (pending == to_unregister_.end()) continue;
+    for (const std::string& c : channels) pending->second.erase(c);
   }
   for (auto it = by_node.begin(); it != by_node.end();) {
     it = open_node(it->first, &failure, Clock::now() + client_.options().connection.connect_timeout) != nullptr

@@ -121,8 +121,12 @@ class EventSubscriber {
   // sent to nobody.
   void unregister_on(const redis::NodeAddress& node, const std::vector<std::string>& channels,
                      redis::Clock::time_point deadline);
-  // On stop: unregisters every placed channel, within a second in all (a
-  // stalled node must not hold up the broker's shutdown).
+  // Removes up to `max` of the names queued by take_requests. Done in
+  // chunks, after placing, so that a new subscription never waits behind
+  // the 16,384 removals of a firehose turned off.
+  void unregister_some(size_t max, redis::Clock::time_point deadline);
+  // On stop: unregisters every placed channel and every queued one, within
+  // a second in all (a stalled node must not hold up the broker's shutdown).
   void unregister_all();
   void check_topology();
   void read_node(Node& node);
@@ -157,6 +161,9 @@ class EventSubscriber {
   std::unordered_map<std::string, redis::NodeAddress> placed_;  // channel -> node it is (being) subscribed on
   std::set<std::string> unplaced_;
   std::unordered_set<std::string> ever_confirmed_;
+  // Channels no longer wanted whose listener name is still to be removed,
+  // by the node they were placed on. A channel placed again leaves it.
+  std::map<redis::NodeAddress, std::set<std::string>> to_unregister_;
   std::chrono::steady_clock::time_point next_placement_{};
   std::chrono::steady_clock::time_point next_topology_check_{};
   int placement_failures_ = 0;

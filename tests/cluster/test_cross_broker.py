@@ -121,6 +121,23 @@ class CrossBrokerTest(BrokerLogOnFailure, unittest.TestCase):
         self.assertEqual(self.versions(watcher, p + "/update/accepted", 1), [n + 1])
         self.assertEqual(watcher.pending(p + "/update/accepted"), [])
 
+    def test_a_subscription_right_after_a_wildcard_one_left_gets_every_event(self):
+        # Turning the firehose off (16,384 channels to leave) must not delay
+        # the next subscription of that broker past its SUBACK.
+        dashboard = Client(self.b_mqtt, "dash-b")
+        try:
+            dashboard.subscribe("$aws/things/+/shadow/update/documents")
+        finally:
+            dashboard.close()
+        thing = "xb-" + new_token("after-wild")
+        p = prefix(thing)
+        watcher = self.client(self.b_mqtt, "watch-b", p + "/update/accepted")
+        app = self.client(self.a_mqtt, "app-a", p + "/update/accepted", p + "/update/rejected")
+        for i in range(20):
+            self.assertEqual(app.request(p, "update", {"state": {"reported": {"i": i}}}, token=new_token())[0],
+                             "accepted")
+        self.assertEqual(self.versions(watcher, p + "/update/accepted", 20), list(range(1, 21)))
+
     def test_writers_on_both_brokers_every_subscriber_sees_contiguous_versions(self):
         thing = "xb-" + new_token("race")
         p = prefix(thing)
