@@ -217,8 +217,9 @@ std::map<redis::NodeAddress, std::vector<std::string>> EventSubscriber::register
   // time, then read the answers node by node.
   std::vector<const redis::NodeAddress*> sent;
   for (const auto& [address, channels] : by_node) {
-    Node* node = nodes_.count(address) ? nodes_[address].get() : nullptr;
-    if (node == nullptr || !node->control) continue;
+    auto found = nodes_.find(address);
+    if (found == nodes_.end() || !found->second->control) continue;
+    Node* node = found->second.get();
     std::vector<redis::Command> commands;
     commands.reserve(channels.size());
     for (const std::string& c : channels) commands.push_back({"SADD", redis_format::listeners_key(c), listener_id_});

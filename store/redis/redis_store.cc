@@ -153,16 +153,14 @@ Status RedisStore::compare_and_set_with_event(const StoreKey& key, const std::op
   std::optional<std::string> base = expected ? cache_.find(record_key) : std::nullopt;
   if (base && base->compare(0, expected_stamp.size(), expected_stamp) != 0) base.reset();
   std::string encoded = redis_format::encode_record(next);
-  std::string channel = redis_format::event_channel(p, key.thing);
-  std::string firehose = redis_format::firehose_channel(p, slot);
   std::vector<std::string> keys{record_key, redis_format::index_key(p, key.thing), redis_format::things_key(p, slot),
                                 redis_format::shadow_key(p, key.thing, "")};
-  if (event.empty()) {
-    // No event: the script publishes on no channel and reads no listeners
-    // (keys that do not exist make a migrating slot answer TRYAGAIN).
-    channel.clear();
-    firehose.clear();
-  } else {
+  // Without an event the script publishes on no channel ('') and reads no
+  // listeners (keys that do not exist make a migrating slot answer TRYAGAIN).
+  std::string channel, firehose;
+  if (!event.empty()) {
+    channel = redis_format::event_channel(p, key.thing);
+    firehose = redis_format::firehose_channel(p, slot);
     keys.push_back(redis_format::listeners_key(channel));
     keys.push_back(redis_format::listeners_key(firehose));
   }
